@@ -1,0 +1,186 @@
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import pino from 'pino';
+import { formatError, type Logger } from '@switchyard/sdk';
+import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
+import { Gateway } from './gateway';
+import { CORE_VERSION } from './version';
+import { startDemoUpstreams } from './demo';
+
+const HELP = `switchyard ${CORE_VERSION} — a TCP/HTTP load balancer and reverse proxy
+
+Usage:
+  switchyard run --config <file>        run a gateway (YAML, JSON, or a format an adapter reads)
+  switchyard run --demo [--port N]      the quick start: demo upstreams + an embedded config
+  switchyard validate --config <file>   check a config; print every problem and exit 1
+  switchyard plugins --config <file>    list loaded plugins with their versions, hooks and slots
+  switchyard schema [--config <file>]   print the composed JSON Schema (core + loaded plugins)
+
+Options:
+  -c, --config <file>   config file
+      --adapter <name>  read the config with this adapter (default: by file extension)
+      --lenient         adapters warn about unsupported directives instead of failing
+      --log-level <l>   fatal, error, warn, info, debug, trace or silent
+      --port <n>        with --demo: the gateway's port (default 8080)
+  -h, --help            this help
+  -v, --version         the core's version
+`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+function printErrors(io: Io, err: unknown): void {
+  const list = err instanceof ConfigErrors ? err.errors : [err];
+  for (const e of list) {
+    io.err(`error: ${formatError(e)}\n`);
+    let cause = (e as { cause?: unknown }).cause;
+    for (let depth = 0; cause && depth < 3; depth++) {
+      io.err(`  caused by: ${cause instanceof Error ? cause.message : String(cause)}\n`);
+      cause = (cause as { cause?: unknown }).cause;
+    }
+  }
+}
+
+/** Runs the CLI; returns the exit code (run keeps going until a signal stops it). */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        adapter: { type: 'string' },
+        lenient: { type: 'boolean' },
+        demo: { type: 'boolean' },
+        port: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(`${CORE_VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    io.out(HELP);
+    return values.help || command === 'help' ? 0 : 2;
+  }
+  const logLevel = values['log-level'];
+  const logger = pino({ level: logLevel ?? 'info' }) as unknown as Logger;
+  const input: ConfigInput = { file: values.config, adapter: values.adapter, lenient: values.lenient };
+  const needConfig = (): boolean => {
+    if (values.config) return true;
+    io.err(`error: ${command} needs --config <file>\n`);
+    return false;
+  };
+
+  try {
+    switch (command) {
+      case 'validate': {
+        if (!needConfig()) return 2;
+        const loaded = loadConfig(input, { logger });
+        for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
+        io.out(`${values.config}: valid (${loaded.plugins.length} plugins, ${Object.keys(loaded.config.frontends).length} frontends, ${Object.keys(loaded.config.backends).length} backends)\n`);
+        return 0;
+      }
+      case 'schema': {
+        const loaded = values.config ? loadConfig(input, { logger }) : loadConfig({ object: { frontends: {}, backends: {} }, baseDir: process.cwd() }, { logger });
+        io.out(JSON.stringify(loaded.schema, null, 2) + '\n');
+        return 0;
+      }
+      case 'plugins': {
+        if (!needConfig()) return 2;
+        const loaded = loadConfig(input, { logger });
+        const gw = await Gateway.prepare(loaded, { logger: pino({ level: 'silent' }) as unknown as Logger });
+        const taps = gw.taps();
+        for (const p of loaded.plugins) {
+          const d = p.definition;
+          const slots = loaded.slots.entries.filter((e) => e.owner === d.name).map((e) => `${e.slot}:${e.name}`);
+          io.out(`${d.name}@${d.version}  (core ${d.core})${p.via ? `  via ${p.via}` : ''}\n`);
+          io.out(`  hooks: ${(taps[d.name] ?? []).join(', ') || '-'}\n`);
+          io.out(`  slots: ${slots.join(', ') || '-'}\n`);
+          if (d.configKey) io.out(`  config key: ${d.configKey}\n`);
+        }
+        await gw.stop(0);
+        return 0;
+      }
+      case 'run':
+        return await run(values, input, logger, io);
+      default:
+        io.err(`error: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    printErrors(io, err);
+    return 1;
+  }
+}
+
+async function run(
+  values: { demo?: boolean; port?: string; config?: string; 'log-level'?: string },
+  input: ConfigInput,
+  logger: Logger,
+  io: Io,
+): Promise<number> {
+  let stopDemo: (() => void) | undefined;
+  if (values.demo) {
+    const file = path.resolve(__dirname, '..', 'demo', 'quickstart.yaml');
+    const object = parseYaml(fs.readFileSync(file, 'utf8')) as {
+      frontends: { web: { bind: string } };
+      backends: { demo: { servers: Array<{ name: string; address: string }> } };
+    };
+    const names = object.backends.demo.servers.map((s) => s.name);
+    const demo = await startDemoUpstreams(names);
+    object.backends.demo.servers.forEach((s, i) => (s.address = `127.0.0.1:${demo.ports[i]}`));
+    const port = values.port ?? process.env.PORT ?? '8080';
+    object.frontends.web.bind = `127.0.0.1:${port}`;
+    input = { object, baseDir: path.dirname(file) };
+    stopDemo = () => demo.servers.forEach((s) => s.close());
+  } else if (!values.config) {
+    io.err('error: run needs --config <file> (or --demo)\n');
+    return 2;
+  }
+  const loaded = loadConfig(input, { logger });
+  for (const w of loaded.warnings) logger.warn(w);
+  const runLogger = values['log-level'] ? logger : (pino({ level: loaded.config.global.logLevel }) as unknown as Logger);
+  const gw = await Gateway.start(loaded, { logger: runLogger });
+  for (const fe of gw.frontends.values()) {
+    for (const a of fe.addresses) runLogger.info({ frontend: fe.name, address: a.host, port: a.port, tls: a.tls }, `frontend ${fe.name} listening on ${a.host}:${a.port}`);
+  }
+  if (values.demo) {
+    const a = gw.address('web');
+    io.out(`\nSwitchyard is balancing over three demo upstreams. Try:\n\n  curl -si http://127.0.0.1:${a.port}/\n  curl -si http://127.0.0.1:${a.port}/\n\nEach answer names the upstream that served it (x-served-by). Ctrl-C stops.\n\n`);
+  }
+  return await new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      runLogger.info({ signal }, `${signal}: stopping gracefully (grace ${gw.config.global.gracePeriod} ms)`);
+      gw.stop().then(
+        () => {
+          stopDemo?.();
+          resolve(0);
+        },
+        (err) => {
+          runLogger.error({ err }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

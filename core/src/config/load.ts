@@ -1,0 +1,295 @@
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { LineCounter, parseDocument, isMap, isSeq, isNode, type Document } from 'yaml';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import {
+  parseDuration, parseSize, Slots, SwitchyardError, type ConfigAdapter, type JsonSchema, type SwitchyardConfig,
+  type Logger,
+} from '@switchyard/sdk';
+import { CoreErrors } from '../errors';
+import { DEFAULT_PLUGINS, loadPlugins, type LoadedPlugin } from '../loader';
+import { ContainerSlotRegistry } from '../slots';
+import { BUILTIN_TIMEOUTS, composeSchema, splitAddress } from './schema';
+
+export interface ConfigInput {
+  /** Config file path (YAML, JSON, or a format an adapter claims). */
+  file?: string;
+  /** Config text instead of a file (the file name is still used for errors and resolution). */
+  text?: string;
+  /** An already parsed object (tests, the demo). */
+  object?: Record<string, unknown>;
+  /** Adapter name to force (`--adapter haproxy`). */
+  adapter?: string;
+  /** Adapter leniency: unknown directives become warnings. */
+  lenient?: boolean;
+  /** Directory plugin paths resolve from when there is no file. */
+  baseDir?: string;
+}
+
+export interface LoadedConfig {
+  config: SwitchyardConfig;
+  plugins: LoadedPlugin[];
+  container: DependencyContainer;
+  slots: ContainerSlotRegistry;
+  schema: JsonSchema;
+  file: string | undefined;
+  baseDir: string;
+  warnings: string[];
+}
+
+type LineOf = (p: ReadonlyArray<string | number>) => number | undefined;
+
+/** Thrown with every problem found, so `validate` can print them all. */
+export class ConfigErrors extends Error {
+  readonly errors: SwitchyardError[];
+  constructor(errors: SwitchyardError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'ConfigErrors';
+    this.errors = errors;
+  }
+}
+
+function pathString(p: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const part of p) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out;
+}
+
+function yamlLineOf(doc: Document, counter: LineCounter): LineOf {
+  return (p) => {
+    for (let n = p.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(p.slice(0, n), true);
+      if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+      if (n > 0 && (isMap(node) || isSeq(node))) break;
+    }
+    return undefined;
+  };
+}
+
+function readSource(input: ConfigInput): { raw: unknown; lineOf: LineOf; warnings: string[]; adapterNeeded?: string; text?: string } {
+  if (input.object) return { raw: input.object, lineOf: () => undefined, warnings: [] };
+  const file = input.file ?? '<config>';
+  let text = input.text;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw CoreErrors.CONFIG_READ.with({ cause: err, location: { file } }, file, (err as Error).message);
+    }
+  }
+  const ext = path.extname(file).toLowerCase();
+  if (input.adapter || !['.yaml', '.yml', '.json', ''].includes(ext)) {
+    return { raw: undefined, lineOf: () => undefined, warnings: [], adapterNeeded: input.adapter ?? ext, text };
+  }
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigErrors(
+      doc.errors.map((e) => {
+        const line = e.linePos?.[0]?.line;
+        return CoreErrors.CONFIG_PARSE.with({ location: { file, line } }, file, e.message.split('\n')[0] ?? e.message);
+      }),
+    );
+  }
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  return { raw: raw ?? {}, lineOf: yamlLineOf(doc, counter), warnings: [] };
+}
+
+let ajvInstance: Ajv | undefined;
+function ajv(): Ajv {
+  if (ajvInstance) return ajvInstance;
+  const a = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+  const converting = (keyword: string, parse: (v: string | number) => number | undefined, what: string): void => {
+    a.addKeyword({
+      keyword,
+      modifying: true,
+      errors: true,
+      validate: function check(this: unknown, _schema: unknown, data: unknown, _parent: unknown, ctx?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+        if (typeof data !== 'string' && typeof data !== 'number') return true; // type keyword reports it
+        const v = parse(data);
+        if (v === undefined) {
+          (check as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword, message: `must be a ${what}`, params: {} }];
+          return false;
+        }
+        if (ctx) ctx.parentData[ctx.parentDataProperty] = v;
+        return true;
+      },
+    });
+  };
+  converting('x-duration', parseDuration, 'duration such as "250ms", "5s", "1m" or a number of milliseconds');
+  converting('x-size', parseSize, 'size such as "64kb", "10mb" or a number of bytes');
+  ajvInstance = a;
+  return a;
+}
+
+function describe(e: ErrorObject): { extra: string | undefined; message: string } {
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { extra: String(e.params.additionalProperty), message: 'unknown key (not in the schema of any loaded plugin)' };
+    case 'required':
+      return { extra: undefined, message: `missing required key "${String(e.params.missingProperty)}"` };
+    case 'enum':
+      return { extra: undefined, message: `must be one of: ${(e.params.allowedValues as unknown[]).map(String).join(', ')}` };
+    case 'type':
+      return { extra: undefined, message: `must be ${String(e.params.type).replace(',', ' or ')}` };
+    default:
+      return { extra: undefined, message: e.message ?? e.keyword };
+  }
+}
+
+/** Turns ajv's errors into coded errors with file, line and key path, dropping oneOf noise. */
+function schemaErrors(errors: ErrorObject[], file: string | undefined, lineOf: LineOf): SwitchyardError[] {
+  const out: SwitchyardError[] = [];
+  const seen = new Set<string>();
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  for (const e of errors) {
+    // Inside a oneOf, every branch's complaints are noise: report the oneOf once.
+    const insideOneOf = e.keyword !== 'oneOf' && [...oneOfPaths].some((p) => e.instancePath === p || e.instancePath.startsWith(p + '/'));
+    if (insideOneOf) continue;
+    const parts: Array<string | number> = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const { extra, message } =
+      e.keyword === 'oneOf' ? { extra: undefined, message: 'is not any of the accepted forms (see `switchyard schema`)' } : describe(e);
+    if (extra !== undefined) parts.push(extra);
+    const keyPath = pathString(parts) || '(top level)';
+    const key = `${keyPath}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(CoreErrors.CONFIG_INVALID.with({ location: { file, line: lineOf(parts), path: keyPath } }, message));
+  }
+  return out;
+}
+
+/** Applies defaults.timeouts and built-ins, splits addresses, names servers; checks references. */
+function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: LineOf, slotNames: string[]): SwitchyardError[] {
+  const errors: SwitchyardError[] = [];
+  const at = (p: Array<string | number>, message: string): void => {
+    errors.push(CoreErrors.CONFIG_REFERENCE.with({ location: { file, line: lineOf(p), path: pathString(p) } }, message));
+  };
+  const base = { ...BUILTIN_TIMEOUTS, ...(cfg.defaults.timeouts ?? {}) };
+  cfg.defaults.timeouts = base;
+  for (const [name, fe] of Object.entries(cfg.frontends)) {
+    fe.timeouts = { ...base, ...(fe.timeouts ?? {}) };
+    const binds = (Array.isArray(fe.bind) ? fe.bind : [fe.bind]) as unknown[];
+    fe.bind = binds.map((b) => {
+      if (typeof b === 'string' || typeof b === 'number') return { ...splitAddress(b, '0.0.0.0') };
+      const o = b as { host?: string; port: number };
+      return { ...o, host: o.host ?? '0.0.0.0' } as (typeof fe.bind)[number];
+    });
+    if (fe.defaultBackend !== undefined) {
+      const be = cfg.backends[fe.defaultBackend];
+      if (!be) at(['frontends', name, 'defaultBackend'], `backend "${fe.defaultBackend}" does not exist (backends: ${Object.keys(cfg.backends).join(', ') || 'none'})`);
+      else if (be.mode !== fe.mode) at(['frontends', name, 'defaultBackend'], `frontend is mode ${fe.mode} but backend "${fe.defaultBackend}" is mode ${be.mode}`);
+    }
+  }
+  for (const [name, be] of Object.entries(cfg.backends)) {
+    be.timeouts = { ...base, ...(be.timeouts ?? {}) };
+    if (!slotNames.includes(be.balance)) {
+      at(['backends', name, 'balance'], `no loaded plugin provides balance "${be.balance}" (available: ${slotNames.join(', ') || 'none; add @switchyard/plugin-roundrobin'})`);
+    }
+    const names = new Set<string>();
+    be.servers.forEach((s, i) => {
+      if (!s.name) s.name = `s${i + 1}`;
+      if (names.has(s.name)) at(['backends', name, 'servers', i, 'name'], `server name "${s.name}" is used twice in backend ${name}`);
+      names.add(s.name);
+      const { host, port } = splitAddress(s.address, '127.0.0.1');
+      if (!(port > 0 && port < 65536)) at(['backends', name, 'servers', i, 'address'], `port must be 1-65535`);
+      s.host = host;
+      s.port = port;
+    });
+  }
+  return errors;
+}
+
+function findAdapter(slots: ContainerSlotRegistry, wanted: string): ConfigAdapter | undefined {
+  const byName = slots.get<ConfigAdapter>(Slots.CONFIG_ADAPTER, wanted.replace(/^\./, ''));
+  if (byName) return byName;
+  for (const n of slots.names(Slots.CONFIG_ADAPTER)) {
+    const a = slots.get<ConfigAdapter>(Slots.CONFIG_ADAPTER, n);
+    if (a?.extensions.includes(wanted)) return a;
+  }
+  return undefined;
+}
+
+export interface LoadOptions {
+  logger: Logger;
+}
+
+/**
+ * The config driver: read, (adapt,) load the plugins the config lists, let them register,
+ * compose the schema, validate, fill defaults, normalise. Throws ConfigErrors with every
+ * problem found, or a coded error for plugin problems.
+ */
+export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConfig {
+  const file = input.file ? path.resolve(input.file) : undefined;
+  const baseDir = file ? path.dirname(file) : path.resolve(input.baseDir ?? process.cwd());
+  const src = readSource({ ...input, file });
+  let raw = src.raw;
+  let lineOf = src.lineOf;
+  const warnings = [...src.warnings];
+
+  if (src.adapterNeeded !== undefined) {
+    // Adapters are plugins too: load the default set to find one, then adapt.
+    const c = rootContainer.createChildContainer();
+    const slots = new ContainerSlotRegistry(c);
+    const plugins = loadPlugins(DEFAULT_PLUGINS, baseDir);
+    registerAll(plugins, slots, c, options.logger);
+    const adapter = findAdapter(slots, src.adapterNeeded);
+    if (!adapter) {
+      throw CoreErrors.CONFIG_ADAPTER_UNKNOWN.with({ location: { file } }, src.adapterNeeded, slots.names(Slots.CONFIG_ADAPTER).join(', ') || 'none');
+    }
+    const result = adapter.adapt(src.text ?? '', file ?? '<config>', { lenient: input.lenient === true });
+    raw = result.config;
+    lineOf = result.lineOf ?? (() => undefined);
+    warnings.push(...result.warnings);
+  }
+
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigErrors([CoreErrors.CONFIG_INVALID.with({ location: { file, line: 1, path: '(top level)' } }, 'the config must be a mapping of keys')]);
+  }
+  const obj = raw as Record<string, unknown>;
+  const listed = obj.plugins === undefined ? DEFAULT_PLUGINS : obj.plugins;
+  if (!Array.isArray(listed) || !listed.every((p) => typeof p === 'string')) {
+    throw new ConfigErrors([CoreErrors.CONFIG_INVALID.with({ location: { file, line: lineOf(['plugins']), path: 'plugins' } }, 'must be a list of package names or paths')]);
+  }
+
+  const container = rootContainer.createChildContainer();
+  const slots = new ContainerSlotRegistry(container);
+  const plugins = loadPlugins(listed as string[], baseDir);
+  registerAll(plugins, slots, container, options.logger);
+
+  const balanceNames = slots.names(Slots.BALANCE);
+  const schema = composeSchema(plugins.map((p) => p.definition), balanceNames);
+  let validate: ValidateFunction;
+  try {
+    validate = ajv().compile(schema);
+  } catch (err) {
+    throw CoreErrors.CONFIG_INVALID.with({ cause: err }, `the composed schema does not compile: ${(err as Error).message}`);
+  }
+  const data = structuredClone(obj);
+  if (!validate(data)) throw new ConfigErrors(schemaErrors(validate.errors ?? [], file, lineOf));
+  const config = data as unknown as SwitchyardConfig;
+  config.plugins = listed as string[];
+  const refErrors = normalize(config, file, lineOf, balanceNames);
+  if (refErrors.length > 0) throw new ConfigErrors(refErrors);
+  return { config, plugins, container, slots, schema, file, baseDir, warnings };
+}
+
+function registerAll(plugins: LoadedPlugin[], slots: ContainerSlotRegistry, container: DependencyContainer, logger: Logger): void {
+  for (const p of plugins) {
+    if (!p.definition.register) continue;
+    slots.setOwner(p.definition.name);
+    try {
+      p.definition.register({ container, slots, logger: logger.child({ plugin: p.definition.name }) });
+    } catch (err) {
+      if (err instanceof SwitchyardError && err.code.startsWith('SWY_ERR_SLOT_')) throw err;
+      throw CoreErrors.PLUGIN_REGISTER.with({ cause: err }, p.definition.name, err instanceof Error ? err.message : String(err));
+    }
+  }
+  slots.setOwner('@switchyard/core');
+}

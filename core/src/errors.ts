@@ -1,0 +1,44 @@
+import { defineErrors } from '@switchyard/sdk';
+
+/** Every error the core raises. docs/errors.md lists each code (a test keeps them in step). */
+export const CoreErrors = defineErrors({
+  CONFIG_READ: { code: 'SWY_ERR_CONFIG_READ', message: 'cannot read config file %s: %s' },
+  CONFIG_PARSE: { code: 'SWY_ERR_CONFIG_PARSE', message: 'cannot parse %s: %s' },
+  CONFIG_INVALID: { code: 'SWY_ERR_CONFIG_INVALID', message: '%s' },
+  CONFIG_REFERENCE: { code: 'SWY_ERR_CONFIG_REFERENCE', message: '%s' },
+  CONFIG_ADAPTER_UNKNOWN: {
+    code: 'SWY_ERR_CONFIG_ADAPTER_UNKNOWN',
+    message: 'no config adapter for %s (known: %s); add the plugin that provides one to the preset or pass --adapter',
+  },
+  PLUGIN_NOT_FOUND: { code: 'SWY_ERR_PLUGIN_NOT_FOUND', message: 'plugin %s not found (looked in %s)' },
+  PLUGIN_LOAD: { code: 'SWY_ERR_PLUGIN_LOAD', message: 'plugin %s failed to load: %s' },
+  PLUGIN_INVALID: { code: 'SWY_ERR_PLUGIN_INVALID', message: 'plugin %s does not export a plugin or preset definition: %s' },
+  PLUGIN_VERSION: {
+    code: 'SWY_ERR_PLUGIN_VERSION',
+    message: 'plugin %s@%s supports @switchyard/core %s, but this is %s',
+  },
+  PLUGIN_DUPLICATE: { code: 'SWY_ERR_PLUGIN_DUPLICATE', message: 'plugin %s is listed twice (%s and %s)' },
+  PLUGIN_REGISTER: { code: 'SWY_ERR_PLUGIN_REGISTER', message: 'plugin %s failed in its register step: %s' },
+  PLUGIN_APPLY: { code: 'SWY_ERR_PLUGIN_APPLY', message: 'plugin %s failed in its apply step: %s' },
+  PLUGIN_SCHEMA_CONFLICT: {
+    code: 'SWY_ERR_PLUGIN_SCHEMA_CONFLICT',
+    message: 'plugin %s adds %s property "%s", which %s already defines',
+  },
+  SLOT_DUPLICATE: { code: 'SWY_ERR_SLOT_DUPLICATE', message: 'slot %s already has "%s" (from %s); %s provides it again' },
+  SLOT_UNKNOWN: { code: 'SWY_ERR_SLOT_UNKNOWN', message: '%s' },
+  LISTEN: { code: 'SWY_ERR_LISTEN_FAILED', message: 'frontend %s cannot listen on %s: %s' },
+  TLS_FILE: { code: 'SWY_ERR_TLS_FILE', message: 'frontend %s: cannot read TLS %s file %s: %s' },
+  NO_BACKEND: { code: 'SWY_ERR_ROUTE_NO_BACKEND', message: 'frontend %s has no backend for this request', status: 503 },
+  UNKNOWN_BACKEND: { code: 'SWY_ERR_ROUTE_UNKNOWN_BACKEND', message: 'route chose backend %s, which does not exist', status: 503 },
+  NO_SERVER: { code: 'SWY_ERR_BALANCE_NO_SERVER', message: 'backend %s has no server available', status: 503 },
+  QUEUE_TIMEOUT: { code: 'SWY_ERR_BALANCE_QUEUE_TIMEOUT', message: 'backend %s: no server slot within the queue timeout', status: 503 },
+  QUEUE_FULL: { code: 'SWY_ERR_BALANCE_QUEUE_FULL', message: 'backend %s: queue is full (maxqueue %s)', status: 503 },
+  NO_FORWARDER: {
+    code: 'SWY_ERR_FORWARD_NO_FORWARDER',
+    message: 'no plugin forwards %s exchanges; add @switchyard/plugin-%s-forwarder',
+    status: 500,
+  },
+  HOOK_FAILED: { code: 'SWY_ERR_HOOK_FAILED', message: 'a %s tap failed: %s', status: 500 },
+  BAD_HEADER: { code: 'SWY_ERR_HTTP_BAD_HEADER', message: 'header %s has a value with CR, LF or NUL', status: 500 },
+  CLI_USAGE: { code: 'SWY_ERR_CLI_USAGE', message: '%s' },
+});

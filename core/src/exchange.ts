@@ -1,0 +1,236 @@
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type {
+  BackendState, Connection, FrontendState, HttpExchange, RequestHead, ServerState, SwitchyardError, TcpExchange,
+  Termination,
+} from '@switchyard/sdk';
+import { CoreErrors } from './errors';
+
+let nextId = 1;
+export const nextExchangeId = (): number => nextId++;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those named in Connection. */
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'http2-settings',
+]);
+
+const INVALID_HEADER_VALUE = /[\r\n\0]/;
+const TE_TRAILERS = /\btrailers\b/i;
+
+export function terminationOf(err: SwitchyardError): Termination {
+  switch (err.code) {
+    case 'SWY_ERR_FORWARD_REFUSED': case 'SWY_ERR_FORWARD_CONNECT_TIMEOUT': return 'server-refused';
+    case 'SWY_ERR_FORWARD_BAD_RESPONSE': return 'server-reset';
+    case 'SWY_ERR_FORWARD_CLIENT_ABORT': return 'client-abort';
+    case 'SWY_ERR_FORWARD_RESET': return 'server-reset';
+    case 'SWY_ERR_FORWARD_TIMEOUT': return 'server-timeout';
+    case 'SWY_ERR_BALANCE_QUEUE_TIMEOUT': case 'SWY_ERR_BALANCE_QUEUE_FULL': return 'queue-timeout';
+    case 'SWY_ERR_BALANCE_NO_SERVER': case 'SWY_ERR_ROUTE_NO_BACKEND': case 'SWY_ERR_ROUTE_UNKNOWN_BACKEND': return 'no-server';
+    default: return 'internal-error';
+  }
+}
+
+function errorPage(status: number, message: string): string {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  return `<html><body><h1>${status} ${reason}</h1>\n${message}\n</body></html>\n`;
+}
+
+const PUBLIC_MESSAGES: Record<number, string> = {
+  500: 'An internal error occurred.',
+  502: 'The server returned an invalid or incomplete response.',
+  503: 'No server is available to handle this request.',
+  504: 'The server didn\'t respond in time.',
+};
+
+/** Told of every failed exchange, once, to log it (the gateway's, bound once). */
+export type FailureReporter = (ex: HttpExchangeImpl | TcpExchangeImpl, err: SwitchyardError) => void;
+
+abstract class ExchangeCore {
+  readonly id = nextExchangeId();
+  readonly startTime = Date.now();
+  readonly startHr = process.hrtime.bigint();
+  readonly connection: Connection;
+  readonly frontend: FrontendState;
+  backend: BackendState | null = null;
+  server: ServerState | null = null;
+  retries = 0;
+  error: SwitchyardError | null = null;
+  termination: Termination = 'ok';
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Set by the core when a server slot is held, to give it back exactly once. */
+  slotHeld = false;
+  ended = false;
+  #vars: Map<string, unknown> | undefined;
+  protected readonly report: FailureReporter;
+
+  constructor(report: FailureReporter, connection: Connection) {
+    this.report = report;
+    this.connection = connection;
+    this.frontend = connection.frontend;
+  }
+
+  get clientAddress(): string {
+    return this.connection.remoteAddress;
+  }
+  get clientPort(): number {
+    return this.connection.remotePort;
+  }
+  get vars(): Map<string, unknown> {
+    return (this.#vars ??= new Map());
+  }
+}
+
+export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
+  readonly kind = 'http' as const;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse | null;
+  readonly socket: Socket;
+  readonly head: Buffer | null;
+  readonly upgrade: boolean;
+  readonly method: string;
+  readonly host: string;
+  readonly url: string;
+  status = 0;
+  #upstream: RequestHead | undefined;
+  #path: string | undefined;
+
+  constructor(report: FailureReporter, connection: Connection, req: IncomingMessage, res: ServerResponse | null, head: Buffer | null) {
+    super(report, connection);
+    this.req = req;
+    this.res = res;
+    this.socket = req.socket;
+    this.head = head;
+    this.upgrade = res === null;
+    this.method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    if (target.charCodeAt(0) === 47 /* '/' */ || target === '*') {
+      this.url = target;
+      this.host = req.headers.host ?? '';
+    } else {
+      // Absolute form: the target's authority replaces Host (RFC 9112 §3.2.2).
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(target);
+      } catch {
+        parsed = undefined;
+      }
+      this.url = parsed ? parsed.pathname + parsed.search : target;
+      this.host = parsed ? parsed.host : (req.headers.host ?? '');
+    }
+  }
+
+  get path(): string {
+    if (this.#path === undefined) {
+      const q = this.url.indexOf('?');
+      this.#path = q === -1 ? this.url : this.url.slice(0, q);
+    }
+    return this.#path;
+  }
+
+  get upstreamTouched(): boolean {
+    return this.#upstream !== undefined;
+  }
+
+  get upstream(): RequestHead {
+    if (this.#upstream) return this.#upstream;
+    const raw = this.req.rawHeaders;
+    const connectionTokens = connectionHeaderTokens(this.req.headers.connection);
+    const headers: Record<string, string | string[]> = {};
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (HOP_BY_HOP.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
+      const value = raw[i + 1]!;
+      const prev = headers[name];
+      if (prev === undefined) headers[name] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else headers[name] = [prev, value];
+    }
+    headers.host = this.host;
+    if (this.req.headers.te && TE_TRAILERS.test(String(this.req.headers.te))) headers.te = 'trailers';
+    this.#upstream = { method: this.method, path: this.url, headers };
+    return this.#upstream;
+  }
+
+  respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void {
+    if (this.ended) return;
+    if (this.termination === 'ok') this.termination = 'local';
+    const payload = body === undefined ? '' : body;
+    const out: OutgoingHttpHeaders = { ...(headers ?? {}) };
+    for (const [k, v] of Object.entries(out)) {
+      const values = Array.isArray(v) ? v : [v];
+      if (values.some((x) => x !== undefined && INVALID_HEADER_VALUE.test(String(x)))) {
+        throw CoreErrors.BAD_HEADER(k);
+      }
+    }
+    if (!hasHeader(out, 'content-length')) out['content-length'] = Buffer.byteLength(payload);
+    this.status = status;
+    if (this.res) {
+      if (this.res.headersSent) {
+        this.res.destroy();
+        return;
+      }
+      this.res.writeHead(status, out);
+      this.res.end(this.method === 'HEAD' ? undefined : payload);
+    } else {
+      // An upgrade request has no ServerResponse: answer on the socket and close it.
+      let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\n`;
+      for (const [k, v] of Object.entries(out)) {
+        for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) head += `${k}: ${String(x)}\r\n`;
+      }
+      this.socket.end(head + '\r\n' + payload.toString());
+    }
+    this.bytesOut += Buffer.byteLength(payload);
+  }
+
+  fail(error: SwitchyardError): void {
+    if (this.error !== null || this.ended) return;
+    this.error = error;
+    this.termination = terminationOf(error);
+    this.report(this, error);
+    if (this.res ? this.res.headersSent : this.socket.destroyed) {
+      // Too late for a status: cut the connection so the client sees a truncated response.
+      (this.res ?? this.socket).destroy();
+      return;
+    }
+    const status = error.status >= 400 ? error.status : 500;
+    const page = errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.');
+    const termination = this.termination;
+    this.respond(status, page, { 'content-type': 'text/html', 'cache-control': 'no-cache' });
+    this.termination = termination;
+  }
+}
+
+export class TcpExchangeImpl extends ExchangeCore implements TcpExchange {
+  readonly kind = 'tcp' as const;
+  readonly socket: Socket;
+  readonly buffered: Buffer[] = [];
+
+  constructor(report: FailureReporter, connection: Connection) {
+    super(report, connection);
+    this.socket = connection.socket;
+  }
+
+  fail(error: SwitchyardError): void {
+    if (this.error !== null || this.ended) return;
+    this.error = error;
+    this.termination = terminationOf(error);
+    this.report(this, error);
+    this.socket.destroy();
+  }
+}
+
+function hasHeader(h: OutgoingHttpHeaders, name: string): boolean {
+  for (const k of Object.keys(h)) if (k.toLowerCase() === name) return true;
+  return false;
+}
+
+export function connectionHeaderTokens(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  const out = new Set<string>();
+  for (const t of value.split(',')) {
+    const token = t.trim().toLowerCase();
+    if (token && token !== 'close' && token !== 'keep-alive') out.add(token);
+  }
+  return out.size > 0 ? out : null;
+}

@@ -1,0 +1,249 @@
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState } from '@switchyard/sdk';
+import { forwardError } from './errors';
+import { listToObject, objectToList, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
+
+export interface HttpForwarderOptions {
+  /** Idle upstream keep-alive connections are closed after this long. */
+  keepAliveTimeout: number;
+  /** Upstream connections per server; 0 = as many as needed. */
+  connectionsPerServer: number;
+}
+
+/**
+ * Sends each HTTP exchange to its chosen server over a per-server undici Pool with
+ * keep-alive, streaming the bodies both ways with backpressure. Uses undici's dispatch
+ * interface with raw header arrays: no header objects unless a plugin asks for them.
+ */
+export class HttpForwarder {
+  readonly #gateway: GatewayApi;
+  readonly #options: HttpForwarderOptions;
+  readonly #pools = new Map<ServerState, Pool>();
+  readonly #logger: Logger;
+  readonly #respondUsed: () => boolean;
+
+  constructor(gateway: GatewayApi, options: HttpForwarderOptions, logger: Logger) {
+    this.#gateway = gateway;
+    this.#options = options;
+    this.#logger = logger;
+    const hook = gateway.hooks.respond;
+    let used: boolean | undefined;
+    // Taps only happen at start-up: read once, on the first exchange.
+    this.#respondUsed = () => (used ??= hook.isUsed());
+  }
+
+  poolFor(server: ServerState): Pool {
+    let pool = this.#pools.get(server);
+    if (pool === undefined) {
+      const t = this.#gateway.backends.get(server.backend)!.config.timeouts;
+      const hostPart = server.host.includes(':') ? `[${server.host}]` : server.host;
+      pool = new Pool(`http://${hostPart}:${server.port}`, {
+        connections: this.#options.connectionsPerServer > 0 ? this.#options.connectionsPerServer : null,
+        pipelining: 1,
+        keepAliveTimeout: this.#options.keepAliveTimeout,
+        keepAliveMaxTimeout: Math.max(this.#options.keepAliveTimeout, 600_000),
+        headersTimeout: t.server,
+        bodyTimeout: t.server,
+        connectTimeout: t.connect,
+        strictContentLength: true,
+      });
+      this.#pools.set(server, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+
+  forward(ex: HttpExchange): void {
+    const server = ex.server!;
+    const pool = this.poolFor(server);
+    const req = ex.req;
+    let method = ex.method;
+    let path = ex.url;
+    let headers: string[];
+    if (ex.upstreamTouched || req.url !== ex.url) {
+      const head = ex.upstream;
+      method = head.method;
+      path = head.path;
+      headers = requestHeaderObjectToList(head.headers);
+    } else {
+      headers = requestHeaderList(req.rawHeaders, req.headers.connection);
+    }
+    const timeouts = ex.backend!.config.timeouts;
+    if (ex.upgrade) {
+      pool.dispatch(
+        { method, path, headers, body: null, upgrade: req.headers.upgrade ?? 'websocket', headersTimeout: timeouts.server },
+        new UpgradeHandler(ex, timeouts, this.#logger),
+      );
+      return;
+    }
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const handler = new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts);
+    pool.dispatch({ method, path, headers, body: hasBody ? req : null, idempotent: false }, handler);
+  }
+}
+
+/** Streams one response back to the client (undici's raw-header handler interface). */
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  readonly #ex: HttpExchange;
+  readonly #gateway: GatewayApi;
+  readonly #respondUsed: boolean;
+  readonly #timeouts: { connect: number; server: number };
+  #abort: ((err?: Error) => void) | null = null;
+  #sink: Writable | null = null;
+  #resume: (() => void) | null = null;
+  #done = false;
+
+  constructor(ex: HttpExchange, gateway: GatewayApi, respondUsed: boolean, timeouts: { connect: number; server: number }) {
+    this.#ex = ex;
+    this.#gateway = gateway;
+    this.#respondUsed = respondUsed;
+    this.#timeouts = timeouts;
+    ex.res!.once('close', () => {
+      if (!this.#done) this.#abort?.(new Error('client closed the connection'));
+    });
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#ex.res!.destroyed) abort(new Error('client closed the connection'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue to the client itself
+    const ex = this.#ex;
+    const res = ex.res!;
+    this.#resume = resume;
+    let list = responseHeaderList(rawHeaders);
+    let status = statusCode;
+    let message: string | undefined = statusText || undefined;
+    let sink: Writable = res;
+    if (this.#respondUsed) {
+      let head: ResponseHead = { statusCode, statusMessage: message, headers: listToObject(list), transforms: [] };
+      head = this.#gateway.hooks.respond.call(head, ex);
+      status = head.statusCode;
+      message = head.statusMessage;
+      list = objectToList(head.headers);
+      if (head.transforms.length > 0) {
+        const first = head.transforms[0]!;
+        pipeline([...head.transforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+          if (err && !this.#done) this.#abort?.(err);
+        });
+        sink = first;
+      }
+    }
+    ex.status = status;
+    if (message !== undefined) res.writeHead(status, message, list);
+    else res.writeHead(status, list);
+    this.#sink = sink;
+    sink.on('drain', () => this.#resume?.());
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#ex.bytesOut += chunk.length;
+    return this.#sink!.write(chunk);
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.#done = true;
+    const res = this.#ex.res!;
+    if (trailers && trailers.length > 0 && this.#sink === res && res.chunkedEncoding) {
+      const t: Array<[string, string]> = [];
+      for (let i = 0; i < trailers.length; i += 2) t.push([String(trailers[i]), String(trailers[i + 1])]);
+      res.addTrailers(t);
+    }
+    this.#sink!.end();
+  }
+
+  onError(err: Error): void {
+    this.#done = true;
+    const ex = this.#ex;
+    const res = ex.res!;
+    if (res.destroyed && !res.writableFinished) {
+      ex.termination = 'client-abort';
+      return;
+    }
+    ex.fail(forwardError(err, ex.server!.id, this.#timeouts));
+    if (res.headersSent) res.destroy();
+  }
+}
+
+/** A WebSocket (or other) upgrade: 101 from the server → pipe both sockets; anything else → relay it. */
+class UpgradeHandler implements Dispatcher.DispatchHandler {
+  readonly #ex: HttpExchange;
+  readonly #timeouts: { connect: number; server: number; tunnel: number };
+  readonly #logger: Logger;
+  #headSent = false;
+
+  constructor(ex: HttpExchange, timeouts: { connect: number; server: number; tunnel: number }, logger: Logger) {
+    this.#ex = ex;
+    this.#timeouts = timeouts;
+    this.#logger = logger;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#ex.socket.destroyed) abort(new Error('client closed the connection'));
+    else this.#ex.socket.once('close', () => abort(new Error('client closed the connection')));
+  }
+
+  #writeHead(statusCode: number, rawHeaders: Buffer[], keepHopByHop: boolean): void {
+    let head = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\n`;
+    const list = keepHopByHop ? rawHeaders.map((b) => b.toString('latin1')) : responseHeaderList(rawHeaders);
+    for (let i = 0; i < list.length; i += 2) head += `${list[i]}: ${list[i + 1]}\r\n`;
+    if (!keepHopByHop) head += 'connection: close\r\n';
+    this.#ex.socket.write(head + '\r\n');
+    this.#ex.status = statusCode;
+    this.#headSent = true;
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Socket): void {
+    const ex = this.#ex;
+    const client = ex.socket;
+    const raw = (rawHeaders ?? []).map((h) => (Buffer.isBuffer(h) ? h : Buffer.from(String(h), 'latin1')));
+    this.#writeHead(statusCode, raw, true);
+    if (ex.head && ex.head.length > 0) upstream.write(ex.head);
+    const tunnel = this.#timeouts.tunnel;
+    client.setTimeout(tunnel, () => client.destroy());
+    upstream.setTimeout(tunnel, () => upstream.destroy());
+    client.on('data', (c: Buffer) => (ex.bytesIn += c.length));
+    upstream.on('data', (c: Buffer) => (ex.bytesOut += c.length));
+    upstream.on('error', (err) => this.#logger.debug({ err, server: ex.server?.id }, 'upstream tunnel error'));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.#writeHead(statusCode, rawHeaders, false);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#ex.bytesOut += chunk.length;
+    return this.#ex.socket.write(chunk);
+  }
+
+  onComplete(): void {
+    this.#ex.socket.end();
+  }
+
+  onError(err: Error): void {
+    const ex = this.#ex;
+    if (this.#headSent) {
+      ex.socket.destroy();
+      return;
+    }
+    ex.fail(forwardError(err, ex.server!.id, this.#timeouts));
+  }
+}

@@ -1,0 +1,42 @@
+import { definePlugin, durationSchema, Stage } from '@switchyard/sdk';
+import { HttpForwarder, type HttpForwarderOptions } from './forwarder';
+
+export { HttpForwarder, type HttpForwarderOptions };
+
+export const NAME = '@switchyard/plugin-http-forwarder';
+
+export const plugin = definePlugin<HttpForwarderOptions>({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Forwards HTTP exchanges and WebSocket upgrades to servers over keep-alive undici pools.',
+  configKey: 'httpForwarder',
+  schema: {
+    config: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      description: 'How the HTTP forwarder talks to servers.',
+      properties: {
+        keepAliveTimeout: durationSchema('Idle upstream keep-alive connections are closed after this long.', '4s'),
+        connectionsPerServer: {
+          type: 'integer',
+          minimum: 0,
+          default: 0,
+          description: 'Upstream connections per server (0 = as many as needed; use server maxconn to queue).',
+        },
+      },
+    },
+  },
+  apply(gateway, options) {
+    const forwarder = new HttpForwarder(gateway, options, gateway.logger.child({ plugin: NAME }));
+    gateway.hooks.forward.tap({ name: NAME, stage: Stage.FORWARDER }, (ex) => {
+      if (ex.kind !== 'http') return undefined;
+      forwarder.forward(ex);
+      return true;
+    });
+    gateway.onStop(() => forwarder.close());
+  },
+});
+
+export default plugin;

@@ -1,0 +1,103 @@
+/**
+ * The canonical configuration model, after validation: defaults filled in,
+ * durations turned into milliseconds and sizes into bytes.
+ *
+ * Plugins add properties to frontends, backends and servers through their schema;
+ * those arrive here as extra keys (read them with the index signature, typed by the
+ * plugin's own config interface).
+ */
+export type JsonSchema = Record<string, unknown>;
+
+export type Mode = 'http' | 'tcp';
+
+export interface Timeouts {
+  /** Time to establish the TCP connection to a server. */
+  connect: number;
+  /** Inactivity on the client side (HAProxy's `timeout client`). */
+  client: number;
+  /** Time for a server to send response headers, and between body chunks (`timeout server`). */
+  server: number;
+  /** Time for a client to send the whole request head (`timeout http-request`). */
+  httpRequest: number;
+  /** Idle time a client keep-alive connection is kept open (`timeout http-keep-alive`). */
+  keepAlive: number;
+  /** Inactivity on an upgraded (WebSocket) or TCP tunnel (`timeout tunnel`). */
+  tunnel: number;
+  /** How long a request may wait in a backend queue for a server slot (`timeout queue`). */
+  queue: number;
+}
+
+export interface TlsBindConfig {
+  /** PEM certificate chain file (the default certificate). */
+  cert: string;
+  /** PEM private key file. */
+  key: string;
+  [pluginKey: string]: unknown;
+}
+
+export interface BindConfig {
+  host: string;
+  port: number;
+  tls?: TlsBindConfig;
+  [pluginKey: string]: unknown;
+}
+
+export interface FrontendConfig {
+  mode: Mode;
+  bind: BindConfig[];
+  defaultBackend?: string;
+  /** Concurrent connections on this frontend; 0 = unlimited. Above it the listener pauses. */
+  maxconn: number;
+  timeouts: Timeouts;
+  [pluginKey: string]: unknown;
+}
+
+export interface ServerConfig {
+  name: string;
+  /** As written, `host:port`. */
+  address: string;
+  host: string;
+  port: number;
+  /** 0–256; 0 takes no balanced traffic. */
+  weight: number;
+  /** Concurrent requests (HTTP) or connections (TCP); 0 = unlimited. */
+  maxconn: number;
+  backup: boolean;
+  [pluginKey: string]: unknown;
+}
+
+export interface BackendConfig {
+  mode: Mode;
+  /** Name of the balancing policy (a `balance` slot). */
+  balance: string;
+  /** With backups: use every available backup instead of only the first. */
+  allBackups: boolean;
+  /** Queue length limit when every server is at maxconn; 0 = unlimited. */
+  maxqueue: number;
+  servers: ServerConfig[];
+  timeouts: Timeouts;
+  [pluginKey: string]: unknown;
+}
+
+export interface GlobalConfig {
+  /** How long in-flight work may take to finish on stop or reload. */
+  gracePeriod: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  [pluginKey: string]: unknown;
+}
+
+export interface SwitchyardConfig {
+  plugins: string[];
+  global: GlobalConfig;
+  defaults: { timeouts: Timeouts; [pluginKey: string]: unknown };
+  frontends: Record<string, FrontendConfig>;
+  backends: Record<string, BackendConfig>;
+  [pluginKey: string]: unknown;
+}
+
+/** Where a config came from, to turn key paths into file lines in errors. */
+export interface ConfigSource {
+  file: string;
+  /** Line (1-based) of the value at a key path, if known. */
+  lineOf(path: ReadonlyArray<string | number>): number | undefined;
+}

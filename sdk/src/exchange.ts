@@ -1,0 +1,133 @@
+import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SwitchyardError } from './errors';
+import type { BackendState, FrontendState, ServerState } from './state';
+
+export interface TlsInfo {
+  /** Server name the client asked for (SNI), or null. */
+  readonly servername: string | null;
+  /** Protocol chosen by ALPN, or null. */
+  readonly alpn: string | null;
+  readonly protocol: string | null;
+  readonly cipher: string | null;
+}
+
+/**
+ * A client connection, as the `accept` hook sees it. A tap may rewrite the client
+ * address (PROXY protocol) before any exchange reads it.
+ */
+export interface Connection {
+  readonly id: number;
+  readonly frontend: FrontendState;
+  readonly socket: Socket;
+  remoteAddress: string;
+  remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Set once the TLS handshake is done on a TLS bind. */
+  tls: TlsInfo | null;
+  /** Per-connection data for plugins. */
+  readonly data: Map<string | symbol, unknown>;
+}
+
+/** How an exchange ended, for logs and stats (HAProxy's termination state, simplified). */
+export type Termination =
+  | 'ok'
+  | 'local' // answered by the gateway (route tap, deny, redirect, error page)
+  | 'client-abort'
+  | 'client-timeout'
+  | 'server-refused'
+  | 'server-reset'
+  | 'server-timeout'
+  | 'queue-timeout'
+  | 'no-server'
+  | 'internal-error';
+
+export interface ExchangeBase {
+  readonly id: number;
+  readonly connection: Connection;
+  readonly frontend: FrontendState;
+  /** Client address after any accept-hook rewrite (PROXY protocol). */
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  /** ms since epoch when the exchange began. */
+  readonly startTime: number;
+  /** process.hrtime.bigint() when the exchange began. */
+  readonly startHr: bigint;
+  backend: BackendState | null;
+  server: ServerState | null;
+  /** Times the exchange was sent to a server again (retries plugin). */
+  retries: number;
+  error: SwitchyardError | null;
+  termination: Termination;
+  bytesIn: number;
+  bytesOut: number;
+  /** Per-exchange data for plugins, created on first use. */
+  readonly vars: Map<string, unknown>;
+}
+
+/** A header edit list applied by the HTTP forwarder: the request head as it goes upstream. */
+export interface RequestHead {
+  method: string;
+  /** Path and query as sent upstream (origin form). */
+  path: string;
+  /** Header names lower-case. */
+  headers: Record<string, string | string[]>;
+}
+
+export interface HttpExchange extends ExchangeBase {
+  readonly kind: 'http';
+  readonly req: IncomingMessage;
+  /** Null for an upgrade (WebSocket) request: answer on `socket` instead. */
+  readonly res: ServerResponse | null;
+  /** The client socket. */
+  readonly socket: Socket;
+  /** Bytes read past the head of an upgrade request. */
+  readonly head: Buffer | null;
+  readonly upgrade: boolean;
+  readonly method: string;
+  /** Host from the Host header, or from the target in absolute form (RFC 9112 §3.2.2). */
+  readonly host: string;
+  /** Path and query in origin form. */
+  readonly url: string;
+  /** Path without the query. */
+  readonly path: string;
+  /**
+   * The request head as it will be sent upstream, built on first access from the client's
+   * head without hop-by-hop headers. Untouched, the forwarder takes a faster path.
+   */
+  readonly upstream: RequestHead;
+  /** True once `upstream` was read or written. */
+  readonly upstreamTouched: boolean;
+  /** Status sent to the client, 0 until the head is written. */
+  status: number;
+  /**
+   * Answers the client from the gateway (deny, redirect, return, error). Safe to call
+   * once; header values are checked for CR/LF/NUL.
+   */
+  respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
+  /** Ends the exchange with an error: the client gets its status (502/503/504…). */
+  fail(error: SwitchyardError): void;
+}
+
+export interface TcpExchange extends ExchangeBase {
+  readonly kind: 'tcp';
+  readonly socket: Socket;
+  /** Bytes already read from the client (content inspection), to send first. */
+  readonly buffered: Buffer[];
+  /** Ends the session with an error (closes the client socket). */
+  fail(error: SwitchyardError): void;
+}
+
+export type Exchange = HttpExchange | TcpExchange;
+
+/** Response head as the `respond` hook's taps transform it. */
+export interface ResponseHead {
+  statusCode: number;
+  statusMessage: string | undefined;
+  /** Header names lower-case. */
+  headers: Record<string, string | string[]>;
+  /** Streams the body is piped through in order (compression, cache store…). */
+  transforms: Duplex[];
+}

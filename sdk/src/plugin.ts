@@ -1,0 +1,137 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { JsonSchema, SwitchyardConfig } from './config';
+import type { Hooks } from './hooks';
+import type { SlotRegistry } from './slots';
+import type { BackendState, FrontendState, ServerChange, ServerState } from './state';
+import type { Exchange } from './exchange';
+import { SdkErrors } from './errors';
+
+/** A pino-compatible logger (the core passes a pino child logger per plugin). */
+export interface Logger {
+  fatal(obj: unknown, msg?: string, ...args: unknown[]): void;
+  error(obj: unknown, msg?: string, ...args: unknown[]): void;
+  warn(obj: unknown, msg?: string, ...args: unknown[]): void;
+  info(obj: unknown, msg?: string, ...args: unknown[]): void;
+  debug(obj: unknown, msg?: string, ...args: unknown[]): void;
+  trace(obj: unknown, msg?: string, ...args: unknown[]): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export interface GatewayEventMap {
+  /** A server's weight, admin state or health changed. */
+  'server-change': [ServerChange];
+  /** Every listener is bound. */
+  started: [];
+  /** Stop (or the old side of a reload) has begun: stop accepting, finish in-flight work. */
+  stopping: [];
+}
+
+export interface GatewayEvents {
+  on<E extends keyof GatewayEventMap>(event: E, listener: (...args: GatewayEventMap[E]) => void): this;
+  off<E extends keyof GatewayEventMap>(event: E, listener: (...args: GatewayEventMap[E]) => void): this;
+  once<E extends keyof GatewayEventMap>(event: E, listener: (...args: GatewayEventMap[E]) => void): this;
+}
+
+/** What a plugin's `apply` step gets: the running gateway. */
+export interface GatewayApi {
+  readonly hooks: Hooks;
+  readonly config: SwitchyardConfig;
+  /** This gateway's own child container: two gateways in one process share nothing. */
+  readonly container: DependencyContainer;
+  readonly slots: SlotRegistry;
+  readonly logger: Logger;
+  readonly events: GatewayEvents;
+  readonly frontends: ReadonlyMap<string, FrontendState>;
+  readonly backends: ReadonlyMap<string, BackendState>;
+  /** Config file the gateway was started from, if any. */
+  readonly configFile: string | undefined;
+  /** True once stop (or a reload's drain) has begun. */
+  readonly stopping: boolean;
+  /**
+   * Picks a server for an exchange with a backend: the `selectServer` hook, then the
+   * backend's policy over primaries, then over backups. No queueing; undefined when
+   * no server is usable now.
+   */
+  selectServer(exchange: Exchange): ServerState | undefined;
+  /**
+   * Picks a server and takes a slot on it (counts the exchange as active), waiting in the
+   * backend queue when every usable server is at maxconn. Rejects with a coded error
+   * (status 503) when no server is available or the queue times out.
+   */
+  acquireServer(exchange: Exchange): Promise<ServerState>;
+  /** Gives back the slot taken by acquireServer (the core does this when an exchange ends). */
+  releaseServer(exchange: Exchange): void;
+  /** Runs at stop, in reverse order of registration. */
+  onStop(fn: () => void | Promise<void>): void;
+}
+
+/** What a plugin's `register` step gets. */
+export interface RegisterContext {
+  readonly container: DependencyContainer;
+  readonly slots: SlotRegistry;
+  readonly logger: Logger;
+}
+
+/** Schema fragments a plugin adds to the composed config schema. */
+export interface PluginSchema {
+  /** Schema of the plugin's own top-level key (`configKey`). */
+  config?: JsonSchema;
+  /** Extra properties on every frontend, backend, server, bind or `bind.tls` object. */
+  frontend?: Record<string, JsonSchema>;
+  backend?: Record<string, JsonSchema>;
+  server?: Record<string, JsonSchema>;
+  bind?: Record<string, JsonSchema>;
+  tls?: Record<string, JsonSchema>;
+  /** Extra properties on `defaults` (inherited by frontends and backends by the plugin itself). */
+  defaults?: Record<string, JsonSchema>;
+}
+
+export interface PluginDefinition<C = unknown> {
+  readonly kind: 'plugin';
+  /** Package-style name, unique in a gateway: `@switchyard/plugin-roundrobin`. */
+  readonly name: string;
+  readonly version: string;
+  /** Semver range of @switchyard/core this plugin supports, checked at load. */
+  readonly core: string;
+  readonly description?: string;
+  /** Top-level config key the plugin reads (its `schema.config` validates it). */
+  readonly configKey?: string;
+  readonly schema?: PluginSchema;
+  /** Provide slot implementations and services. No hooks yet: the config is not composed. */
+  register?(ctx: RegisterContext): void;
+  /** Tap hooks and start background work. `config` is the validated `configKey` value. */
+  apply?(gateway: GatewayApi, config: C): void | Promise<void>;
+}
+
+/** A plugin list published as a package. Names resolve from the preset's own directory. */
+export interface PresetDefinition {
+  readonly kind: 'preset';
+  readonly name: string;
+  readonly version: string;
+  readonly plugins: ReadonlyArray<string>;
+  readonly description?: string;
+}
+
+export function definePlugin<C = unknown>(plugin: Omit<PluginDefinition<C>, 'kind'>): PluginDefinition<C> {
+  if (!plugin || typeof plugin.name !== 'string' || plugin.name === '') {
+    throw SdkErrors.PLUGIN_INVALID('a plugin needs a non-empty name');
+  }
+  for (const key of ['version', 'core'] as const) {
+    if (typeof plugin[key] !== 'string' || plugin[key] === '') {
+      throw SdkErrors.PLUGIN_INVALID(`plugin ${plugin.name} needs a ${key} string`);
+    }
+  }
+  if (plugin.schema?.config && !plugin.configKey) {
+    throw SdkErrors.PLUGIN_INVALID(`plugin ${plugin.name} has a config schema but no configKey`);
+  }
+  return Object.freeze({ kind: 'plugin', ...plugin }) as PluginDefinition<C>;
+}
+
+export function definePreset(preset: Omit<PresetDefinition, 'kind'>): PresetDefinition {
+  if (!preset || typeof preset.name !== 'string' || !Array.isArray(preset.plugins)) {
+    throw SdkErrors.PLUGIN_INVALID('a preset needs a name and a plugins list');
+  }
+  return Object.freeze({ kind: 'preset', ...preset, plugins: Object.freeze([...preset.plugins]) });
+}
+
+export type { ServerState };

@@ -1,0 +1,66 @@
+import type { BackendConfig } from './config';
+import type { Exchange } from './exchange';
+import type { BackendState, ServerState } from './state';
+import type { JsonSchema } from './config';
+
+/**
+ * Named slots: "exactly one of several" implementations, chosen by config. A plugin
+ * provides an implementation under a name in a slot at register time; the core (or the
+ * plugin that owns the slot) resolves it once when the config loads.
+ */
+export interface SlotMeta {
+  description?: string;
+  /** Config properties this implementation reads, for docs and `switchyard plugins`. */
+  options?: Record<string, JsonSchema>;
+}
+
+export interface SlotRegistry {
+  /** Register `impl` as `name` in `slot`. Register step only; a duplicate is a coded error. */
+  provide<T>(slot: string, name: string, impl: T, meta?: SlotMeta): void;
+  get<T>(slot: string, name: string): T | undefined;
+  names(slot: string): string[];
+}
+
+/** Well-known slot names. Plugins may define their own (`acl.fetch`, `health.check`…). */
+export const Slots = Object.freeze({
+  /** Balancing policies: a `BalancePolicyClass`, named by `backends.<b>.balance`. */
+  BALANCE: 'balance',
+  /** Config adapters: a `ConfigAdapter`, chosen by file extension or `--adapter`. */
+  CONFIG_ADAPTER: 'config.adapter',
+});
+
+/** The servers one policy instance balances over: a backend's primaries, or its backups. */
+export interface ServerGroup {
+  readonly backend: BackendState;
+  readonly servers: ReadonlyArray<ServerState>;
+  /** 'primary' or 'backup'. */
+  readonly role: 'primary' | 'backup';
+}
+
+/**
+ * A balancing policy: one small class with one selection method. It reads only the shared
+ * server state (usable, weight, active…) and does no I/O. `update()` is called when the
+ * server set, a weight or an availability changes, to rebuild any lookup structure.
+ */
+export interface BalancePolicy {
+  select(exchange: Exchange): ServerState | undefined;
+  update?(): void;
+}
+
+export type BalancePolicyClass = new (group: ServerGroup, config: BackendConfig) => BalancePolicy;
+
+export interface AdaptResult {
+  /** The canonical config model (validated afterwards like YAML). */
+  config: Record<string, unknown>;
+  /** Things adapted approximately or ignored under `lenient`. */
+  warnings: string[];
+  /** Line of a canonical key path in the original file, when known. */
+  lineOf?(path: ReadonlyArray<string | number>): number | undefined;
+}
+
+/** Turns another format (haproxy.cfg…) into the canonical model. */
+export interface ConfigAdapter {
+  /** File extensions it claims, with the dot: ['.cfg']. */
+  readonly extensions: ReadonlyArray<string>;
+  adapt(text: string, file: string, options: { lenient: boolean }): AdaptResult;
+}
