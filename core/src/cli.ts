@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import pino from 'pino';
-import { formatError, type Logger } from '@switchyard/sdk';
+import { CLI_COMMAND_SLOT, formatError, type CliCommand, type Logger } from '@switchyard/sdk';
+import { DEFAULT_PLUGINS } from './loader';
 import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
 import { Gateway } from './gateway';
 import { CORE_VERSION } from './version';
@@ -18,6 +19,7 @@ Usage:
   switchyard validate --config <file>   check a config; print every problem and exit 1
   switchyard plugins --config <file>    list loaded plugins with their versions, hooks and slots
   switchyard schema [--config <file>]   print the composed JSON Schema (core + loaded plugins)
+  switchyard <command> ...              a command a plugin provides (see \`switchyard commands\`)
 
 Options:
   -c, --config <file>   config file
@@ -33,6 +35,8 @@ interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
+
+const CORE_COMMANDS = new Set(['run', 'validate', 'plugins', 'schema', 'help']);
 
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
@@ -50,11 +54,15 @@ function printErrors(io: Io, err: unknown): void {
 
 /** Runs the CLI; returns the exit code (run keeps going until a signal stops it). */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const coreCommand = first === undefined || CORE_COMMANDS.has(first);
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
+      // A plugin's command has options of its own: only pick out the core's here.
+      strict: coreCommand,
       options: {
         config: { type: 'string', short: 'c' },
         adapter: { type: 'string' },
@@ -70,7 +78,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`error: ${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
-  const { values, positionals } = parsed;
+  const values = parsed.values as {
+    config?: string; adapter?: string; lenient?: boolean; demo?: boolean; port?: string; 'log-level'?: string; help?: boolean; version?: boolean;
+  };
+  const positionals = parsed.positionals;
   if (values.version) {
     io.out(`${CORE_VERSION}\n`);
     return 0;
@@ -122,13 +133,36 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'run':
         return await run(values, input, logger, io);
       default:
-        io.err(`error: unknown command "${command}"\n\n${HELP}`);
-        return 2;
+        return await pluginCommand(command, argv, input, logger, io);
     }
   } catch (err) {
     printErrors(io, err);
     return 1;
   }
+}
+
+/** A subcommand from the `cli.command` slot of the config's plugins (or the standard preset). */
+async function pluginCommand(name: string, argv: string[], input: ConfigInput, logger: Logger, io: Io): Promise<number> {
+  const loaded = input.file ? loadConfig(input, { logger }) : loadConfig({ object: { plugins: [...DEFAULT_PLUGINS] }, baseDir: process.cwd() }, { logger });
+  if (name === 'commands') {
+    for (const e of loaded.slots.entries.filter((x) => x.slot === CLI_COMMAND_SLOT)) {
+      const c = loaded.slots.get<CliCommand>(CLI_COMMAND_SLOT, e.name)!;
+      io.out(`${e.name.padEnd(12)} ${c.summary}  (${e.owner})\n    ${c.usage}\n`);
+    }
+    return 0;
+  }
+  const command = loaded.slots.get<CliCommand>(CLI_COMMAND_SLOT, name);
+  if (!command) {
+    io.err(`error: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  const quiet = pino({ level: 'silent' }) as unknown as Logger;
+  return command.run({
+    argv: argv.slice(argv.indexOf(name) + 1),
+    out: io.out,
+    err: io.err,
+    prepare: async (i) => Gateway.prepare(loadConfig(i, { logger: quiet }), { logger: quiet }),
+  });
 }
 
 async function run(

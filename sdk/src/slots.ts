@@ -1,3 +1,4 @@
+import type { GatewayApi } from './plugin';
 import type { BackendConfig } from './config';
 import type { Exchange } from './exchange';
 import type { BackendState, ServerState } from './state';
@@ -64,3 +65,29 @@ export interface ConfigAdapter {
   readonly extensions: ReadonlyArray<string>;
   adapt(text: string, file: string, options: { lenient: boolean }): AdaptResult;
 }
+
+/** What a CLI command provided by a plugin gets. */
+export interface CliContext {
+  /** Arguments after the command name. */
+  readonly argv: ReadonlyArray<string>;
+  out(text: string): void;
+  err(text: string): void;
+  /**
+   * Loads a config with the core's driver (plugins, schema, validation) and prepares a
+   * gateway on it without listening: hooks tapped, state built. Stop it when done.
+   */
+  prepare(input: { file?: string; adapter?: string; lenient?: boolean }): Promise<GatewayApi & { stop(graceMs?: number): Promise<void> }>;
+}
+
+/**
+ * A `switchyard <name>` subcommand provided by a plugin (slot `cli.command`). The CLI
+ * looks it up among the plugins of `--config` (or the standard preset) when the name is
+ * not one of the core's own commands. Returns the exit code.
+ */
+export interface CliCommand {
+  readonly summary: string;
+  readonly usage: string;
+  run(ctx: CliContext): Promise<number>;
+}
+
+export const CLI_COMMAND_SLOT = 'cli.command';
