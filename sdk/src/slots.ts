@@ -91,3 +91,36 @@ export interface CliCommand {
 }
 
 export const CLI_COMMAND_SLOT = 'cli.command';
+
+/**
+ * A sample fetch (HAProxy's word): reads one value from an exchange — `src`, `path`,
+ * `hdr(host)`, `cookie(id)`, a JWT claim… Fetches live in the `fetch` slot under their
+ * name; anything that needs a value from a request (ACLs, hash balancing, rate-limit keys,
+ * log formats) compiles `name(arg)` once at load and calls the result per exchange.
+ */
+export type FetchValue = string | number | boolean | null | undefined | ReadonlyArray<string>;
+
+export interface FetchDefinition {
+  readonly description: string;
+  /** 'required' when `name(arg)` needs its argument, 'none' when it takes none. */
+  readonly arg: 'none' | 'optional' | 'required';
+  /** Modes it works in; an HTTP-only fetch on a TCP exchange yields undefined. */
+  readonly modes: ReadonlyArray<'http' | 'tcp'>;
+  /** Called once at load with the argument; returns the per-exchange reader. Throw to reject the argument. */
+  compile(arg: string | undefined): (exchange: Exchange) => FetchValue;
+}
+
+export const FETCH_SLOT = 'fetch';
+
+/**
+ * A runtime API command (slot `runtime.command`), e.g. `cache purge`: the runtime API
+ * plugin exposes every command in the slot to operators and `switchyard admin`.
+ */
+export interface RuntimeCommand {
+  readonly summary: string;
+  /** Names of the arguments it reads (for help and validation). */
+  readonly args: ReadonlyArray<string>;
+  run(gateway: GatewayApi, args: Readonly<Record<string, string>>): Promise<unknown> | unknown;
+}
+
+export const RUNTIME_COMMAND_SLOT = 'runtime.command';
