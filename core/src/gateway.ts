@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
@@ -16,6 +17,8 @@ import type { LoadedConfig } from './config/load';
 import { CoreErrors } from './errors';
 import { HttpExchangeImpl, TcpExchangeImpl } from './exchange';
 import { createHooks, hookUse, type HookUse } from './hooks';
+import { createHttp2Server } from './listeners/http2';
+import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
 import type { LoadedPlugin } from './loader';
 import { ContainerSlotRegistry } from './slots';
 import { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
@@ -62,7 +65,13 @@ interface Listener {
   bind: BindConfig;
   server: net.Server;
   http: http.Server | null;
-  secureContext: tls.SecureContext | null;
+  /** HTTP/2 server for TLS connections that negotiated `h2` (HTTP mode, TLS binds). */
+  h2: http2.Http2Server | null;
+  h2Sessions: Set<http2.ServerHttp2Session>;
+  /** The handshake owner on a TLS bind. */
+  tls: tls.Server | null;
+  /** Connections in a TLS handshake, by the raw socket's remote address:port. */
+  handshaking: Map<string, ConnectionImpl>;
   /** Sockets accepted above maxconn, waiting unread. */
   pending: net.Socket[];
 }
@@ -217,17 +226,9 @@ export class Gateway implements GatewayApi {
   }
 
   #createListener(fe: FrontendRuntime, bind: BindConfig): Listener {
-    let secureContext: tls.SecureContext | null = null;
-    if (bind.tls) {
-      secureContext = tls.createSecureContext({
-        cert: this.#readTls(fe, 'cert', bind.tls.cert),
-        key: this.#readTls(fe, 'key', bind.tls.key),
-        minVersion: 'TLSv1.2',
-      });
-    }
+    const t = fe.config.timeouts;
     let httpServer: http.Server | null = null;
     if (fe.mode === 'http') {
-      const t = fe.config.timeouts;
       httpServer = http.createServer({
         requestTimeout: 0,
         headersTimeout: t.httpRequest,
@@ -248,9 +249,59 @@ export class Gateway implements GatewayApi {
       bind,
       server: net.createServer({ noDelay: true, allowHalfOpen: fe.mode === 'tcp' }),
       http: httpServer,
-      secureContext,
+      h2: null,
+      h2Sessions: new Set(),
+      tls: null,
+      handshaking: new Map(),
       pending: [],
     };
+    if (bind.tls) {
+      const alpn = bind.tls.alpn ?? (fe.mode === 'http' ? ['h2', 'http/1.1'] : []);
+      const terminator = createTlsTerminator({
+        bind: bind.tls,
+        cert: this.#readTls(fe, 'cert', bind.tls.cert),
+        key: this.#readTls(fe, 'key', bind.tls.key),
+        ca: bind.tls.ca ? this.#readTls(fe, 'ca', bind.tls.ca) : null,
+        alpn,
+        handshakeTimeout: t.httpRequest,
+        lookup: this.#use.tls ? (servername) => this.hooks.tls.promise({ frontend: fe, servername }) : null,
+      });
+      listener.tls = terminator.server;
+      const askedForCert = (bind.tls.verify ?? 'none') !== 'none';
+      terminator.server.on('secureConnection', (tlsSocket: tls.TLSSocket) => {
+        const key = `${tlsSocket.remoteAddress}:${tlsSocket.remotePort}`;
+        const conn = listener.handshaking.get(key);
+        if (!conn) return void tlsSocket.destroy();
+        listener.handshaking.delete(key);
+        conn.tls = tlsInfoOf(tlsSocket, askedForCert);
+        conn.socket = tlsSocket;
+        (tlsSocket as SocketWithConnection)[kConnection] = conn;
+        tlsSocket.on('error', (err: Error & { code?: string }) => {
+          if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.logger.debug({ err, frontend: fe.name }, 'TLS socket error');
+        });
+        this.#dispatch(listener, conn, tlsSocket);
+      });
+      terminator.server.on('tlsClientError', (err: Error, tlsSocket: tls.TLSSocket) => {
+        this.logger.debug({ err: { message: err.message, code: (err as Error & { code?: string }).code }, frontend: fe.name }, 'TLS handshake failed');
+        const key = `${tlsSocket.remoteAddress}:${tlsSocket.remotePort}`;
+        const conn = listener.handshaking.get(key);
+        listener.handshaking.delete(key);
+        tlsSocket.destroy();
+        conn?.socket.destroy();
+      });
+      if (fe.mode === 'http' && alpn.includes('h2')) {
+        const h2 = createHttp2Server({ idleTimeout: t.client, logger: this.logger, frontend: fe.name });
+        listener.h2 = h2.server;
+        listener.h2Sessions = h2.sessions;
+        h2.server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+          this.#onRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+        );
+        // Stop: GOAWAY to every session; open streams finish within the grace period.
+        this.events.once('stopping', () => {
+          for (const s of listener.h2Sessions) s.close();
+        });
+      }
+    }
     listener.server.on('connection', (socket: net.Socket) => this.#onSocket(listener, socket));
     return listener;
   }
@@ -310,50 +361,26 @@ export class Gateway implements GatewayApi {
   }
 
   #afterAccept(l: Listener, conn: ConnectionImpl): void {
-    if (l.secureContext) this.#startTls(l, conn);
+    if (l.tls) this.#startTls(l, conn);
     else this.#dispatch(l, conn, conn.socket);
   }
 
   #startTls(l: Listener, conn: ConnectionImpl): void {
-    const fe = l.frontend;
     const raw = conn.socket;
-    const tlsSocket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: l.secureContext!,
-      ALPNProtocols: ['http/1.1'],
-      SNICallback: this.#use.tls
-        ? (servername, cb) => {
-            this.hooks.tls.promise({ frontend: fe, servername }).then(
-              (ctx) => cb(null, ctx ?? l.secureContext!),
-              (err: Error) => cb(err),
-            );
-          }
-        : undefined,
+    const key = `${raw.remoteAddress}:${raw.remotePort}`;
+    l.handshaking.set(key, conn);
+    raw.once('close', () => {
+      if (l.handshaking.get(key) === conn) l.handshaking.delete(key);
     });
-    const handshakeTimer = setTimeout(() => tlsSocket.destroy(), fe.config.timeouts.httpRequest);
-    tlsSocket.on('error', (err) => {
-      clearTimeout(handshakeTimer);
-      this.logger.debug({ err, frontend: fe.name }, 'TLS error');
-      raw.destroy();
-    });
-    tlsSocket.once('secure', () => {
-      clearTimeout(handshakeTimer);
-      const s = tlsSocket as tls.TLSSocket & { servername?: string | false };
-      conn.tls = {
-        servername: typeof s.servername === 'string' ? s.servername : null,
-        alpn: typeof tlsSocket.alpnProtocol === 'string' ? tlsSocket.alpnProtocol : null,
-        protocol: tlsSocket.getProtocol(),
-        cipher: tlsSocket.getCipher()?.name ?? null,
-      };
-      conn.socket = tlsSocket;
-      (tlsSocket as SocketWithConnection)[kConnection] = conn;
-      this.#dispatch(l, conn, tlsSocket);
-    });
+    // The tls.Server owns the handshake (SNI via the tls hook, ALPN, client certificates,
+    // tickets, handshake timeout) and answers with 'secureConnection' (see #createListener).
+    l.tls!.emit('connection', raw);
   }
 
   #dispatch(l: Listener, conn: ConnectionImpl, socket: net.Socket): void {
     if (l.http) {
-      l.http.emit('connection', socket);
+      if (l.h2 !== null && conn.tls?.alpn === 'h2') l.h2.emit('connection', socket);
+      else l.http.emit('connection', socket);
       return;
     }
     const ex = new TcpExchangeImpl(this.#report, conn);

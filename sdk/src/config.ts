@@ -32,6 +32,23 @@ export interface TlsBindConfig {
   cert: string;
   /** PEM private key file. */
   key: string;
+  /*
+   * Optional listener settings the core honours when present. The core's schema does not
+   * declare them: a plugin that offers them declares them in its `schema.tls` (the tls
+   * plugin does), so without such a plugin they keep their defaults.
+   */
+  /** Lowest protocol version accepted. Default 'TLSv1.2'. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the modern defaults). Default: Mozilla "intermediate". */
+  ciphers?: string;
+  /** ALPN protocols offered, in preference order. Default ['h2', 'http/1.1'] in HTTP mode, none in TCP mode. */
+  alpn?: string[];
+  /** Client certificates: 'none' (default), 'optional' (asked, checked, not required) or 'required'. */
+  verify?: 'none' | 'optional' | 'required';
+  /** PEM CA bundle file client certificates are verified against (needed with verify). */
+  ca?: string;
+  /** Refuse handshakes without SNI, or whose name no `tls` tap answers. Default false. */
+  strictSni?: boolean;
   [pluginKey: string]: unknown;
 }
 

@@ -11,6 +11,31 @@ export interface TlsInfo {
   readonly alpn: string | null;
   readonly protocol: string | null;
   readonly cipher: string | null;
+  /** True when the session was resumed (ticket), not a full handshake. */
+  readonly resumed?: boolean;
+  /**
+   * The client certificate on a bind with `verify: optional|required`, or null when the
+   * client sent none (or the bind does not ask for one).
+   */
+  readonly clientCert?: ClientCertificateInfo | null;
+}
+
+/** A client certificate (mTLS) as ACLs and header rules read it. */
+export interface ClientCertificateInfo {
+  /** Subject DN in OpenSSL's one-line form, `/C=FR/O=Example/CN=alice` (HAProxy's ssl_c_s_dn). */
+  readonly subject: string;
+  /** Issuer DN, same form (ssl_c_i_dn). */
+  readonly issuer: string;
+  /** Serial number, upper-case hex. */
+  readonly serial: string;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+  /** True when the chain verified against the bind's CA. */
+  readonly verified: boolean;
+  /** OpenSSL's verification error code (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`…), null when verified. */
+  readonly verifyError: string | null;
 }
 
 /**
