@@ -1,0 +1,90 @@
+import { definePlugin, durationSchema, type GatewayApi } from '@switchyard/sdk';
+import { StatsCollector } from './collector';
+import { StatsServer, type StatsConfig } from './server';
+
+export { StatsCollector, serverStatus, CHECK_RESULT_KEY, REDISPATCH_VAR } from './collector';
+export { LatencyWindow } from './latency';
+export { toCsv, CSV_COLUMNS } from './csv';
+export { StatsErrors } from './errors';
+export type { StatsConfig } from './server';
+export type * from './types';
+
+/** Container token of the running stats service (tests and other plugins read the address). */
+export const STATS_SERVICE = 'switchyard.stats';
+
+export interface StatsService {
+  readonly collector: StatsCollector;
+  /** Resolves with the page's address once it listens (after the gateway's `started`). */
+  readonly ready: Promise<{ host: string; port: number; url: string }>;
+}
+
+interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
+  history: number;
+}
+
+export const plugin = definePlugin<RawStatsConfig>({
+  name: '@switchyard/plugin-stats',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
+  configKey: 'stats',
+  schema: {
+    config: {
+      type: 'object',
+      description: 'The stats page (HAProxy `stats uri`), served on its own address.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Serve the page (the collector runs either way).' },
+        listen: { type: 'string', default: '127.0.0.1:8404', description: 'host:port the page listens on; port 0 picks a free port.' },
+        path: { type: 'string', pattern: '^/[^;?#\\s]*$', default: '/stats', description: 'Path of the page; `;csv`, `;json` and `;events` are appended to it.' },
+        title: { type: 'string', default: 'Switchyard statistics', description: 'Title shown on the page.' },
+        auth: {
+          type: 'object',
+          description: 'Basic authentication for the page and its data (HAProxy `stats auth`).',
+          additionalProperties: false,
+          required: ['username', 'password'],
+          properties: {
+            username: { type: 'string', minLength: 1, description: 'User name.' },
+            password: { type: 'string', minLength: 1, description: 'Password (compared in constant time).' },
+            realm: { type: 'string', default: 'Switchyard statistics', description: 'Realm shown by the browser.' },
+          },
+        },
+        history: durationSchema('How much per-second history the charts keep.', '5m'),
+        latencyWindow: { type: 'integer', minimum: 8, maximum: 65536, default: 512, description: 'p50/p99 are over this many latest exchanges per frontend, backend and server.' },
+      },
+    },
+  },
+  apply(gateway: GatewayApi, raw: RawStatsConfig) {
+    const config: StatsConfig = { ...raw, historySeconds: Math.max(10, Math.round(raw.history / 1000)) };
+    const collector = new StatsCollector(gateway, { latencyWindow: config.latencyWindow, historySeconds: config.historySeconds });
+    collector.tap();
+    const server = config.enabled ? new StatsServer(gateway, collector, config) : null;
+    let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
+    const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));
+    ready.catch(() => undefined);
+    const service: StatsService = { collector, ready };
+    gateway.container.register(STATS_SERVICE, { useValue: service });
+    // Listen only once the gateway runs: `switchyard plugins` and CLI commands prepare a gateway too.
+    gateway.events.once('started', () => {
+      collector.start();
+      if (!server) return settle.reject(new Error('the stats page is disabled (stats.enabled: false)'));
+      server.listen().then(
+        (address) => {
+          gateway.logger.info({ url: address.url }, `stats page on ${address.url}`);
+          settle.resolve(address);
+        },
+        (err: unknown) => {
+          gateway.logger.error({ err }, 'stats page could not listen');
+          settle.reject(err);
+        },
+      );
+    });
+    gateway.onStop(async () => {
+      collector.stop();
+      await server?.close();
+    });
+  },
+});
+
+export default plugin;
