@@ -1,0 +1,71 @@
+import type CachePolicy from 'http-cache-semantics';
+import type { GatewayApi } from '@switchyard/sdk';
+
+/** A stored response: what a hit sends back, and the policy that says when it may. */
+export interface CachedResponse {
+  readonly kind: 'response';
+  readonly status: number;
+  /** Response headers as sent to clients, lower-case, without `age` or the status header. */
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer;
+  /** RFC 9111 rules for this response (must-revalidate is tracked apart, see `mustRevalidate`). */
+  readonly policy: CachePolicy;
+  /** must-revalidate / proxy-revalidate: never served stale. */
+  readonly mustRevalidate: boolean;
+  /** Seconds past freshness the response may be served when the server fails (stale-if-error). */
+  readonly staleIfError: number;
+  /** Backend that produced it, for background revalidation. */
+  readonly backend: string | null;
+}
+
+/** Marker stored under a URL whose responses vary: the request header names that select a variant. */
+export interface VaryMarker {
+  readonly kind: 'vary';
+  readonly names: ReadonlyArray<string>;
+}
+
+export type CacheRecord = CachedResponse | VaryMarker;
+
+/**
+ * Where cached objects live (slot `cache.store`). Small and async so that a shared store
+ * (Redis) fits the same shape: it serialises `policy` with `toObject()` / `CachePolicy.fromObject()`.
+ */
+export interface CacheStore {
+  get(key: string): Promise<CacheRecord | undefined>;
+  set(key: string, record: CacheRecord): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** Every key that starts with `prefix` (all keys for ''). */
+  keys(prefix: string): Promise<string[]>;
+  /** Entries and bytes held, for `cache stats`. */
+  stats(): Promise<{ entries: number; bytes: number }>;
+  close?(): Promise<void>;
+}
+
+export interface CacheStoreOptions {
+  /** Total bytes the store may hold before it evicts the least recently used objects. */
+  maxSize: number;
+  /** Largest single object (body plus headers) in bytes. */
+  maxObjectSize: number;
+}
+
+/** What a `cache.store` slot entry is: a factory called once when the gateway starts. */
+export type CacheStoreFactory = (options: CacheStoreOptions, gateway: GatewayApi) => CacheStore;
+
+export const CACHE_STORE_SLOT = 'cache.store';
+
+/** The plugin's config (`cache:` key), after validation (sizes in bytes, durations in ms). */
+export interface CacheConfig {
+  /** Name of the `cache.store` implementation. */
+  store: string;
+  maxSize: number;
+  maxObjectSize: number;
+  /** Response header that tells HIT / MISS / STALE / REVALIDATED; '' for none. */
+  statusHeader: string;
+  /** How long a miss waits for another client's identical in-flight request (coalescing). */
+  lockTimeout: number;
+  /** Fraction of (Date − Last-Modified) used as freshness when a response gives none (RFC 9111 §4.2.2). */
+  heuristic: number;
+  /** Cache responses that set cookies (off: a shared cache should not hand one client's cookie to another). */
+  cacheSetCookie: boolean;
+  [key: string]: unknown;
+}
