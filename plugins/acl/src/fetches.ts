@@ -1,0 +1,220 @@
+import type { Exchange, FetchDefinition, FetchValue, HttpExchange, ResponseHead } from '@switchyard/sdk';
+import { RESPONSE_VAR, SSL_SNI_KEYS } from './types';
+
+type Reader = (ex: Exchange) => FetchValue;
+
+/** Request headers as rules see them: after earlier set-header rules, if any ran. */
+function headerValue(ex: HttpExchange, name: string): string | string[] | undefined {
+  return ex.upstreamTouched ? ex.upstream.headers[name] : ex.req.headers[name];
+}
+
+function urlOf(ex: HttpExchange): string {
+  return ex.upstreamTouched ? ex.upstream.path : ex.url;
+}
+
+function pathOf(ex: HttpExchange): string {
+  if (!ex.upstreamTouched) return ex.path;
+  const u = ex.upstream.path;
+  const q = u.indexOf('?');
+  return q === -1 ? u : u.slice(0, q);
+}
+
+/** HAProxy's hdr(): every value, split at commas (req.fhdr keeps full values). */
+function splitValues(v: string | string[] | undefined): FetchValue {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') {
+    if (v.indexOf(',') === -1) return v.trim();
+    return v.split(',').map((s) => s.trim());
+  }
+  const out: string[] = [];
+  for (const x of v) for (const s of x.split(',')) out.push(s.trim());
+  return out;
+}
+
+function fullValues(v: string | string[] | undefined): FetchValue {
+  return v;
+}
+
+/** Host without port, lower-case; `[::1]:8080` → `::1`. */
+export function hostWithoutPort(host: string): string {
+  let h = host;
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    h = end === -1 ? h : h.slice(1, end);
+  } else {
+    const colon = h.lastIndexOf(':');
+    if (colon !== -1 && h.indexOf(':') === colon) h = h.slice(0, colon);
+  }
+  return h.toLowerCase();
+}
+
+function queryOf(url: string): string | undefined {
+  const q = url.indexOf('?');
+  return q === -1 ? undefined : url.slice(q + 1);
+}
+
+function urlParam(url: string, name: string): string | undefined {
+  const q = url.indexOf('?');
+  if (q === -1) return undefined;
+  let i = q + 1;
+  while (i <= url.length) {
+    let amp = url.indexOf('&', i);
+    if (amp === -1) amp = url.length;
+    const eq = url.indexOf('=', i);
+    if (eq !== -1 && eq < amp) {
+      if (eq - i === name.length && url.startsWith(name, i)) return url.slice(eq + 1, amp);
+    } else if (amp - i === name.length && url.startsWith(name, i)) {
+      return '';
+    }
+    i = amp + 1;
+  }
+  return undefined;
+}
+
+function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const list = typeof header === 'string' ? [header] : header;
+  for (const h of list) {
+    let i = 0;
+    while (i < h.length) {
+      let semi = h.indexOf(';', i);
+      if (semi === -1) semi = h.length;
+      let start = i;
+      while (start < semi && h.charCodeAt(start) === 32) start++;
+      const eq = h.indexOf('=', start);
+      if (eq !== -1 && eq < semi && eq - start === name.length && h.startsWith(name, start)) {
+        let v = h.slice(eq + 1, semi).trim();
+        if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+        return v;
+      }
+      i = semi + 1;
+    }
+  }
+  return undefined;
+}
+
+function responseOf(ex: Exchange): ResponseHead | undefined {
+  return ex.kind === 'http' ? (ex.vars.get(RESPONSE_VAR) as ResponseHead | undefined) : undefined;
+}
+
+const http = (read: (ex: HttpExchange) => FetchValue): Reader => (ex) => (ex.kind === 'http' ? read(ex) : undefined);
+
+function needArg(name: string, arg: string | undefined): string {
+  if (arg === undefined || arg.trim() === '') throw new Error(`${name}(<name>) needs an argument`);
+  return arg.trim();
+}
+
+function def(
+  description: string,
+  arg: FetchDefinition['arg'],
+  modes: FetchDefinition['modes'],
+  compile: (arg: string | undefined) => Reader,
+): FetchDefinition {
+  return Object.freeze({ description, arg, modes, compile });
+}
+
+const both = ['http', 'tcp'] as const;
+const httpOnly = ['http'] as const;
+
+/**
+ * The fetches this plugin registers in the `fetch` slot. Other plugins (hash balancing,
+ * rate limits, log formats) look them up by name.
+ */
+export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze({
+  src: def('Client address (after PROXY protocol), IPv4 or IPv6 text.', 'none', both, () => (ex) => ex.clientAddress),
+  src_port: def('Client port.', 'none', both, () => (ex) => ex.clientPort),
+  dst: def('Local address the client connected to.', 'none', both, () => (ex) => ex.connection.localAddress),
+  dst_port: def('Local port the client connected to.', 'none', both, () => (ex) => ex.connection.localPort),
+  method: def('Request method (after set-method rules).', 'none', httpOnly, () => http((ex) => (ex.upstreamTouched ? ex.upstream.method : ex.method))),
+  path: def('Request path without the query (after set-path rules).', 'none', httpOnly, () => http(pathOf)),
+  url: def('Request target in origin form: path and query.', 'none', httpOnly, () => http(urlOf)),
+  query: def('Query string without "?"; absent when the target has none.', 'none', httpOnly, () => http((ex) => queryOf(urlOf(ex)))),
+  url_param: def('Value of the first query parameter of that name (not decoded).', 'required', httpOnly, (arg) => {
+    const name = needArg('url_param', arg);
+    return http((ex) => urlParam(urlOf(ex), name));
+  }),
+  hdr: def('Values of a request header, split at commas (HAProxy hdr()).', 'required', httpOnly, (arg) => {
+    const name = needArg('hdr', arg).toLowerCase();
+    return http((ex) => splitValues(headerValue(ex, name)));
+  }),
+  'req.hdr': def('Same as hdr(name).', 'required', httpOnly, (arg) => {
+    const name = needArg('req.hdr', arg).toLowerCase();
+    return http((ex) => splitValues(headerValue(ex, name)));
+  }),
+  'req.fhdr': def('Full values of a request header, not split at commas.', 'required', httpOnly, (arg) => {
+    const name = needArg('req.fhdr', arg).toLowerCase();
+    return http((ex) => fullValues(headerValue(ex, name)));
+  }),
+  host: def('Request host (Host header or absolute target), lower-case, without port.', 'none', httpOnly, () =>
+    http((ex) => {
+      const h = ex.upstreamTouched ? ex.upstream.headers.host : ex.host;
+      const v = Array.isArray(h) ? h[0] : h;
+      return v === undefined || v === '' ? undefined : hostWithoutPort(v);
+    }),
+  ),
+  base: def('Host header value followed by the path (HAProxy base).', 'none', httpOnly, () =>
+    http((ex) => {
+      const h = headerValue(ex, 'host');
+      return `${Array.isArray(h) ? (h[0] ?? '') : (h ?? '')}${pathOf(ex)}`;
+    }),
+  ),
+  cookie: def('Value of a request cookie.', 'required', httpOnly, (arg) => {
+    const name = needArg('cookie', arg);
+    return http((ex) => cookieValue(headerValue(ex, 'cookie'), name));
+  }),
+  'req.cook': def('Same as cookie(name).', 'required', httpOnly, (arg) => {
+    const name = needArg('req.cook', arg);
+    return http((ex) => cookieValue(headerValue(ex, 'cookie'), name));
+  }),
+  ssl_fc: def('True when the client connection is TLS terminated here.', 'none', both, () => (ex) => ex.connection.tls !== null),
+  ssl_fc_sni: def('Server name (SNI) the client sent in a TLS connection terminated here.', 'none', both, () => (ex) => ex.connection.tls?.servername ?? undefined),
+  'req.ssl_sni': def(
+    `Server name in a TLS ClientHello passed through in TCP mode, as a TLS plugin reports it (exchange.vars or connection.data key ${SSL_SNI_KEYS.join(', ')}); undefined without one.`,
+    'none',
+    ['tcp'],
+    () => (ex) => {
+      for (const k of SSL_SNI_KEYS) {
+        const v = ex.vars.get(k) ?? ex.connection.data.get(k);
+        if (typeof v === 'string') return v;
+      }
+      return undefined;
+    },
+  ),
+  'req.len': def('Bytes read from a TCP client so far (content inspection).', 'none', ['tcp'], () => (ex) => {
+    if (ex.kind !== 'tcp') return undefined;
+    let n = 0;
+    for (const b of ex.buffered) n += b.length;
+    return n;
+  }),
+  var: def('A variable set by set-var (name such as txn.user).', 'required', both, (arg) => {
+    const name = needArg('var', arg);
+    return (ex) => {
+      const v = ex.vars.get(name);
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
+    };
+  }),
+  status: def('Response status code (http-response rules only).', 'none', httpOnly, () => (ex) => responseOf(ex)?.statusCode),
+  'res.hdr': def('Values of a response header (http-response rules only).', 'required', httpOnly, (arg) => {
+    const name = needArg('res.hdr', arg).toLowerCase();
+    return (ex) => splitValues(responseOf(ex)?.headers[name]);
+  }),
+});
+
+/** Other names people write for the same fetch. */
+export const FETCH_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  cook: 'cookie',
+  urlp: 'url_param',
+  'req.host': 'host',
+  'http.host': 'host',
+});
+
+/** Match method used when an ACL names none. */
+export const DEFAULT_METHOD: Readonly<Record<string, string>> = Object.freeze({
+  src: 'ip',
+  dst: 'ip',
+  src_port: 'int',
+  dst_port: 'int',
+  'req.len': 'int',
+  status: 'int',
+  ssl_fc: 'bool',
+});

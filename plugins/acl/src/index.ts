@@ -1,0 +1,196 @@
+import {
+  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+} from '@switchyard/sdk';
+import * as path from 'node:path';
+import { AclCompilerImpl, type AclDefinitions } from './compiler';
+import { AclErrors } from './errors';
+import { explainCommand } from './explain';
+import { FETCHES } from './fetches';
+import { CONVERTERS, MATCHERS } from './matchers';
+import { compileRoutes, compileUseBackend, route, type FrontendRouting, type RouteConfig, type UseBackendRule } from './routing';
+import { COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, type AclCompiler, type ExplainStep } from './types';
+
+export * from './types';
+export { AclErrors } from './errors';
+export { syntheticExchange, explain } from './explain';
+export { hostWithoutPort } from './fetches';
+export { pathHasPrefix } from './routing';
+export type { UseBackendRule, RouteConfig, MapConfig } from './routing';
+
+export const NAME = '@switchyard/plugin-acl';
+
+/** What other plugins get from the `acl.compiler` slot: the compiler of a given gateway. */
+export interface AclService {
+  forGateway(gateway: GatewayApi): AclCompiler;
+}
+
+interface AclState {
+  compiler: AclCompilerImpl;
+  routing: Map<string, FrontendRouting>;
+}
+
+const states = new WeakMap<GatewayApi, AclState>();
+
+function compilerFor(gateway: GatewayApi): AclCompilerImpl {
+  const existing = states.get(gateway);
+  if (existing) return existing.compiler;
+  const cfg = gateway.config;
+  const perFrontend: Record<string, AclDefinitions> = {};
+  for (const [name, fe] of Object.entries(cfg.frontends)) perFrontend[name] = (fe.acls as AclDefinitions | undefined) ?? {};
+  const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+  const compiler = new AclCompilerImpl(gateway.slots, baseDir, (cfg.defaults.acls as AclDefinitions | undefined) ?? {}, perFrontend);
+  states.set(gateway, { compiler, routing: new Map() });
+  return compiler;
+}
+
+const conditionProps: Record<string, JsonSchema> = {
+  if: { type: 'string', description: 'Apply only when this condition is true (named ACLs, `!`, `and`/`or`, `{ inline acl }`).' },
+  unless: { type: 'string', description: 'Apply only when this condition is false.' },
+};
+
+const aclsSchema: JsonSchema = {
+  type: 'object',
+  description: 'Named ACLs: name → one ACL line (`path_beg /api /v2`), or a list of lines that are ORed.',
+  additionalProperties: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
+};
+
+const useBackendSchema: JsonSchema = {
+  type: 'array',
+  description: 'Backend choice in order: the first rule whose condition holds (and, for a map, whose key is found) wins; else routes, else defaultBackend.',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      backend: { type: 'string', description: 'Backend to use.' },
+      map: {
+        type: 'object',
+        description: 'Look the backend up in a map (HAProxy map file) by a fetched key, e.g. host → backend.',
+        additionalProperties: false,
+        properties: {
+          key: { type: 'string', default: 'host', description: 'Fetch expression whose value is the key (`host`, `hdr(host),lower`, `path`).' },
+          file: { type: 'string', description: 'Map file: one `<key> <backend>` per line, `#` comments; relative to the config file.' },
+          entries: { type: 'object', additionalProperties: { type: 'string' }, description: 'Inline key → backend entries (after the file\'s).' },
+          match: { enum: ['str', 'beg', 'end', 'sub', 'dom', 'reg'], default: 'str', description: 'How a key matches an entry: str (exact, hashed), beg, end, sub, dom, reg (first match in file order).' },
+          ignoreCase: { type: 'boolean', default: true, description: 'Compare keys case-insensitively.' },
+          default: { type: 'string', description: 'Backend when no entry matches (otherwise the next rule is tried).' },
+        },
+      },
+      ...conditionProps,
+    },
+  },
+};
+
+const routesSchema: JsonSchema = {
+  type: 'array',
+  description: 'Plain routes (no ACLs needed): host and path prefix → backend. The most specific route wins: exact host, then *.wildcard, then any host; longer path first.',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['backend'],
+    properties: {
+      host: { type: 'string', description: 'Exact host (`shop.example`), `*.example.com` for subdomains, or omitted/`*` for any host. Port is ignored.' },
+      path: { type: 'string', pattern: '^/', description: 'Path prefix on segment boundaries: `/api` matches /api and /api/x, not /apix.' },
+      methods: { type: 'array', items: { type: 'string' }, description: 'Only these methods (default: any).' },
+      backend: { type: 'string', description: 'Backend to use.' },
+      stripPrefix: { type: 'boolean', default: false, description: 'Remove the path prefix before forwarding (/api/users → /users).' },
+    },
+  },
+};
+
+/** Explain step for backend choice (useBackend, then routes). */
+const routingExplainer: ExplainStep = {
+  stage: Stage.ROUTING,
+  title: 'routing (useBackend, routes)',
+  explain(gateway, ex, out) {
+    const state = states.get(gateway);
+    const table = state?.routing.get(ex.frontend.name);
+    if (!state || !table || (table.useBackend.length === 0 && table.routes.length === 0)) {
+      out('no useBackend rules or routes');
+      return undefined;
+    }
+    for (const r of table.useBackend) {
+      const label = `useBackend[${r.index}] ${r.describe}${r.condition ? ` if ${r.condition.source}` : ''}`;
+      if (r.condition) {
+        const t = state.compiler.trace(r.condition, ex);
+        out(`${label}: condition ${t.matched ? 'true' : 'false'}`);
+        for (const l of t.lines) out(`    [${l.matched ? 'x' : ' '}] ${l.text}`);
+        if (!t.matched) continue;
+      }
+      const b = r.pick(ex);
+      if (b === undefined) {
+        out(`${label}: no map entry for this key; next rule`);
+        continue;
+      }
+      out(`${label}: → ${b}`);
+      return { backend: b, why: `useBackend[${r.index}]${r.condition ? ` if ${r.condition.source}` : ''}` };
+    }
+    for (const r of table.routes) {
+      const hit = r.match(ex);
+      out(`route[${r.index}] ${r.describe}: ${hit ? 'matches' : 'no match'}`);
+      if (hit) {
+        if (r.config.stripPrefix && r.config.path) route({ useBackend: [], routes: [r] }, ex);
+        return { backend: r.config.backend, why: `routes[${r.index}] ${r.describe}` };
+      }
+    }
+    return undefined;
+  },
+};
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
+  schema: {
+    frontend: { acls: aclsSchema, useBackend: useBackendSchema, routes: routesSchema },
+    defaults: { acls: { ...aclsSchema, description: 'Named ACLs every frontend has (a frontend\'s own ACL of the same name replaces it).' } },
+  },
+  register({ slots }) {
+    for (const [name, f] of Object.entries(FETCHES)) slots.provide(FETCH_SLOT, name, f, { description: f.description });
+    for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
+    for (const [name, c] of Object.entries(CONVERTERS)) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
+    const service: AclService = { forGateway: compilerFor };
+    slots.provide(COMPILER_SLOT, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
+    slots.provide(EXPLAIN_SLOT, 'routing', routingExplainer, { description: 'Backend choice in `switchyard explain`.' });
+    slots.provide(
+      CLI_COMMAND_SLOT,
+      'explain',
+      explainCommand((gateway, ex, out) => {
+        const compiler = compilerFor(gateway);
+        const names = compiler.aclNames(ex.frontend.name).filter((n) => !/^[A-Z_0-9.]+$/.test(n));
+        if (names.length === 0) out('(no named ACLs)');
+        for (const n of names) {
+          const c = compiler.compileCondition(ex.frontend.name, n, 'explain');
+          const t = compiler.trace(c, ex);
+          for (const l of t.lines) out(`[${l.matched ? 'x' : ' '}] ${l.text}`);
+        }
+      }),
+      { description: 'Explain how one request is handled.' },
+    );
+  },
+  apply(gateway) {
+    const compiler = compilerFor(gateway);
+    const state = states.get(gateway)!;
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const useBackend = compileUseBackend(gateway, compiler, name, (fe.useBackend as UseBackendRule[] | undefined) ?? []);
+      const routes = (fe.routes as RouteConfig[] | undefined) ?? [];
+      if (routes.length > 0 && fe.mode !== 'http') {
+        throw AclErrors.MODE_MISMATCH.with({ location: { path: `frontends.${name}.routes` } }, `frontends.${name}.routes`, 'routes need an http frontend; use useBackend in tcp mode');
+      }
+      const table: FrontendRouting = { useBackend, routes: compileRoutes(gateway, name, routes) };
+      if (table.useBackend.length > 0 || table.routes.length > 0) state.routing.set(name, table);
+    }
+    if (state.routing.size === 0) return;
+    const byFrontend = new Map<object, FrontendRouting>();
+    for (const [name, table] of state.routing) byFrontend.set(gateway.frontends.get(name)!, table);
+    gateway.hooks.route.tap({ name: NAME, stage: Stage.ROUTING }, (ex: Exchange) => {
+      const table = byFrontend.get(ex.frontend);
+      if (table === undefined) return undefined;
+      const backend = route(table, ex);
+      return backend === undefined ? undefined : { backend };
+    });
+  },
+});
+
+export default plugin;
+export type { HttpExchange };

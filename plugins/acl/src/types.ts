@@ -1,0 +1,125 @@
+import type { Exchange, FetchValue, GatewayApi, HttpExchange } from '@switchyard/sdk';
+
+/** A scalar a matcher tests (arrays of values are tested one element at a time). */
+export type Sample = string | number | boolean;
+
+/**
+ * A match method (`-m beg`, `-m ip`…), in the `acl.match` slot under its name. `compile`
+ * runs once at load with every pattern of one ACL line and returns the per-value test.
+ */
+export interface MatchDefinition {
+  readonly description: string;
+  /** True when the method takes no pattern (`found`, `bool`). */
+  readonly noPatterns?: boolean;
+  /** Throw an Error whose message says why a pattern is invalid. */
+  compile(patterns: ReadonlyArray<string>, options: { ignoreCase: boolean }): (value: Sample) => boolean;
+}
+
+export const MATCH_SLOT = 'acl.match';
+
+/** A converter after a fetch (`hdr(host),lower`), in the `acl.converter` slot. */
+export interface ConverterDefinition {
+  readonly description: string;
+  readonly arg: 'none' | 'optional' | 'required';
+  compile(arg: string | undefined): (value: FetchValue) => FetchValue;
+}
+
+export const CONVERTER_SLOT = 'acl.converter';
+
+/** A fetch expression compiled once: `hdr(host),lower`. */
+export interface CompiledFetch {
+  readonly source: string;
+  readonly read: (exchange: Exchange) => FetchValue;
+}
+
+/** One ACL line (`path_beg /api /v2`), compiled. */
+export interface AclLine {
+  readonly source: string;
+  readonly fetch: CompiledFetch;
+  readonly method: string;
+  readonly test: (exchange: Exchange) => boolean;
+}
+
+/** A condition's tree, kept beside its compiled function for `switchyard explain`. */
+export type ConditionNode =
+  | { readonly kind: 'acl'; readonly name: string; readonly lines: ReadonlyArray<AclLine> }
+  | { readonly kind: 'inline'; readonly line: AclLine }
+  | { readonly kind: 'const'; readonly name: string; readonly value: boolean }
+  | { readonly kind: 'not'; readonly node: ConditionNode }
+  | { readonly kind: 'and'; readonly nodes: ReadonlyArray<ConditionNode> }
+  | { readonly kind: 'or'; readonly nodes: ReadonlyArray<ConditionNode> };
+
+export interface CompiledCondition {
+  /** As written, with `unless` shown as `!( … )`. */
+  readonly source: string;
+  readonly node: ConditionNode;
+  readonly test: (exchange: Exchange) => boolean;
+}
+
+/** A string with `%[fetch,converter]` parts (`"%[src]"`, `"https://%[host]%[url]"`), compiled once. */
+export interface CompiledFormat {
+  readonly source: string;
+  /** True when the value is the same for every exchange. */
+  readonly constant: boolean;
+  render(exchange: Exchange): string;
+}
+
+/** A condition on a rule: at most one of `if` and `unless`. */
+export interface RuleCondition {
+  if?: string;
+  unless?: string;
+}
+
+/** What `switchyard explain` prints for one evaluated ACL line or named ACL. */
+export interface TraceLine {
+  readonly text: string;
+  readonly matched: boolean;
+}
+
+/**
+ * The ACL language as a service, in the `acl.compiler` slot under `default`: other plugins
+ * (rules, rate limits, auth, cache) compile their `if`/`unless` with it at apply time, using
+ * the named ACLs of the frontend the rule belongs to.
+ */
+export interface AclCompiler {
+  /** Compiles `if`/`unless` of a rule; undefined when the rule has neither (always applies). */
+  compileRuleCondition(frontend: string, rule: RuleCondition, where: string): CompiledCondition | undefined;
+  compileCondition(frontend: string, text: string, where: string): CompiledCondition;
+  compileFetch(text: string, where: string): CompiledFetch;
+  compileFormat(text: string, where: string): CompiledFormat;
+  /** Names of the ACLs a frontend defines (its own and `defaults.acls`). */
+  aclNames(frontend: string): string[];
+  /** Evaluates a condition and reports each named ACL and inline line with its result. */
+  trace(condition: CompiledCondition, exchange: Exchange): { matched: boolean; lines: TraceLine[] };
+  /** Resolves a path in config relative to the config file's directory. */
+  resolvePath(file: string): string;
+}
+
+export const COMPILER_SLOT = 'acl.compiler';
+
+/** A decision an explain step reports. */
+export type ExplainOutcome =
+  | { readonly backend: string; readonly why: string }
+  | { readonly handled: string }
+  | undefined;
+
+/**
+ * One step of `switchyard explain` (slot `acl.explain`): a rules plugin says what it would do
+ * with a synthetic exchange, in the order of its route taps (`stage`).
+ */
+export interface ExplainStep {
+  readonly stage: number;
+  readonly title: string;
+  explain(gateway: GatewayApi, exchange: HttpExchange, out: (line: string) => void): ExplainOutcome;
+}
+
+export const EXPLAIN_SLOT = 'acl.explain';
+
+/** Key in `exchange.vars` under which http-response rules expose the response head to fetches. */
+export const RESPONSE_VAR = 'acl.response';
+
+/**
+ * Keys a TLS plugin may set with the server name read from a TCP ClientHello (SNI passthrough):
+ * `req.ssl_sni` reads `exchange.vars` first, then `connection.data`.
+ */
+export const SSL_SNI_KEYS = Object.freeze(['tls.sni', 'req.ssl_sni', 'tls.clientHello.servername']);

@@ -1,0 +1,141 @@
+import * as net from 'node:net';
+import { Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { ForwardedErrors } from './errors';
+
+export { ForwardedErrors } from './errors';
+
+export const NAME = '@switchyard/plugin-forwarded-headers';
+
+/** `forwardedHeaders` on a frontend (or in `defaults`). */
+export interface ForwardedHeadersConfig {
+  enabled: boolean;
+  xForwardedFor: boolean;
+  xForwardedProto: boolean;
+  xForwardedHost: boolean;
+  xForwardedPort: boolean;
+  forwarded: boolean;
+  /** Peers (CIDR or address) whose incoming forwarding headers are kept and appended to. */
+  trustedProxies: string[];
+}
+
+const BAD_VALUE = /[\r\n\0]/;
+
+const schema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Headers that tell servers who the client is. From an untrusted peer, incoming values are replaced; from a trusted proxy, they are kept and appended to.',
+  properties: {
+    enabled: { type: 'boolean', default: true, description: 'Set the headers at all.' },
+    xForwardedFor: { type: 'boolean', default: true, description: 'X-Forwarded-For: client address (appended after a trusted proxy\'s list).' },
+    xForwardedProto: { type: 'boolean', default: true, description: 'X-Forwarded-Proto: http or https as the client spoke to the gateway.' },
+    xForwardedHost: { type: 'boolean', default: true, description: 'X-Forwarded-Host: the Host the client asked for.' },
+    xForwardedPort: { type: 'boolean', default: false, description: 'X-Forwarded-Port: the gateway port the client connected to.' },
+    forwarded: { type: 'boolean', default: false, description: 'RFC 7239 Forwarded: for=…;host=…;proto=… (appended after a trusted proxy\'s).' },
+    trustedProxies: {
+      type: 'array',
+      default: [],
+      items: { type: 'string' },
+      description: 'Addresses or CIDR blocks (IPv4, IPv6) of proxies in front of the gateway whose forwarding headers are believed.',
+    },
+  },
+};
+
+function trustList(list: ReadonlyArray<string>, where: string): (addr: string) => boolean {
+  if (list.length === 0) return () => false;
+  const bl = new net.BlockList();
+  for (const p of list) {
+    const [addr, bits] = p.split('/') as [string, string | undefined];
+    const family = net.isIP(addr);
+    if (family === 0 || (bits !== undefined && !/^\d+$/.test(bits))) throw ForwardedErrors.BAD_PROXY.with({ location: { path: where } }, where, p);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) bl.addAddress(addr, type);
+    else {
+      const n = Number(bits);
+      if (n > (family === 4 ? 32 : 128)) throw ForwardedErrors.BAD_PROXY.with({ location: { path: where } }, where, p);
+      bl.addSubnet(addr, n, type);
+    }
+  }
+  return (addr) => {
+    const f = net.isIP(addr);
+    return f !== 0 && bl.check(addr, f === 4 ? 'ipv4' : 'ipv6');
+  };
+}
+
+/** RFC 7239 node: IPv6 in brackets and quoted. */
+function forwardedNode(addr: string): string {
+  return net.isIPv6(addr) ? `"[${addr}]"` : addr;
+}
+
+/** RFC 7239 value: a token as is, anything else quoted. */
+function forwardedValue(v: string): string {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+}
+
+function joined(v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+interface Compiled {
+  config: ForwardedHeadersConfig;
+  trusted: (addr: string) => boolean;
+}
+
+/** Sets the forwarding headers on the upstream request head of one exchange. */
+export function applyForwarded(c: Compiled, ex: HttpExchange): void {
+  const cfg = c.config;
+  const h = ex.upstream.headers;
+  const src = ex.clientAddress;
+  const trusted = c.trusted(ex.connection.remoteAddress);
+  const proto = ex.connection.tls ? 'https' : 'http';
+  const take = (name: string): string | undefined => {
+    const v = joined(h[name]);
+    return trusted && v !== undefined && v !== '' && !BAD_VALUE.test(v) ? v : undefined;
+  };
+  if (cfg.xForwardedFor) {
+    const prev = take('x-forwarded-for');
+    h['x-forwarded-for'] = prev ? `${prev}, ${src}` : src;
+  }
+  if (cfg.xForwardedProto) h['x-forwarded-proto'] = take('x-forwarded-proto') ?? proto;
+  if (cfg.xForwardedHost) {
+    const host = take('x-forwarded-host') ?? ex.host;
+    if (host !== '' && !BAD_VALUE.test(host)) h['x-forwarded-host'] = host;
+    else delete h['x-forwarded-host'];
+  }
+  if (cfg.xForwardedPort) h['x-forwarded-port'] = take('x-forwarded-port') ?? String(ex.connection.localPort);
+  if (cfg.forwarded) {
+    let element = `for=${forwardedNode(src)}`;
+    if (ex.host !== '' && !BAD_VALUE.test(ex.host)) element += `;host=${forwardedValue(ex.host)}`;
+    element += `;proto=${proto}`;
+    const prev = take('forwarded');
+    h.forwarded = prev ? `${prev}, ${element}` : element;
+  }
+}
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'X-Forwarded-* and RFC 7239 Forwarded headers with trusted proxies.',
+  schema: { frontend: { forwardedHeaders: schema }, defaults: { forwardedHeaders: schema } },
+  apply(gateway: GatewayApi) {
+    const byFrontend = new Map<object, Compiled>();
+    const dflt = gateway.config.defaults.forwardedHeaders as ForwardedHeadersConfig | undefined;
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const own = fe.forwardedHeaders as ForwardedHeadersConfig | undefined;
+      const cfg = own ?? dflt;
+      if (!cfg || !cfg.enabled || fe.mode !== 'http') continue;
+      const where = own ? `frontends.${name}.forwardedHeaders.trustedProxies` : 'defaults.forwardedHeaders.trustedProxies';
+      byFrontend.set(gateway.frontends.get(name)!, { config: cfg, trusted: trustList(cfg.trustedProxies, where) });
+    }
+    if (byFrontend.size === 0) return;
+    gateway.hooks.forward.tap({ name: NAME, stage: Stage.REWRITE }, (ex: Exchange) => {
+      if (ex.kind !== 'http') return undefined;
+      const c = byFrontend.get(ex.frontend);
+      if (c !== undefined) applyForwarded(c, ex);
+      return undefined;
+    });
+  },
+});
+
+export default plugin;

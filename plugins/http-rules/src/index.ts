@@ -1,0 +1,212 @@
+import {
+  Stage, definePlugin, durationSchema, sizeSchema, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+  type ResponseHead, type TcpExchange,
+} from '@switchyard/sdk';
+import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
+import { RuleErrors } from './errors';
+import {
+  REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
+  type CompiledRequestRule, type CompiledResponseRule, type CompiledTcpRule, type RuleConfig, type TcpRequestConfig,
+} from './rules';
+
+export { RuleErrors } from './errors';
+export type { RuleConfig, TcpRequestConfig } from './rules';
+
+export const NAME = '@switchyard/plugin-http-rules';
+
+interface FrontendRules {
+  request: CompiledRequestRule[];
+  response: CompiledResponseRule[];
+  connection: CompiledTcpRule[];
+  content: CompiledTcpRule[];
+  inspectDelay: number;
+  inspectBytes: number;
+}
+
+const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules> }>();
+
+const ruleProps = (actions: ReadonlyArray<string>): Record<string, JsonSchema> => ({
+  action: { enum: [...actions], description: 'What the rule does.' },
+  if: { type: 'string', description: 'Apply only when this ACL condition holds.' },
+  unless: { type: 'string', description: 'Apply only when this ACL condition does not hold.' },
+});
+
+const httpRuleSchema = (actions: ReadonlyArray<string>, what: string): JsonSchema => ({
+  type: 'array',
+  description: `${what}, evaluated in order.`,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['action'],
+    properties: {
+      ...ruleProps(actions),
+      status: { type: 'integer', minimum: 100, maximum: 599, description: 'deny: status (403); return: status (200); set-status: the new status.' },
+      body: { type: 'string', description: 'deny/return: response body (return bodies may use %[fetch]).' },
+      contentType: { type: 'string', description: 'deny/return: Content-Type of the body.' },
+      file: { type: 'string', description: 'return: send this file (read once at load; relative to the config file).' },
+      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'return: extra response headers (values may use %[fetch]).' },
+      location: { type: 'string', description: 'redirect: the Location (may use %[fetch], e.g. https://%[host]%[url]).' },
+      prefix: { type: 'string', description: 'redirect: Location = prefix + original path and query.' },
+      scheme: { type: 'string', description: 'redirect: Location = scheme://host + original path and query.' },
+      code: { type: 'integer', enum: [301, 302, 303, 307, 308], description: 'redirect: status (302).' },
+      name: { type: 'string', description: 'Header name (set/add/del/replace-header) or variable name (set-var, e.g. txn.user).' },
+      value: { type: 'string', description: 'Header value, path, query, method or variable value; %[fetch,conv] is replaced per request.' },
+      match: { type: 'string', description: 'replace-header/replace-path: regular expression (compiled once).' },
+      replace: { type: 'string', description: 'replace-header/replace-path: replacement; $1 or \\1 for groups.' },
+      reason: { type: 'string', description: 'set-status: reason phrase.' },
+    },
+  },
+});
+
+const tcpRuleSchema = (what: string): JsonSchema => ({
+  type: 'array',
+  description: what,
+  items: { type: 'object', additionalProperties: false, required: ['action'], properties: ruleProps(TCP_ACTIONS) },
+});
+
+function compilerOf(gateway: GatewayApi): AclCompiler | undefined {
+  return gateway.slots.get<{ forGateway(g: GatewayApi): AclCompiler }>(COMPILER_SLOT, 'default')?.forGateway(gateway);
+}
+
+function runRequestRules(rules: ReadonlyArray<CompiledRequestRule>, ex: HttpExchange): boolean {
+  for (const r of rules) {
+    if (r.condition !== undefined && !r.condition.test(ex)) continue;
+    const v = r.run(ex);
+    if (v === Verdict.Handled) return true;
+    if (v === Verdict.Stop) return false;
+  }
+  return false;
+}
+
+const requestExplainer: ExplainStep = {
+  stage: Stage.SECURITY,
+  title: 'http-request rules',
+  explain(gateway, ex, out) {
+    const s = states.get(gateway);
+    const rules = s?.rules.get(ex.frontend.name)?.request ?? [];
+    if (!s || rules.length === 0) {
+      out('no httpRequest rules');
+      return undefined;
+    }
+    for (const r of rules) {
+      const label = `httpRequest[${r.index}] ${r.describe}${r.condition ? ` if ${r.condition.source}` : ''}`;
+      if (r.condition) {
+        const t = s.compiler.trace(r.condition, ex);
+        out(`${label}: condition ${t.matched ? 'true → fires' : 'false → skipped'}`);
+        for (const l of t.lines) out(`    [${l.matched ? 'x' : ' '}] ${l.text}`);
+        if (!t.matched) continue;
+      } else {
+        out(`${label}: no condition → fires`);
+      }
+      const v = r.run(ex);
+      if (v === Verdict.Handled) return { handled: `httpRequest[${r.index}] ${r.describe}` };
+      if (v === Verdict.Stop) {
+        out('    allow: the remaining http-request rules are skipped');
+        break;
+      }
+    }
+    return undefined;
+  },
+};
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'http-request, http-response and tcp-request rules with ACL conditions.',
+  schema: {
+    frontend: {
+      httpRequest: httpRuleSchema(REQUEST_ACTIONS, 'Request rules (allow, deny, redirect, return, header/path/query rewrites, set-var, set-method)'),
+      httpResponse: httpRuleSchema(RESPONSE_ACTIONS, 'Response rules (set-header, add-header, del-header, replace-header, set-status)'),
+      tcpRequest: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'tcp-request rules: on connection (any mode), and content inspection (tcp mode).',
+        properties: {
+          inspectDelay: durationSchema('How long content rules may wait for client bytes before deciding.', 0),
+          inspectBytes: sizeSchema('Stop waiting once this many bytes were read.', '16kb'),
+          connection: tcpRuleSchema('Rules run when a connection arrives (fetches: src, dst_port…): reject closes it, accept stops the rules.'),
+          content: tcpRuleSchema('Rules run on the first client bytes, re-evaluated as bytes arrive during inspectDelay (fetches: req.len, req.ssl_sni…).'),
+        },
+      },
+    },
+  },
+  register({ slots }) {
+    slots.provide(EXPLAIN_SLOT, 'http-request', requestExplainer, { description: 'http-request rules in `switchyard explain`.' });
+  },
+  apply(gateway) {
+    const all = new Map<string, FrontendRules>();
+    let compiler: AclCompiler | undefined;
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const req = (fe.httpRequest as RuleConfig[] | undefined) ?? [];
+      const res = (fe.httpResponse as RuleConfig[] | undefined) ?? [];
+      const tcp = fe.tcpRequest as (TcpRequestConfig & { inspectBytes: number }) | undefined;
+      if (req.length + res.length + (tcp?.connection?.length ?? 0) + (tcp?.content?.length ?? 0) === 0) continue;
+      compiler ??= compilerOf(gateway);
+      if (!compiler) throw RuleErrors.NO_ACL(`frontends.${name}`);
+      if (fe.mode !== 'http' && (req.length > 0 || res.length > 0)) {
+        throw RuleErrors.INVALID(`frontends.${name}`, 'httpRequest/httpResponse rules need an http frontend');
+      }
+      if (fe.mode !== 'tcp' && (tcp?.content?.length ?? 0) > 0) {
+        throw RuleErrors.INVALID(`frontends.${name}.tcpRequest.content`, 'content inspection rules need a tcp frontend (use httpRequest rules in http mode)');
+      }
+      const c = compiler;
+      all.set(name, {
+        request: req.map((r, i) => compileRequestRule(c, name, r, i, 'httpRequest')),
+        response: res.map((r, i) => compileResponseRule(c, name, r, i)),
+        connection: (tcp?.connection ?? []).map((r, i) => compileTcpRule(c, name, r, i, 'connection')),
+        content: (tcp?.content ?? []).map((r, i) => compileTcpRule(c, name, r, i, 'content')),
+        inspectDelay: tcp?.inspectDelay ?? 0,
+        inspectBytes: tcp?.inspectBytes ?? 16384,
+      });
+    }
+    if (!compiler) return;
+    states.set(gateway, { compiler, rules: all });
+    const byFrontend = new Map<object, FrontendRules>();
+    for (const [name, r] of all) byFrontend.set(gateway.frontends.get(name)!, r);
+    const some = (pick: (r: FrontendRules) => number): boolean => [...all.values()].some((r) => pick(r) > 0);
+
+    if (some((r) => r.connection.length)) {
+      gateway.hooks.accept.tap({ name: NAME, stage: Stage.SECURITY }, (conn: Connection) => {
+        const rules = byFrontend.get(conn.frontend)?.connection;
+        if (rules === undefined || rules.length === 0) return undefined;
+        // Fetches read an exchange: give them a connection-only view (src, dst_port, ssl_fc…).
+        const view = { kind: 'tcp', connection: conn, frontend: conn.frontend, clientAddress: conn.remoteAddress, clientPort: conn.remotePort, vars: new Map(), buffered: [] } as unknown as Exchange;
+        return tcpVerdict(rules, view) === false ? false : undefined;
+      });
+    }
+    if (some((r) => r.request.length + r.content.length)) {
+      gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY }, async (ex: Exchange) => {
+        const rules = byFrontend.get(ex.frontend);
+        if (rules === undefined) return undefined;
+        if (ex.kind === 'http') {
+          return rules.request.length > 0 && runRequestRules(rules.request, ex) ? { handled: true as const } : undefined;
+        }
+        if (rules.content.length === 0) return undefined;
+        const verdict = await inspect(ex as TcpExchange, rules.content, rules.inspectDelay, rules.inspectBytes);
+        if (verdict === false) {
+          ex.termination = 'local';
+          ex.socket.destroy();
+          return { handled: true as const };
+        }
+        return undefined;
+      });
+    }
+    if (some((r) => r.response.length)) {
+      gateway.hooks.respond.tap({ name: NAME, stage: Stage.REWRITE }, (head: ResponseHead, ex: HttpExchange) => {
+        const rules = byFrontend.get(ex.frontend)?.response;
+        if (rules === undefined || rules.length === 0) return head;
+        ex.vars.set(RESPONSE_VAR, head);
+        for (const r of rules) {
+          if (r.condition !== undefined && !r.condition.test(ex)) continue;
+          r.run(head, ex);
+          if (ex.error !== null) break;
+        }
+        ex.vars.delete(RESPONSE_VAR);
+        return head;
+      });
+    }
+  },
+});
+
+export default plugin;
