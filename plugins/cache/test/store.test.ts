@@ -1,0 +1,160 @@
+import { request } from 'undici';
+import { RUNTIME_COMMAND_SLOT, type RuntimeCommand } from '@switchyard/sdk';
+import type { TestGateway } from '@switchyard/sdk/testing';
+import { cacheOf, purgeCache } from '@switchyard/plugin-cache';
+import { startOrigin, startCachingGateway, get, type Origin } from './helpers';
+
+describe('cache: coalescing, streaming, size limits, purge', () => {
+  let origin: Origin;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    gw = await startCachingGateway(origin, { maxObjectSize: '4kb', maxSize: '14kb' });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await origin?.upstream.close();
+  });
+
+  const serve = (path: string, body: string | Buffer, headers: Record<string, string> = { 'cache-control': 'max-age=60' }): void => {
+    origin.routes.set(path, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)), ...headers });
+      res.end(body);
+    });
+  };
+
+  test('coalescing: 20 concurrent misses on one URL make one origin request', async () => {
+    origin.routes.set('/slow', (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+        res.end('slow answer\n');
+      }, 300);
+    });
+    const results = await Promise.all(Array.from({ length: 20 }, () => get(gw.url('/slow'))));
+    expect(origin.hits('/slow')).toBe(1);
+    for (const r of results) {
+      expect(r.status).toBe(200);
+      expect(r.body).toBe('slow answer\n');
+    }
+    expect(results.filter((r) => r.headers['x-cache'] === 'MISS')).toHaveLength(1);
+    expect(results.filter((r) => r.headers['x-cache'] === 'HIT')).toHaveLength(19);
+    expect(cacheOf(gw.gateway).counters.coalesced).toBeGreaterThanOrEqual(19);
+  });
+
+  test('coalescing lets waiters go to the origin when the response is not storable', async () => {
+    origin.routes.set('/slow-private', (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'private' });
+        res.end('mine\n');
+      }, 200);
+    });
+    const results = await Promise.all(Array.from({ length: 5 }, () => get(gw.url('/slow-private'))));
+    for (const r of results) expect(r.body).toBe('mine\n');
+    expect(origin.hits('/slow-private')).toBe(5);
+  });
+
+  test('a response streams to the client while it is being stored', async () => {
+    let finish: (() => void) | undefined;
+    origin.routes.set('/stream', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+      res.write('first part\n');
+      finish = () => res.end('second part\n');
+    });
+    const res = await request(gw.url('/stream'));
+    expect(res.headers['x-cache']).toBe('MISS');
+    const it = res.body[Symbol.asyncIterator]();
+    const first = await it.next();
+    // The client holds the first bytes while the origin has not finished the response.
+    expect(Buffer.from(first.value as Buffer).toString()).toBe('first part\n');
+    expect(finish).toBeDefined();
+    finish!();
+    let rest = '';
+    for (let r = await it.next(); !r.done; r = await it.next()) rest += Buffer.from(r.value as Buffer).toString();
+    expect(rest).toBe('second part\n');
+    const hit = await get(gw.url('/stream'));
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body).toBe('first part\nsecond part\n');
+    expect(origin.hits('/stream')).toBe(1);
+  });
+
+  test('an object over maxObjectSize is passed through whole but not stored (declared length)', async () => {
+    const big = 'x'.repeat(6000);
+    serve('/big', big);
+    const a = await get(gw.url('/big'));
+    const b = await get(gw.url('/big'));
+    expect(a.body).toBe(big);
+    expect(b.body).toBe(big);
+    expect(b.headers['x-cache']).toBe('MISS');
+    expect(origin.hits('/big')).toBe(2);
+  });
+
+  test('a chunked object that grows past maxObjectSize is dropped from the store, the client still gets it all', async () => {
+    origin.routes.set('/big-chunked', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+      let i = 0;
+      const next = (): void => {
+        if (i++ === 6) return void res.end();
+        res.write('y'.repeat(1000));
+        setImmediate(next);
+      };
+      next();
+    });
+    const before = cacheOf(gw.gateway).counters.tooBig;
+    const a = await get(gw.url('/big-chunked'));
+    expect(a.body).toBe('y'.repeat(6000));
+    const b = await get(gw.url('/big-chunked'));
+    expect(b.headers['x-cache']).toBe('MISS');
+    expect(b.body).toBe('y'.repeat(6000));
+    expect(origin.hits('/big-chunked')).toBe(2);
+    expect(cacheOf(gw.gateway).counters.tooBig).toBeGreaterThan(before);
+  });
+
+  test('total size: the least recently used object is evicted first', async () => {
+    // 14 kb store, 3 kb objects: four fit, a fifth evicts the least recently used.
+    for (const p of ['/lru/a', '/lru/b', '/lru/c', '/lru/d', '/lru/e']) serve(p, p.slice(-1).repeat(3000));
+    for (const p of ['/lru/a', '/lru/b', '/lru/c', '/lru/d']) await get(gw.url(p));
+    await purgeCache(gw.gateway, { prefix: '/slow' });
+    await purgeCache(gw.gateway, { prefix: '/stream' });
+    await get(gw.url('/lru/a')); // a is now the most recently used; b the least
+    await get(gw.url('/lru/e'));
+    expect((await get(gw.url('/lru/a'))).headers['x-cache']).toBe('HIT');
+    expect((await get(gw.url('/lru/b'))).headers['x-cache']).toBe('MISS');
+    expect(origin.hits('/lru/a')).toBe(1);
+    expect(origin.hits('/lru/b')).toBe(2);
+    const { bytes } = await cacheOf(gw.gateway).store.stats();
+    expect(bytes).toBeLessThanOrEqual(14 * 1024);
+  });
+
+  test('purge by URL removes every variant of that URL only', async () => {
+    origin.routes.set('/purge/one', (req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', vary: 'accept-language' });
+      res.end(`one ${req.headers['accept-language']}\n`);
+    });
+    serve('/purge/two', 'two\n');
+    await get(gw.url('/purge/one'), { 'accept-language': 'en' });
+    await get(gw.url('/purge/one'), { 'accept-language': 'fr' });
+    await get(gw.url('/purge/two'));
+    const removed = await purgeCache(gw.gateway, { url: gw.url('/purge/one') });
+    expect(removed).toBe(3); // the vary marker and two variants
+    expect((await get(gw.url('/purge/one'), { 'accept-language': 'en' })).headers['x-cache']).toBe('MISS');
+    expect((await get(gw.url('/purge/one'), { 'accept-language': 'fr' })).headers['x-cache']).toBe('MISS');
+    expect((await get(gw.url('/purge/two'))).headers['x-cache']).toBe('HIT');
+  });
+
+  test('purge by prefix through the runtime.command slot', async () => {
+    serve('/tree/1', 'one\n');
+    serve('/tree/2', 'two\n');
+    serve('/other', 'other\n');
+    for (const p of ['/tree/1', '/tree/2', '/other']) await get(gw.url(p));
+    const cmd = gw.gateway.slots.get<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache purge');
+    expect(cmd).toBeDefined();
+    expect(await cmd!.run(gw.gateway, { prefix: '/tree/' })).toEqual({ purged: 2 });
+    expect((await get(gw.url('/tree/1'))).headers['x-cache']).toBe('MISS');
+    expect((await get(gw.url('/tree/2'))).headers['x-cache']).toBe('MISS');
+    expect((await get(gw.url('/other'))).headers['x-cache']).toBe('HIT');
+    await expect(purgeCache(gw.gateway, {})).rejects.toMatchObject({ code: 'SWY_ERR_CACHE_PURGE_ARGS' });
+    const stats = await gw.gateway.slots.get<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats')!.run(gw.gateway, {});
+    expect(stats).toMatchObject({ hits: expect.any(Number), entries: expect.any(Number) });
+  });
+});

@@ -1,0 +1,126 @@
+import * as zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
+import Negotiator from 'negotiator';
+import type { FrontendState, HttpExchange, ResponseHead } from '@switchyard/sdk';
+
+export type Encoding = 'br' | 'gzip' | 'deflate';
+
+/** The plugin's config (`compression:` key), after validation (sizes in bytes). */
+export interface CompressionConfig {
+  /** Encodings offered, in the server's order of preference (used when the client's q-values tie). */
+  encodings: Encoding[];
+  /** Media types compressed: `text/html`, `text/*` or a suffix `+json`. */
+  types: string[];
+  /** Responses whose Content-Length is below this are sent as they are. */
+  minSize: number;
+  /** gzip and deflate level, 1 (fast) to 9 (small). */
+  level: number;
+  /** brotli quality, 0 (fast) to 11 (small). */
+  brotliQuality: number;
+  [key: string]: unknown;
+}
+
+/** Media-type matching compiled once: exact names, `type/*` wildcards and `+suffix` structured syntaxes. */
+class TypeMatcher {
+  readonly #exact = new Set<string>();
+  readonly #prefixes: string[] = [];
+  readonly #suffixes: string[] = [];
+
+  constructor(types: ReadonlyArray<string>) {
+    for (const raw of types) {
+      const t = raw.trim().toLowerCase();
+      if (t.endsWith('/*')) this.#prefixes.push(t.slice(0, -1));
+      else if (t.startsWith('+')) this.#suffixes.push(t);
+      else this.#exact.add(t);
+    }
+  }
+
+  matches(contentType: string): boolean {
+    const semi = contentType.indexOf(';');
+    const t = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+    if (this.#exact.has(t)) return true;
+    for (const p of this.#prefixes) if (t.startsWith(p)) return true;
+    for (const s of this.#suffixes) if (t.endsWith(s)) return true;
+    return false;
+  }
+}
+
+const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i;
+const ACCEPT_ENCODING = /(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i;
+
+/** negotiator 1.x takes a server preference order; its published types predate it. */
+interface NegotiatorWithPreference {
+  encoding(available: string[], options: { preferred: string[] }): string | undefined;
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * Compresses response bodies on their way to the client (a zlib stream pushed into the
+ * response head's transforms), choosing the encoding from the client's Accept-Encoding.
+ */
+export class ResponseCompressor {
+  readonly #config: CompressionConfig;
+  readonly #types: TypeMatcher;
+  readonly #frontends: ReadonlySet<FrontendState>;
+  readonly #available: string[];
+
+  constructor(config: CompressionConfig, frontends: ReadonlySet<FrontendState>) {
+    this.#config = config;
+    this.#types = new TypeMatcher(config.types);
+    this.#frontends = frontends;
+    this.#available = [...config.encodings];
+  }
+
+  respond(head: ResponseHead, ex: HttpExchange): ResponseHead {
+    if (!this.#frontends.has(ex.frontend)) return head;
+    const status = head.statusCode;
+    if (status < 200 || status === 204 || status === 206 || status === 304) return head;
+    const h = head.headers;
+    const contentType = first(h['content-type']);
+    if (contentType === undefined || !this.#types.matches(contentType)) return head;
+    const cacheControl = first(h['cache-control']);
+    if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return head;
+    const existing = first(h['content-encoding']);
+    if (existing !== undefined && existing.trim().toLowerCase() !== 'identity') return head;
+    // From here the representation depends on Accept-Encoding, whatever this client sent.
+    const vary = first(h.vary);
+    if (vary === undefined || vary.trim() === '') h.vary = 'Accept-Encoding';
+    else if (!ACCEPT_ENCODING.test(vary)) h.vary = vary + ', Accept-Encoding';
+    if (ex.method === 'HEAD' || ex.req.headers.range !== undefined) return head;
+    const length = first(h['content-length']);
+    if (length !== undefined && Number(length) < this.#config.minSize) return head;
+    const accept = ex.req.headers['accept-encoding'];
+    if (accept === undefined || accept === '') return head;
+    const negotiator = new Negotiator(ex.req) as unknown as NegotiatorWithPreference;
+    const chosen = negotiator.encoding(this.#available, { preferred: this.#available }) as Encoding | 'identity' | undefined;
+    if (chosen === undefined || chosen === 'identity') return head;
+    const stream = this.#stream(chosen, length === undefined ? undefined : Number(length));
+    h['content-encoding'] = chosen;
+    delete h['content-length'];
+    delete h['accept-ranges'];
+    const etag = first(h.etag);
+    if (etag !== undefined && !etag.startsWith('W/')) h.etag = 'W/' + etag;
+    head.transforms.push(stream);
+    return head;
+  }
+
+  #stream(encoding: Encoding, sizeHint: number | undefined): Transform {
+    const { level, brotliQuality } = this.#config;
+    switch (encoding) {
+      case 'br':
+        return zlib.createBrotliCompress({
+          params: {
+            [zlib.constants.BROTLI_PARAM_QUALITY]: brotliQuality,
+            ...(sizeHint === undefined ? {} : { [zlib.constants.BROTLI_PARAM_SIZE_HINT]: sizeHint }),
+          },
+        });
+      case 'gzip':
+        return zlib.createGzip({ level });
+      case 'deflate':
+        return zlib.createDeflate({ level });
+    }
+  }
+}
