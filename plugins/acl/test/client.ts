@@ -1,0 +1,40 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+
+export interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request over a fresh connection (no keep-alive), to 127.0.0.1 or [::1]. */
+export function send(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; host?: string; tls?: { servername: string } } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const mod = options.tls ? https : http;
+    const req = mod.request(
+      {
+        host: options.host ?? '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: { connection: 'close', ...(options.headers ?? {}) },
+        agent: false,
+        ...(options.tls ? { servername: options.tls.servername, rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
