@@ -264,7 +264,7 @@ export class Gateway implements GatewayApi {
         ca: bind.tls.ca ? this.#readTls(fe, 'ca', bind.tls.ca) : null,
         alpn,
         handshakeTimeout: t.httpRequest,
-        lookup: this.#use.tls ? (servername) => this.hooks.tls.promise({ frontend: fe, servername }) : null,
+        lookup: this.#use.tls ? (servername) => this.hooks.tls.promise({ frontend: fe, servername, bind }) : null,
       });
       listener.tls = terminator.server;
       const askedForCert = (bind.tls.verify ?? 'none') !== 'none';

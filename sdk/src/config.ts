@@ -52,6 +52,24 @@ export interface TlsBindConfig {
   [pluginKey: string]: unknown;
 }
 
+/**
+ * TLS defaults the core applies to client-facing binds, shared so plugins that build their
+ * own SecureContexts (several certificates, SNI) match them. TLS 1.2 suites are Mozilla's
+ * "intermediate" profile: ECDHE key exchange with AEAD ciphers only; TLS 1.3 suites are
+ * OpenSSL's defaults.
+ */
+export const TLS_DEFAULTS = Object.freeze({
+  minVersion: 'TLSv1.2' as const,
+  ciphers: [
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+});
+
 export interface BindConfig {
   host: string;
   port: number;

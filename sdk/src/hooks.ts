@@ -2,11 +2,14 @@ import type { AsyncSeriesBailHook, SyncBailHook, SyncHook, SyncWaterfallHook } f
 import type { SecureContext } from 'node:tls';
 import type { Connection, Exchange, HttpExchange, ResponseHead } from './exchange';
 import type { FrontendState, ServerState } from './state';
+import type { BindConfig } from './config';
 
 /** What the `tls` hook's taps see during a handshake. */
 export interface TlsHello {
   readonly frontend: FrontendState;
   readonly servername: string;
+  /** The bind (listening address) the handshake arrived on, as configured. */
+  readonly bind?: BindConfig;
 }
 
 /**

@@ -1,21 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
-import type { ClientCertificateInfo, TlsBindConfig, TlsInfo } from '@switchyard/sdk';
+import { TLS_DEFAULTS, type ClientCertificateInfo, type TlsBindConfig, type TlsInfo } from '@switchyard/sdk';
 
-/**
- * TLS 1.2 suites of Mozilla's "intermediate" profile: ECDHE key exchange with AEAD ciphers
- * only (no CBC, no RSA key exchange, no SHA-1). TLS 1.3 suites are OpenSSL's defaults.
- */
-export const DEFAULT_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
-
-export const DEFAULT_MIN_VERSION = 'TLSv1.2';
+export const DEFAULT_CIPHERS = TLS_DEFAULTS.ciphers;
+export const DEFAULT_MIN_VERSION = TLS_DEFAULTS.minVersion;
 
 /** The context options every context on a bind shares: versions, ciphers, client-cert CA. */
 export function baseContextOptions(bind: TlsBindConfig, ca: Buffer | null): tls.SecureContextOptions {
