@@ -1,0 +1,182 @@
+import { request } from 'undici';
+import type { TestGateway } from '@switchyard/sdk/testing';
+import { flippableUpstream, waitForHealth, sleep, startGateway } from './helpers';
+
+const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-health-check'];
+const INTER = 200;
+const FALL = 2;
+const RISE = 2;
+
+async function get(gw: TestGateway, path = '/'): Promise<{ status: number; upstream: string }> {
+  const res = await request(gw.url(path));
+  const body = await res.body.text();
+  return { status: res.statusCode, upstream: res.statusCode === 200 ? body : '' };
+}
+
+describe('http health check: flip to 500 and back', () => {
+  let s1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let s2: Awaited<ReturnType<typeof flippableUpstream>>;
+  let s3: Awaited<ReturnType<typeof flippableUpstream>>;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    s1 = await flippableUpstream('s1');
+    s2 = await flippableUpstream('s2');
+    s3 = await flippableUpstream('s3');
+    gw = await startGateway({
+      plugins: PLUGINS,
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: {
+        api: {
+          healthCheck: { type: 'http', inter: `${INTER}ms`, rise: RISE, fall: FALL, http: { path: '/health', host: 'health.local', headers: { 'x-check': 'yes' } } },
+          servers: [
+            { name: 's1', address: s1.address },
+            { name: 's2', address: s2.address },
+            { name: 's3', address: s3.address },
+          ],
+        },
+      },
+    });
+    // Every server has been checked at least once (checks spread over the first interval).
+    await sleep(INTER * 2);
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+    await Promise.all([s1.close(), s2.close(), s3.close()]);
+  });
+
+  it('sends the configured request (method, path, Host, headers)', () => {
+    const check = s2.requests.find((r) => r.url === '/health');
+    expect(check).toBeDefined();
+    expect(check!.method).toBe('GET');
+    expect(check!.headers.host).toBe('health.local');
+    expect(check!.headers['x-check']).toBe('yes');
+  });
+
+  it('takes a server whose health endpoint answers 500 out within inter × fall + inter, and logs it like HAProxy', async () => {
+    const flippedAt = Date.now();
+    const down = waitForHealth(gw.gateway, 'api/s2', 'down', 5000);
+    s2.state.health = 500;
+    const downAt = await down;
+    const detection = downAt - flippedAt;
+    // eslint-disable-next-line no-console
+    console.log(`[measure] http check inter=${INTER}ms fall=${FALL}: s2 DOWN ${detection} ms after its health endpoint turned 500 (bound ${INTER * FALL + INTER} ms)`);
+    // The bound is inter × fall + one interval; slack for a loaded CI machine.
+    expect(detection).toBeLessThan(INTER * FALL + INTER + 1500);
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((await get(gw)).upstream);
+    expect(seen).toEqual(new Set(['s1', 's3']));
+
+    const line = gw.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server api/s2 is DOWN'));
+    expect(line?.msg).toMatch(/^Server api\/s2 is DOWN, reason: Layer7 wrong status, code: 500, info: "expected status 200-399", check duration: \d+ms\. 2 active and 0 backup servers left\.$/);
+    expect(line?.level).toBe(40);
+  });
+
+  it('brings it back after rise successful checks', async () => {
+    const fixedAt = Date.now();
+    const up = waitForHealth(gw.gateway, 'api/s2', 'up', 5000);
+    s2.state.health = 200;
+    const upAt = await up;
+    const recovery = upAt - fixedAt;
+    // eslint-disable-next-line no-console
+    console.log(`[measure] http check inter=${INTER}ms rise=${RISE}: s2 UP ${recovery} ms after its health endpoint recovered (bound ${INTER * RISE + INTER} ms)`);
+    expect(recovery).toBeLessThan(INTER * RISE + INTER + 1500);
+    // It needed rise checks: at least (rise - 1) intervals after the first success.
+    expect(recovery).toBeGreaterThanOrEqual(INTER * (RISE - 1) - 50);
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((await get(gw)).upstream);
+    expect(seen).toEqual(new Set(['s1', 's2', 's3']));
+    expect(gw.logs.some((l) => typeof l.msg === 'string' && /^Server api\/s2 is UP, reason: Layer7 check passed, code: 200, check duration: \d+ms\. 3 active and 0 backup servers online\.$/.test(l.msg))).toBe(true);
+  });
+
+});
+
+describe('http health check: body match, backups, all down', () => {
+  let p1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let b1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    p1 = await flippableUpstream('p1');
+    b1 = await flippableUpstream('b1');
+    gw = await startGateway({
+      plugins: PLUGINS,
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: {
+        api: {
+          healthCheck: { type: 'http', inter: '150ms', rise: 1, fall: 1, http: { path: '/health', expect: { status: [200], bodyRegex: '^OK( ready)?$' } } },
+          servers: [
+            { name: 'p1', address: p1.address },
+            { name: 'b1', address: b1.address, backup: true },
+          ],
+        },
+      },
+    });
+    await sleep(300);
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+    await Promise.all([p1.close(), b1.close()]);
+  });
+
+  it('uses only the primary while it is up', async () => {
+    for (let i = 0; i < 5; i++) expect((await get(gw)).upstream).toBe('p1');
+  });
+
+  it('hands over to the backup when the primary fails its body match, and back when it recovers', async () => {
+    const down = waitForHealth(gw.gateway, 'api/p1', 'down', 5000);
+    p1.state.body = 'DEGRADED';
+    await down;
+    for (let i = 0; i < 5; i++) expect((await get(gw)).upstream).toBe('b1');
+    const line = gw.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server api/p1 is DOWN'));
+    expect(line?.msg).toMatch(/reason: Layer7 wrong content, code: 200, .*0 active and 1 backup servers left\.$/);
+
+    const up = waitForHealth(gw.gateway, 'api/p1', 'up', 5000);
+    p1.state.body = 'OK ready';
+    await up;
+    for (let i = 0; i < 5; i++) expect((await get(gw)).upstream).toBe('p1');
+  });
+
+  it('answers 503 when every server is down, and logs that the backend has none left', async () => {
+    const downs = [waitForHealth(gw.gateway, 'api/p1', 'down', 5000), waitForHealth(gw.gateway, 'api/b1', 'down', 5000)];
+    p1.state.health = 500;
+    b1.state.health = 503;
+    await Promise.all(downs);
+    const traffic = (): number => [...p1.requests, ...b1.requests].filter((r) => r.url !== '/health').length;
+    const before = traffic();
+    const res = await request(gw.url('/'));
+    await res.body.text();
+    expect(res.statusCode).toBe(503);
+    // Only health checks reached the servers, not the client request.
+    expect(traffic()).toBe(before);
+    expect(gw.logs.some((l) => l.msg === 'backend api has no server available!')).toBe(true);
+    p1.state.health = 200;
+    await waitForHealth(gw.gateway, 'api/p1', 'up', 5000);
+    expect((await get(gw)).upstream).toBe('p1');
+  });
+});
+
+describe('config errors', () => {
+  it('rejects an invalid body regex at load with a coded error', async () => {
+    await expect(
+      startGateway({
+        plugins: PLUGINS,
+        frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+        backends: { api: { healthCheck: { type: 'http', http: { expect: { bodyRegex: '([' } } }, servers: [{ address: '127.0.0.1:9' }] } },
+      }),
+    ).rejects.toMatchObject({ code: 'SWY_ERR_HEALTH_BAD_OPTION' });
+  });
+
+  it('rejects an unknown check kind', async () => {
+    await expect(
+      startGateway({
+        plugins: PLUGINS,
+        frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+        backends: { api: { healthCheck: { type: 'smtp' }, servers: [{ address: '127.0.0.1:9' }] } },
+      }),
+    ).rejects.toMatchObject({ code: 'SWY_ERR_HEALTH_UNKNOWN_KIND' });
+  });
+});
