@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import { Agent, request } from 'undici';
 import type { FrontendState, GatewayApi, HttpExchange, Logger, ResponseHead, RouteDecision, SwitchyardError } from '@switchyard/sdk';
@@ -36,6 +37,8 @@ interface Pending {
   /** A stored response being revalidated with conditional headers, and its key. */
   readonly entry: CachedResponse | null;
   readonly entryKey: string | null;
+  /** Conditional headers were set from `entry`: a 304 confirms it. */
+  readonly revalidating: boolean;
   /** The stale entry may stand in for a server error (stale-if-error). */
   readonly staleOnError: boolean;
   lock: FillLock | null;
@@ -118,17 +121,19 @@ export class HttpCache {
     const request: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.req.headers };
     for (let attempt = 0; ; attempt++) {
       const found = await this.#find(primary, ex.req.headers);
-      if (found !== undefined) return this.#answer(ex, primary, request, found.key, found.entry);
+      if (found !== undefined && this.#tryServe(ex, found.key, found.entry, request)) return { handled: true };
       const lock = method === 'GET' ? this.#locks.get(primary) : undefined;
       if (lock !== undefined && attempt === 0) {
-        // Someone is already fetching this URL: wait for it to land in the store.
+        // Someone is already fetching (or revalidating) this URL: wait for it to land in the store.
         this.counters.coalesced++;
         await this.#wait(lock);
         if (ex.res === null || ex.res.destroyed) return { handled: true };
         continue;
       }
       this.counters.misses++;
-      const pending: Pending = { primary, request, store: method === 'GET', entry: null, entryKey: null, staleOnError: false, lock: null };
+      const pending: Pending = found === undefined
+        ? { primary, request, store: method === 'GET', entry: null, entryKey: null, revalidating: false, staleOnError: false, lock: null }
+        : this.#revalidation(ex, primary, request, found.key, found.entry);
       if (method === 'GET' && lock === undefined) pending.lock = this.#takeLock(primary, ex);
       this.#pending.set(ex, pending);
       return undefined;
@@ -145,47 +150,50 @@ export class HttpCache {
     return record?.kind === 'response' ? { key, entry: record } : undefined;
   }
 
-  #answer(ex: HttpExchange, primary: string, request: CachePolicy.HttpRequest, key: string, entry: CachedResponse): RouteDecision | undefined {
+  /** Answers a fresh (or allowed-stale) hit; false when the object must be revalidated first. */
+  #tryServe(ex: HttpExchange, key: string, entry: CachedResponse, request: CachePolicy.HttpRequest): boolean {
     const policy = entry.policy;
     const stale = policy.stale();
     const evaluation = policy.evaluateRequest(request);
-    if (evaluation.response !== undefined && !(stale && entry.mustRevalidate)) {
-      if (!stale) {
-        this.counters.hits++;
-        this.#serve(ex, entry, 'HIT');
-      } else {
-        this.counters.stale++;
-        this.#serve(ex, entry, 'STALE');
-        if (evaluation.revalidation !== undefined) this.#refresh(ex, key, entry);
-      }
-      return { handled: true };
+    if (evaluation.response === undefined || (stale && entry.mustRevalidate)) return false;
+    if (!stale) {
+      this.counters.hits++;
+      this.#serve(ex, entry, 'HIT');
+    } else {
+      this.counters.stale++;
+      this.#serve(ex, entry, 'STALE');
+      if (evaluation.revalidation !== undefined) this.#refresh(ex, key, entry);
     }
-    // Stale (or the client asked for a check): revalidate with the stored validators.
+    return true;
+  }
+
+  /** A stored object that needs the server's word: conditional headers on the upstream request. */
+  #revalidation(ex: HttpExchange, primary: string, request: CachePolicy.HttpRequest, key: string, entry: CachedResponse): Pending {
+    const policy = entry.policy;
     const isGet = ex.method === 'GET';
     const etag = flat(entry.headers.etag);
     const lastModified = flat(entry.headers['last-modified']);
-    const canRevalidate = isGet && (etag !== undefined || lastModified !== undefined);
+    const revalidating = isGet && (etag !== undefined || lastModified !== undefined);
     const staleOnError = !entry.mustRevalidate && entry.staleIfError > 0 && policy.age() <= policy.maxAge() + entry.staleIfError;
-    if (canRevalidate) {
+    if (revalidating) {
       const h = ex.upstream.headers;
       delete h['if-none-match'];
       delete h['if-modified-since'];
       if (etag !== undefined) h['if-none-match'] = etag;
       if (lastModified !== undefined) h['if-modified-since'] = lastModified;
     }
-    this.counters.misses++;
-    const pending: Pending = {
-      primary, request, store: isGet, entry: canRevalidate || staleOnError ? entry : null, entryKey: key, staleOnError, lock: null,
-    };
-    this.#pending.set(ex, pending);
     if (staleOnError) this.#serveStaleOnFailure(ex, entry);
-    return undefined;
+    return { primary, request, store: isGet, entry, entryKey: key, revalidating, staleOnError, lock: null };
   }
 
-  /** Answers from a stored response (or with 304 when the client's validators match). */
+  /**
+   * Answers from a stored response (or 304 when the client's validators match). The head
+   * goes through the `respond` hook like a server's would, so header rewrites and observers
+   * see hits too; taps that ran before the cache already shaped the stored response and see
+   * it again (compression leaves an encoded body alone).
+   */
   #serve(ex: HttpExchange, entry: CachedResponse, status: CacheStatus): void {
     const res = ex.res!;
-    const age = String(Math.floor(entry.policy.age()));
     let code = entry.status;
     let headers: Record<string, string | string[]>;
     let body: Buffer | undefined;
@@ -197,12 +205,22 @@ export class HttpCache {
       headers['content-length'] = String(entry.body.length);
       if (ex.method !== 'HEAD') body = entry.body;
     }
-    headers.age = age;
+    headers.age = String(Math.floor(entry.policy.age()));
     if (this.#statusHeader !== '') headers[this.#statusHeader] = status;
-    ex.status = code;
-    res.writeHead(code, headers);
-    res.end(body);
+    const head = this.#gateway.hooks.respond.call({ statusCode: code, statusMessage: undefined, headers, transforms: [] }, ex);
+    ex.status = head.statusCode;
+    if (head.statusMessage !== undefined) res.writeHead(head.statusCode, head.statusMessage, head.headers);
+    else res.writeHead(head.statusCode, head.headers);
     if (body !== undefined) ex.bytesOut += body.length;
+    if (head.transforms.length === 0) {
+      res.end(body);
+      return;
+    }
+    const first = head.transforms[0]!;
+    pipeline([...head.transforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      if (err) res.destroy();
+    });
+    first.end(body);
   }
 
   /** stale-if-error when the server cannot be reached at all: the forwarder fails the exchange. */
@@ -225,7 +243,7 @@ export class HttpCache {
     if (pending === undefined) return head;
     this.#pending.delete(ex);
     const entry = pending.entry;
-    if (entry !== null && head.statusCode === 304) return this.#revalidated(head, ex, pending, entry);
+    if (entry !== null && pending.revalidating && head.statusCode === 304) return this.#revalidated(head, ex, pending, entry);
     if (entry !== null && pending.staleOnError && head.statusCode >= 500) {
       pending.lock?.release();
       this.counters.stale++;

@@ -10,7 +10,7 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
 
   beforeAll(async () => {
     origin = await startOrigin();
-    gw = await startCachingGateway(origin, { maxObjectSize: '4kb', maxSize: '14kb' });
+    gw = await startCachingGateway(origin, { maxObjectSize: '4kb', maxSize: '14kb' }, [require.resolve('./fixtures/rewrite-plugin')]);
   });
   afterAll(async () => {
     await gw?.stop();
@@ -40,6 +40,34 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
     expect(results.filter((r) => r.headers['x-cache'] === 'MISS')).toHaveLength(1);
     expect(results.filter((r) => r.headers['x-cache'] === 'HIT')).toHaveLength(19);
     expect(cacheOf(gw.gateway).counters.coalesced).toBeGreaterThanOrEqual(19);
+  });
+
+  test('revalidations coalesce too: 10 concurrent requests for a stale object make one conditional request', async () => {
+    origin.routes.set('/slow-stale', (req, res) => {
+      setTimeout(() => {
+        if (req.headers['if-none-match'] === '"s1"') {
+          res.writeHead(304, { etag: '"s1"', 'cache-control': 'max-age=60' });
+          return res.end();
+        }
+        res.writeHead(200, { 'content-type': 'text/plain', etag: '"s1"', 'cache-control': 'max-age=60', age: '100' });
+        res.end('stale then fresh\n');
+      }, 200);
+    });
+    await get(gw.url('/slow-stale'));
+    const results = await Promise.all(Array.from({ length: 10 }, () => get(gw.url('/slow-stale'))));
+    expect(origin.hits('/slow-stale')).toBe(2);
+    expect(origin.upstream.requests.filter((r) => r.url === '/slow-stale' && r.headers['if-none-match'] === '"s1"')).toHaveLength(1);
+    for (const r of results) expect(r.body).toBe('stale then fresh\n');
+    expect(results.map((r) => r.headers['x-cache']).sort()).toEqual(['REVALIDATED', ...Array(9).fill('HIT')].sort());
+  });
+
+  test('respond taps after the cache (header rewrites) apply to hits as well', async () => {
+    serve('/rewritten', 'r\n');
+    const miss = await get(gw.url('/rewritten'));
+    const hit = await get(gw.url('/rewritten'));
+    expect(miss.headers['x-rewritten']).toBe('yes');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers['x-rewritten']).toBe('yes');
   });
 
   test('coalescing lets waiters go to the origin when the response is not storable', async () => {
