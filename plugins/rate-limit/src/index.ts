@@ -1,0 +1,67 @@
+import { definePlugin, FETCH_SLOT, Stage } from '@switchyard/sdk';
+import { RateLimitErrors } from './errors';
+import { addRateLimitHeaders, RateLimits } from './limits';
+import { configSchema, rateLimitsSchema, trackSchema } from './schema';
+import { clusterStore, startClusterStoreMaster } from './stores/cluster';
+import { memoryStore } from './stores/memory';
+import { redisStore } from './stores/redis';
+import { stickFetches, StickTracking, trackedEntry } from './tracking';
+import { RATELIMIT_STORE_SLOT, type RateLimitConfig, type RateLimitStoreProvider } from './types';
+
+export * from './types';
+export { RateLimitErrors, startClusterStoreMaster, trackedEntry };
+export { cookieValue } from './keys';
+
+export const NAME = '@switchyard/plugin-rate-limit';
+
+/** Tracking runs before the ACL's deny rules (Stage.SECURITY) so they can read sc_http_req_rate. */
+export const TRACK_STAGE = Stage.SECURITY - 50;
+
+export const plugin = definePlugin<RateLimitConfig>({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Request rate limits (429 with RateLimit headers) and stick-table tracking, on rate-limiter-flexible.',
+  configKey: 'rateLimit',
+  schema: {
+    config: configSchema,
+    frontend: { rateLimits: rateLimitsSchema, track: trackSchema },
+  },
+  register({ slots }) {
+    slots.provide(RATELIMIT_STORE_SLOT, 'memory', memoryStore, { description: memoryStore.description });
+    slots.provide(RATELIMIT_STORE_SLOT, 'cluster', clusterStore, { description: clusterStore.description });
+    slots.provide(RATELIMIT_STORE_SLOT, 'redis', redisStore, { description: redisStore.description });
+    for (const [name, def] of stickFetches()) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+  },
+  async apply(gateway, config) {
+    const logger = gateway.logger.child({ plugin: NAME });
+    const anyLimits = [...gateway.frontends.values()].some(
+      (fe) => ((fe.config.rateLimits as unknown[] | undefined)?.length ?? 0) > 0 || ((fe.config.track as unknown[] | undefined)?.length ?? 0) > 0,
+    );
+    if (!anyLimits) return;
+    const provider = gateway.slots.get<RateLimitStoreProvider>(RATELIMIT_STORE_SLOT, config.store);
+    if (!provider) throw RateLimitErrors.UNKNOWN_STORE(config.store, gateway.slots.names(RATELIMIT_STORE_SLOT).join(', '));
+    const store = await provider.open({ gateway, logger: logger.child({ store: config.store }), config });
+    let tracking: StickTracking;
+    let limits: RateLimits;
+    try {
+      tracking = new StickTracking(gateway.frontends, store, gateway.slots, logger);
+      limits = new RateLimits(gateway.frontends, store, gateway.slots, config, logger);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    gateway.onStop(() => store.close());
+    if (!tracking.empty) gateway.hooks.route.tapPromise({ name: NAME, stage: TRACK_STAGE }, (ex) => tracking.track(ex));
+    if (!limits.empty) gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.RATE_LIMIT }, (ex) => limits.check(ex));
+    if (limits.wantsHeaders) {
+      gateway.hooks.respond.tap({ name: NAME, stage: Stage.REWRITE }, (head, ex) => {
+        addRateLimitHeaders(head.headers, ex);
+        return head;
+      });
+    }
+    logger.debug({ store: store.name }, 'rate limits applied');
+  },
+});
+
+export default plugin;
