@@ -182,6 +182,15 @@ const mapValue = (v: FetchValue, f: (s: string) => string): FetchValue =>
 export const CONVERTERS: Readonly<Record<string, ConverterDefinition>> = Object.freeze({
   lower: conv('Lower-cases the value.', 'none', () => (v) => mapValue(v, (s) => s.toLowerCase())),
   upper: conv('Upper-cases the value.', 'none', () => (v) => mapValue(v, (s) => s.toUpperCase())),
+  url_dec: conv('Percent-decodes the value (an invalid escape leaves it as is). Decoded values may hold CR/LF: rules check before use.', 'none', () => (v) =>
+    mapValue(v, (s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    }),
+  ),
   first: conv('Keeps the first of several values (a header seen twice).', 'none', () => (v) => (Array.isArray(v) ? (v as string[])[0] : v)),
   last: conv('Keeps the last of several values.', 'none', () => (v) => (Array.isArray(v) ? (v as string[])[(v as string[]).length - 1] : v)),
 });

@@ -38,3 +38,18 @@ export function send(
     req.end();
   });
 }
+
+/**
+ * Starts a gateway with a fresh module registry. The core keeps one ajv instance per process
+ * and refuses to compile the composed schema ($id) a second time, so a test file that loads
+ * a second config goes through here (see the report on core/src/config/load.ts).
+ */
+export function isolatedGateway(config: Record<string, unknown>): Promise<import('@switchyard/sdk/testing').TestGateway> {
+  let started: Promise<import('@switchyard/sdk/testing').TestGateway> | undefined;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const testing = require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing');
+    started = testing.startTestGateway(config);
+  });
+  return started!;
+}
