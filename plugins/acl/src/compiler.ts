@@ -426,7 +426,7 @@ function build(node: ConditionNode): (ex: Exchange) => boolean {
  * condition := and ( ('or' | '||') and )*
  * and       := unary ( ['and' | '&&'] unary )*      (words side by side are ANDed, as in HAProxy)
  * unary     := '!' unary | '(' condition ')' | '{' acl-line '}' | acl-name | acl-line
- * A bare acl-line runs until `or`, `||`, `and`, `&&` or `)`; inside braces only `}` ends it.
+ * A bare acl-line runs until `or`, `||`, `and`, `&&`, `)` or `{`; inside braces only `}` ends it.
  */
 class ConditionParser {
   #pos = 0;
@@ -528,7 +528,7 @@ class ConditionParser {
     if (this.compiler.isFetchName(t.text)) {
       const start = this.#pos;
       this.#pos++;
-      while (this.#pos < this.#tokens.length && !this.#is(this.#peek(), 'or', '||', 'and', '&&', ')')) this.#pos++;
+      while (this.#pos < this.#tokens.length && !this.#is(this.#peek(), 'or', '||', 'and', '&&', ')', '{')) this.#pos++;
       return { kind: 'inline', line: this.compiler.lineFrom(this.#tokens.slice(start, this.#pos), this.where) };
     }
     throw AclErrors.UNKNOWN_ACL.with(
