@@ -44,9 +44,11 @@ class ConnectionImpl implements Connection {
   readonly localPort: number;
   tls: TlsInfo | null = null;
   readonly data = new Map<string | symbol, unknown>();
+  readonly bind: BindConfig;
 
-  constructor(frontend: FrontendState, socket: net.Socket) {
+  constructor(frontend: FrontendState, socket: net.Socket, bind: BindConfig) {
     this.frontend = frontend;
+    this.bind = bind;
     this.socket = socket;
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
@@ -243,6 +245,10 @@ export class Gateway implements GatewayApi {
       httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#onRequest(req, res));
       httpServer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#onUpgrade(req, socket, head));
       httpServer.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => this.#onClientError(fe, err, socket));
+      // This server never listens (it is fed sockets by emit('connection')), but node:http
+      // starts its connection tracking — headersTimeout checks, closeIdleConnections — on
+      // 'listening'. Start it by hand.
+      httpServer.emit('listening');
     }
     const listener: Listener = {
       frontend: fe,
@@ -342,7 +348,7 @@ export class Gateway implements GatewayApi {
         this.#admit(l, next);
       }
     });
-    const conn = new ConnectionImpl(fe, socket);
+    const conn = new ConnectionImpl(fe, socket, l.bind);
     (socket as SocketWithConnection)[kConnection] = conn;
     if (this.#use.accept) {
       this.hooks.accept.promise(conn).then(
