@@ -84,7 +84,7 @@ function readSource(input: ConfigInput): { raw: unknown; lineOf: LineOf; warning
     return { raw: undefined, lineOf: () => undefined, warnings: [], adapterNeeded: input.adapter ?? ext, text };
   }
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigErrors(
       doc.errors.map((e) => {
@@ -267,7 +267,9 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
   const schema = composeSchema(plugins.map((p) => p.definition), balanceNames);
   let validate: ValidateFunction;
   try {
-    validate = ajv().compile(schema);
+    // Compile without $id: ajv would refuse a second schema under the same id.
+    const { $id: _id, ...anonymous } = schema;
+    validate = ajv().compile(anonymous);
   } catch (err) {
     throw CoreErrors.CONFIG_INVALID.with({ cause: err }, `the composed schema does not compile: ${(err as Error).message}`);
   }
