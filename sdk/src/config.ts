@@ -74,6 +74,8 @@ export interface BindConfig {
   host: string;
   port: number;
   tls?: TlsBindConfig;
+  /** Expect a PROXY protocol header on each connection (schema from the proxy-protocol plugin). */
+  acceptProxy?: boolean;
   [pluginKey: string]: unknown;
 }
 
@@ -87,6 +89,24 @@ export interface FrontendConfig {
   [pluginKey: string]: unknown;
 }
 
+/**
+ * TLS to a server (`servers[].tls`). The schema for it comes from the tls plugin; the HTTP
+ * and TCP forwarders honour it. File paths are resolved from the config file's directory.
+ */
+export interface ServerTlsConfig {
+  /** Verify the server's certificate (default true) against `ca`, or the system CAs without one. */
+  verify?: boolean;
+  /** PEM CA bundle file to verify the server against. */
+  ca?: string;
+  /** Server name sent in SNI and checked in the certificate; default the server's host when it is a name. */
+  sni?: string;
+  /** ALPN protocols offered; include 'h2' to speak HTTP/2 to this server (HTTP mode). */
+  alpn?: string[];
+  /** Client certificate (PEM chain file) and key presented to the server. */
+  cert?: string;
+  key?: string;
+}
+
 export interface ServerConfig {
   name: string;
   /** As written, `host:port`. */
@@ -98,6 +118,10 @@ export interface ServerConfig {
   /** Concurrent requests (HTTP) or connections (TCP); 0 = unlimited. */
   maxconn: number;
   backup: boolean;
+  /** Send a PROXY protocol header first on each connection (schema from the proxy-protocol plugin). */
+  sendProxy?: 'v1' | 'v2';
+  /** TLS to this server (schema from the tls plugin). */
+  tls?: ServerTlsConfig;
   [pluginKey: string]: unknown;
 }
 

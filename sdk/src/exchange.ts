@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardError } from './errors';
+import type { BindConfig } from './config';
 import type { BackendState, FrontendState, ServerState } from './state';
 
 export interface TlsInfo {
@@ -50,6 +51,8 @@ export interface Connection {
   remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** The bind (listening address) the connection arrived on, as configured. */
+  readonly bind?: BindConfig;
   /** Set once the TLS handshake is done on a TLS bind. */
   tls: TlsInfo | null;
   /** Per-connection data for plugins. */

@@ -4,7 +4,9 @@ import { pipeline } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState } from '@switchyard/sdk';
+import * as path from 'node:path';
 import { forwardError } from './errors';
+import { UPSTREAM_DISPATCHER, upstreamTlsOptions } from './upstream-tls';
 import { listToObject, objectToList, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
 
 export interface HttpForwarderOptions {
@@ -25,11 +27,13 @@ export class HttpForwarder {
   readonly #pools = new Map<ServerState, Pool>();
   readonly #logger: Logger;
   readonly #respondUsed: () => boolean;
+  readonly #baseDir: string;
 
   constructor(gateway: GatewayApi, options: HttpForwarderOptions, logger: Logger) {
     this.#gateway = gateway;
     this.#options = options;
     this.#logger = logger;
+    this.#baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
     const hook = gateway.hooks.respond;
     let used: boolean | undefined;
     // Taps only happen at start-up: read once, on the first exchange.
@@ -41,7 +45,9 @@ export class HttpForwarder {
     if (pool === undefined) {
       const t = this.#gateway.backends.get(server.backend)!.config.timeouts;
       const hostPart = server.host.includes(':') ? `[${server.host}]` : server.host;
-      pool = new Pool(`http://${hostPart}:${server.port}`, {
+      const secure = upstreamTlsOptions(server, this.#baseDir);
+      pool = new Pool(secure?.origin ?? `http://${hostPart}:${server.port}`, {
+        ...(secure ? { connect: secure.connect, allowH2: secure.allowH2 } : {}),
         connections: this.#options.connectionsPerServer > 0 ? this.#options.connectionsPerServer : null,
         pipelining: 1,
         keepAliveTimeout: this.#options.keepAliveTimeout,
@@ -64,7 +70,8 @@ export class HttpForwarder {
 
   forward(ex: HttpExchange): void {
     const server = ex.server!;
-    const pool = this.poolFor(server);
+    const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
+    const pool: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
     const req = ex.req;
     let method = ex.method;
     let path = ex.url;

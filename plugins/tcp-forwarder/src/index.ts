@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { definePlugin, ForwardErrors, Stage, type GatewayApi, type TcpExchange } from '@switchyard/sdk';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { definePlugin, ForwardErrors, Stage, type GatewayApi, type ServerState, type TcpExchange } from '@switchyard/sdk';
 
 export const NAME = '@switchyard/plugin-tcp-forwarder';
 
@@ -12,13 +15,16 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange): void {
   const server = ex.server!;
   const timeouts = ex.backend!.config.timeouts;
   const client = ex.socket;
-  const upstream = net.connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
+  const secure = upstreamTls(gateway, server);
+  const upstream: net.Socket = secure
+    ? tls.connect({ host: server.host, port: server.port, ...secure })
+    : net.connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
   let connected = false;
   const connectTimer = setTimeout(() => {
     ex.fail(ForwardErrors.CONNECT_TIMEOUT(server.id, timeouts.connect));
     upstream.destroy();
   }, timeouts.connect);
-  upstream.once('connect', () => {
+  upstream.once(secure ? 'secureConnect' : 'connect', () => {
     connected = true;
     clearTimeout(connectTimer);
     client.setTimeout(0);
@@ -60,6 +66,30 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange): void {
     ex.bytesOut = client.bytesWritten;
     upstream.destroy();
   });
+}
+
+const tlsOptionsCache = new WeakMap<ServerState, tls.ConnectionOptions>();
+
+/** TLS options for a server with `tls` (verify on by default, SNI, ALPN, client certificate), read once. */
+function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOptions | null {
+  const t = server.config.tls;
+  if (!t) return null;
+  let o = tlsOptionsCache.get(server);
+  if (o === undefined) {
+    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const read = (f: string | undefined): Buffer | undefined => (f ? fs.readFileSync(path.resolve(baseDir, f)) : undefined);
+    const servername = t.sni ?? (net.isIP(server.host) ? undefined : server.host);
+    o = {
+      ca: read(t.ca),
+      cert: read(t.cert),
+      key: read(t.key),
+      rejectUnauthorized: t.verify !== false,
+      ...(servername !== undefined ? { servername } : {}),
+      ...(t.alpn ? { ALPNProtocols: t.alpn } : {}),
+    };
+    tlsOptionsCache.set(server, o);
+  }
+  return o;
 }
 
 export const plugin = definePlugin({

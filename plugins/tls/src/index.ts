@@ -94,6 +94,21 @@ export const plugin = definePlugin<TlsPluginConfig>({
       },
     },
     tls: tlsSchema,
+    server: {
+      tls: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Speak TLS to this server (HTTP and TCP forwarders).',
+        properties: {
+          verify: { type: 'boolean', default: true, description: 'Verify the server certificate (against ca, else the system CAs) and its name.' },
+          ca: { type: 'string', description: 'PEM CA bundle to verify the server against.' },
+          sni: { type: 'string', description: 'Server name for SNI and the certificate check (default: the server host when it is a name).' },
+          alpn: { type: 'array', items: { type: 'string' }, description: 'ALPN protocols offered; include h2 to speak HTTP/2 to this server.' },
+          cert: { type: 'string', description: 'Client certificate (PEM chain) presented to the server.' },
+          key: { type: 'string', description: 'Key of the client certificate.' },
+        },
+      },
+    },
   },
   register({ slots }) {
     for (const [name, def] of Object.entries(TLS_FETCHES)) slots.provide(FETCH_SLOT, name, def, { description: def.description });
