@@ -1,0 +1,151 @@
+/**
+ * Backend choice through real sockets: useBackend in order, map files and inline maps,
+ * plain routes (host, wildcard host, path prefix, stripPrefix, most specific first),
+ * defaultBackend; config errors at load; and `switchyard explain` on the same config.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { isolatedGateway, send } from './client';
+
+const root = path.resolve(__dirname, '../../..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-routing-'));
+const names = ['api', 'web', 'static', 'cart', 'org', 'docs', 'special', 'shopmap'];
+const ups = new Map<string, Upstream>();
+let gw: TestGateway;
+let configFile = '';
+
+function yaml(): string {
+  const backends = names.map((n) => `  ${n}:\n    servers: [{ name: s1, address: "${ups.get(n)!.address}" }]`).join('\n');
+  return `plugins: ['@switchyard/preset-standard', '@switchyard/plugin-acl', '@switchyard/plugin-http-rules']
+global: { logLevel: warn }
+frontends:
+  web:
+    bind: 127.0.0.1:0
+    acls:
+      is_api: path_beg /api
+      is_internal: src 10.0.0.0/8
+    httpRequest:
+      - { action: deny, if: '{ path_beg /admin } !is_internal' }
+    useBackend:
+      - { backend: api, if: is_api }
+      - { map: { file: hosts.map, key: host } }
+      - { map: { entries: { /static: static }, key: path, match: beg } }
+    routes:
+      - { host: shop.example, path: /cart, backend: cart, stripPrefix: true }
+      - { host: '*.example.org', backend: org }
+      - { path: /docs, backend: docs }
+      - { host: shop.example, path: /cart/special, backend: special }
+    defaultBackend: web
+backends:
+${backends}
+`;
+}
+
+beforeAll(async () => {
+  for (const n of names) ups.set(n, await startUpstream({ name: n }));
+  fs.writeFileSync(path.join(dir, 'hosts.map'), '# host → backend\nshop.map.example shopmap\nSTATIC.example static\n');
+  configFile = path.join(dir, 'gw.yaml');
+  fs.writeFileSync(configFile, yaml());
+  gw = await startTestGateway(yaml(), { file: configFile });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  for (const u of ups.values()) await u.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const via = async (p: string, host = 'www.example'): Promise<{ upstream: string | undefined; url: string }> => {
+  const res = await send(gw.port(), p, { headers: { host } });
+  expect(res.status).toBe(200);
+  const name = res.headers['x-upstream'] as string | undefined;
+  const u = name ? ups.get(name)! : undefined;
+  return { upstream: name, url: u ? u.requests[u.requests.length - 1]!.url : '' };
+};
+
+test('useBackend rules come first, in order', async () => {
+  expect((await via('/api/users', 'shop.map.example')).upstream).toBe('api');
+});
+
+test('map file: host → backend, case-insensitive', async () => {
+  expect((await via('/x', 'shop.map.example:8080')).upstream).toBe('shopmap');
+  expect((await via('/x', 'static.example')).upstream).toBe('static');
+});
+
+test('inline map with prefix match', async () => {
+  expect((await via('/static/app.css')).upstream).toBe('static');
+});
+
+test('routes: host + path prefix with stripPrefix; the most specific route wins', async () => {
+  expect(await via('/cart/items?id=1', 'shop.example')).toEqual({ upstream: 'cart', url: '/items?id=1' });
+  expect(await via('/cart', 'shop.example')).toEqual({ upstream: 'cart', url: '/' });
+  expect((await via('/cart/special/x', 'shop.example')).upstream).toBe('special');
+  expect((await via('/cartoon', 'shop.example')).upstream).toBe('web');
+});
+
+test('routes: wildcard host and any-host path', async () => {
+  expect((await via('/', 'a.example.org')).upstream).toBe('org');
+  expect((await via('/', 'example.org')).upstream).toBe('web');
+  expect((await via('/docs/intro')).upstream).toBe('docs');
+});
+
+test('defaultBackend when nothing matches', async () => {
+  expect((await via('/elsewhere')).upstream).toBe('web');
+});
+
+test.each([
+  ['an unknown ACL', { useBackend: [{ backend: 'web', if: 'nope' }] }, 'SWY_ERR_ACL_UNKNOWN_ACL'],
+  ['a bad regex', { acls: { r: 'path_reg ([' } }, 'SWY_ERR_ACL_BAD_PATTERN'],
+  ['an unknown fetch', { acls: { r: 'pathx /a' } }, 'SWY_ERR_ACL_UNKNOWN_FETCH'],
+  ['an unknown backend', { useBackend: [{ backend: 'ghost' }] }, 'SWY_ERR_ACL_UNKNOWN_BACKEND'],
+  ['a bad CIDR', { acls: { r: 'src 10.0.0.0/99' } }, 'SWY_ERR_ACL_BAD_PATTERN'],
+  ['an ACL without pattern', { acls: { r: 'hdr(x)' } }, 'SWY_ERR_ACL_SYNTAX'],
+])('config with %s is refused at load', async (_what, extra, code) => {
+  await expect(
+    isolatedGateway({
+      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-acl'],
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'web', ...extra } },
+      backends: { web: { servers: [{ address: ups.get('web')!.address }] } },
+    }),
+  ).rejects.toMatchObject({ code });
+});
+
+function explain(...args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(root, 'core/bin/switchyard.js'), 'explain', '--config', configFile, ...args], { cwd: root, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+const built = fs.existsSync(path.join(root, 'plugins/acl/dist/index.js')) && fs.existsSync(path.join(root, 'core/dist/cli.js'));
+(built ? describe : describe.skip)('switchyard explain (built CLI)', () => {
+  test('shows each ACL, the rule that chose the backend, and the server', async () => {
+    const r = await explain('--request', 'GET http://shop.map.example/api/x', '--src', '10.1.2.3');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\[x\] acl is_api: path_beg \/api → value "\/api\/x" matched/);
+    expect(r.out).toMatch(/\[x\] acl is_internal: src 10\.0\.0\.0\/8 → value "10\.1\.2\.3" matched/);
+    expect(r.out).toMatch(/httpRequest\[0\] deny 403 if .*: condition false → skipped/);
+    expect(r.out).toMatch(/useBackend\[0\] backend api if is_api: condition true/);
+    expect(r.out).toMatch(/backend {3}api {2}— useBackend\[0\] if is_api/);
+    expect(r.out).toMatch(/server {4}api\/s1 \(127\.0\.0\.1:\d+\)/);
+  });
+
+  test('shows a deny that answers the request before any backend', async () => {
+    const r = await explain('--request', 'GET /admin/x', '--header', 'Host: shop.example', '--src', '192.0.2.1');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/httpRequest\[0\] deny 403 .*condition true → fires/);
+    expect(r.out).toMatch(/answered by the gateway: httpRequest\[0\] deny 403 \(status 403\)/);
+    expect(r.out).not.toMatch(/^backend/m);
+  });
+
+  test('shows routes with stripPrefix and the rewritten upstream path', async () => {
+    const r = await explain('--request', 'GET http://shop.example/cart/items');
+    expect(r.out).toMatch(/route\[\d\] shop\.example\/cart → cart \(strip prefix\): matches/);
+    expect(r.out).toMatch(/upstream {2}GET \/items/);
+    expect(r.out).toMatch(/server {4}cart\/s1/);
+  });
+});
