@@ -3,9 +3,10 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState } from '@switchyard/sdk';
+import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState, SwitchyardError } from '@switchyard/sdk';
 import * as path from 'node:path';
 import { forwardError } from './errors';
+import { getHttpForwarderHooks, type AttemptFailureCause, type ForwardAttemptFailure, type HttpForwarderHooks, type ReplayPlan } from './hooks';
 import { UPSTREAM_DISPATCHER, upstreamTlsOptions } from './upstream-tls';
 import { listToObject, objectToList, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
 
@@ -28,6 +29,12 @@ export class HttpForwarder {
   readonly #logger: Logger;
   readonly #respondUsed: () => boolean;
   readonly #baseDir: string;
+  readonly #attemptsUsed: () => boolean;
+
+  /** This gateway's forwarder hooks (retries tap them). */
+  static getHooks(gateway: GatewayApi): HttpForwarderHooks {
+    return getHttpForwarderHooks(gateway);
+  }
 
   constructor(gateway: GatewayApi, options: HttpForwarderOptions, logger: Logger) {
     this.#gateway = gateway;
@@ -38,6 +45,9 @@ export class HttpForwarder {
     let used: boolean | undefined;
     // Taps only happen at start-up: read once, on the first exchange.
     this.#respondUsed = () => (used ??= hook.isUsed());
+    const fh = getHttpForwarderHooks(gateway);
+    let attempts: boolean | undefined;
+    this.#attemptsUsed = () => (attempts ??= fh.prepare.isUsed() || fh.attemptFailed.isUsed());
   }
 
   poolFor(server: ServerState): Pool {
@@ -93,8 +103,94 @@ export class HttpForwarder {
       return;
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const handler = new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts);
+    if (this.#attemptsUsed()) {
+      void this.#forwardWithAttempts(ex, method, path, headers, hasBody, timeouts);
+      return;
+    }
+    const handler = new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, null);
     pool.dispatch({ method, path, headers, body: hasBody ? req : null, idempotent: false }, handler);
+  }
+
+  /** The path when a plugin taps the forwarder hooks: a replay plan, then attempts until one answers or no tap retries. */
+  async #forwardWithAttempts(ex: HttpExchange, method: string, path: string, headers: string[], hasBody: boolean, timeouts: BackendTimeouts): Promise<void> {
+    const hooks = getHttpForwarderHooks(this.#gateway);
+    let plan: ReplayPlan | undefined;
+    try {
+      plan = await hooks.prepare.promise(ex);
+    } catch (err) {
+      ex.fail(forwardError(err, ex.server!.id, timeouts));
+      return;
+    }
+    if (ex.res!.destroyed) {
+      ex.termination = 'client-abort';
+      return;
+    }
+    const attempt: Attempt = {
+      n: 1,
+      plan,
+      failed: (failedEx, status, error) => {
+        const server = failedEx.server!;
+        const cause = attemptCause(error.code, status);
+        const failure: ForwardAttemptFailure = {
+          error,
+          cause,
+          status,
+          attempt: attempt.n,
+          server,
+          notSent: cause === 'conn-failure',
+          bodyReplayable: !hasBody || (plan !== undefined && plan.body !== null),
+        };
+        hooks.attemptFailed.promise(failedEx, failure, plan).then(
+          (again) => {
+            if (again !== true) failedEx.fail(error);
+            else if (failedEx.res!.destroyed) failedEx.termination = 'client-abort';
+            else {
+              attempt.n++;
+              send();
+            }
+          },
+          (err: unknown) => {
+            this.#logger.error({ err, server: server.id }, 'an attemptFailed tap threw; the request fails');
+            failedEx.fail(error);
+          },
+        );
+      },
+    };
+    const send = (): void => {
+      const server = ex.server!;
+      const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
+      const dispatcher: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
+      const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
+      dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, attempt));
+    };
+    send();
+  }
+}
+
+type BackendTimeouts = { connect: number; server: number };
+
+/** One exchange's attempts, when the forwarder hooks are tapped. */
+interface Attempt {
+  n: number;
+  readonly plan: ReplayPlan | undefined;
+  /** The attempt failed before the response head reached the client (status > 0: a discarded retry status). */
+  failed(ex: HttpExchange, status: number, error: SwitchyardError): void;
+}
+
+function attemptCause(code: string, status: number): AttemptFailureCause {
+  if (status > 0) return 'status';
+  switch (code) {
+    case 'SWY_ERR_FORWARD_REFUSED':
+    case 'SWY_ERR_FORWARD_CONNECT_TIMEOUT':
+      return 'conn-failure';
+    case 'SWY_ERR_FORWARD_RESET':
+      return 'empty-response';
+    case 'SWY_ERR_FORWARD_TIMEOUT':
+      return 'response-timeout';
+    case 'SWY_ERR_FORWARD_BAD_RESPONSE':
+      return 'junk-response';
+    default:
+      return 'other';
   }
 }
 
@@ -108,12 +204,15 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #sink: Writable | null = null;
   #resume: (() => void) | null = null;
   #done = false;
+  readonly #attempt: Attempt | null;
+  #retryStatus = 0;
 
-  constructor(ex: HttpExchange, gateway: GatewayApi, respondUsed: boolean, timeouts: { connect: number; server: number }) {
+  constructor(ex: HttpExchange, gateway: GatewayApi, respondUsed: boolean, timeouts: { connect: number; server: number }, attempt: Attempt | null) {
     this.#ex = ex;
     this.#gateway = gateway;
     this.#respondUsed = respondUsed;
     this.#timeouts = timeouts;
+    this.#attempt = attempt;
     ex.res!.once('close', () => {
       if (!this.#done) this.#abort?.(new Error('client closed the connection'));
     });
@@ -126,6 +225,13 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue to the client itself
+    const plan = this.#attempt?.plan;
+    if (plan !== undefined && plan.attemptsLeft > 0 && plan.retryStatuses !== null && plan.retryStatuses.has(statusCode)) {
+      // A retry-on status: drop this response before the client sees any of it.
+      this.#retryStatus = statusCode;
+      this.#abort?.(new Error(`status ${statusCode}`));
+      return false;
+    }
     const ex = this.#ex;
     const res = ex.res!;
     this.#resume = resume;
@@ -179,7 +285,12 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
       ex.termination = 'client-abort';
       return;
     }
-    ex.fail(forwardError(err, ex.server!.id, this.#timeouts));
+    const coded = forwardError(err, ex.server!.id, this.#timeouts);
+    if (this.#attempt !== null && !res.headersSent && coded.code !== 'SWY_ERR_FORWARD_CLIENT_ABORT') {
+      this.#attempt.failed(ex, this.#retryStatus, coded);
+      return;
+    }
+    ex.fail(coded);
     if (res.headersSent) res.destroy();
   }
 }

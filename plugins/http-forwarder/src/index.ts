@@ -2,12 +2,13 @@ import { definePlugin, durationSchema, Stage } from '@switchyard/sdk';
 import { HttpForwarder, type HttpForwarderOptions } from './forwarder';
 
 export { HttpForwarder, type HttpForwarderOptions };
+export { getHttpForwarderHooks, type HttpForwarderHooks, type ForwardAttemptFailure, type AttemptFailureCause, type ReplayPlan } from './hooks';
 
 export const NAME = '@switchyard/plugin-http-forwarder';
 
 export const plugin = definePlugin<HttpForwarderOptions>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Forwards HTTP exchanges and WebSocket upgrades to servers over keep-alive undici pools.',
   configKey: 'httpForwarder',

@@ -1,0 +1,111 @@
+import { definePlugin, type BackendState, type GatewayApi, type HttpExchange, type ServerState } from '@switchyard/sdk';
+import { getHttpForwarderHooks, type ForwardAttemptFailure, type ReplayPlan } from '@switchyard/plugin-http-forwarder';
+import { backendOptions, compilePolicy, redispatchOn, type RetriesOptions, type RetryCause, type RetryPolicy } from './policy';
+import { retriesSchema } from './schema';
+import { readBody } from './body';
+
+export { compilePolicy, redispatchOn, type RetriesOptions, type RetryPolicy };
+
+export const NAME = '@switchyard/plugin-retries';
+
+/** A failed attempt, as recorded in `exchange.vars` under FAILED_ATTEMPTS_VAR (passive health reads it). */
+export interface FailedAttempt {
+  readonly server: ServerState;
+  readonly code: string;
+  readonly cause: ForwardAttemptFailure['cause'];
+  readonly status: number;
+}
+
+/** `exchange.vars` key: the attempts that failed and were retried, oldest first. */
+export const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function hasOtherAvailable(be: BackendState, avoid: ServerState): boolean {
+  for (const s of be.servers) if (s !== avoid && s.available) return true;
+  return false;
+}
+
+/** Takes a slot on a server other than `avoid` when there is one (the policy turns, so a few tries find it). */
+async function acquireOther(gateway: GatewayApi, ex: HttpExchange, avoid: ServerState): Promise<void> {
+  const be = ex.backend!;
+  for (let i = 0; i <= be.servers.length; i++) {
+    const s = await gateway.acquireServer(ex);
+    if (s !== avoid || !hasOtherAvailable(be, avoid)) return;
+    gateway.releaseServer(ex);
+  }
+  await gateway.acquireServer(ex);
+}
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Retries failed HTTP attempts where replay is safe, on the same server then another (redispatch).',
+  schema: {
+    backend: { retries: retriesSchema },
+    defaults: { retries: retriesSchema },
+  },
+  apply(gateway) {
+    const defaults = gateway.config.defaults.retries as RetriesOptions | undefined;
+    const policies = new Map<BackendState, RetryPolicy>();
+    for (const be of gateway.backends.values()) {
+      const o = backendOptions(be.config, defaults);
+      if (o !== undefined && be.mode === 'http') policies.set(be, compilePolicy(o));
+    }
+    if (policies.size === 0) return;
+    const logger = gateway.logger.child({ plugin: NAME });
+    const hooks = getHttpForwarderHooks(gateway);
+
+    hooks.prepare.tapPromise({ name: NAME }, async (ex): Promise<ReplayPlan | undefined> => {
+      const p = policies.get(ex.backend!);
+      if (p === undefined || p.count === 0) return undefined;
+      const statuses = p.idempotent.has(ex.method) ? p.statuses : null;
+      const req = ex.req;
+      const length = req.headers['content-length'];
+      if (length === undefined ? req.headers['transfer-encoding'] === undefined : length === '0') {
+        return { body: null, retryStatuses: statuses, attemptsLeft: p.count };
+      }
+      if (length === undefined || !/^\d+$/.test(length) || Number(length) > p.maxBodySize) return undefined; // streams; never replayed
+      const body = await readBody(req, Number(length), ex.server!.id);
+      return { body, retryStatuses: statuses, attemptsLeft: p.count };
+    });
+
+    hooks.attemptFailed.tapPromise({ name: NAME }, async (ex, f, plan): Promise<true | undefined> => {
+      const p = policies.get(ex.backend!);
+      if (p === undefined || ex.retries >= p.count || !f.bodyReplayable) return undefined;
+      const idempotent = p.idempotent.has(ex.method);
+      if (f.cause === 'conn-failure') {
+        if (!p.causes.has('conn-failure')) return undefined;
+      } else if (f.cause === 'status') {
+        if (!idempotent) return undefined;
+      } else if (!idempotent || f.cause === 'other' || !p.causes.has(f.cause as RetryCause)) {
+        return undefined;
+      }
+      ex.retries++;
+      if (plan !== undefined) plan.attemptsLeft = p.count - ex.retries;
+      f.server.counters.errors++;
+      let failed = ex.vars.get(FAILED_ATTEMPTS_VAR) as FailedAttempt[] | undefined;
+      if (failed === undefined) ex.vars.set(FAILED_ATTEMPTS_VAR, (failed = []));
+      failed.push({ server: f.server, code: f.error.code, cause: f.cause, status: f.status });
+      const elsewhere = redispatchOn(p, ex.retries) || !f.server.available;
+      logger.debug(
+        { exchange: ex.id, server: f.server.id, cause: f.cause, code: f.error.code, retry: ex.retries, redispatch: elsewhere },
+        `retry ${ex.retries}/${p.count} after ${f.cause} on ${f.server.id}${elsewhere ? ' (redispatch)' : ''}`,
+      );
+      if (elsewhere) {
+        gateway.releaseServer(ex);
+        try {
+          await acquireOther(gateway, ex, f.server);
+        } catch {
+          return undefined; // no server left: the client gets the original error
+        }
+      } else if (p.delay > 0) {
+        await sleep(p.delay);
+      }
+      return true;
+    });
+  },
+});
+
+export default plugin;
