@@ -7,6 +7,27 @@ const http = require('node:http');
 
 const started = new Set();
 let haveTaskset = null;
+let niceness = null;
+
+/** Runs every process the benchmark starts at this nice level (e.g. -10 on a shared machine). */
+function setNice(n) {
+  niceness = n;
+}
+
+/** The argv to run `cmd args` pinned to `core` (and reniced): taskset and nice exec, so the PID is the command's. */
+function command(core, cmd, args) {
+  let file = cmd;
+  let argv = args;
+  if (core !== null && tasksetAvailable()) {
+    argv = ['-c', String(core), file, ...argv];
+    file = 'taskset';
+  }
+  if (niceness !== null) {
+    argv = ['-n', String(niceness), file, ...argv];
+    file = 'nice';
+  }
+  return { file, argv };
+}
 
 function tasksetAvailable() {
   if (haveTaskset === null) haveTaskset = fs.existsSync('/usr/bin/taskset') || fs.existsSync('/bin/taskset');
@@ -15,9 +36,7 @@ function tasksetAvailable() {
 
 /** Starts `cmd args` pinned to `core` (taskset execs, so the PID is the command's own). */
 function start(label, core, cmd, args, options = {}) {
-  const pinned = core !== null && tasksetAvailable();
-  const file = pinned ? 'taskset' : cmd;
-  const argv = pinned ? ['-c', String(core), cmd, ...args] : args;
+  const { file, argv } = command(core, cmd, args);
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
   let output = '';
   const keep = (chunk) => {
@@ -73,6 +92,30 @@ function rssOfPid(pid) {
 function rss(proc) {
   if (proc.exited) return 0;
   return tree(proc.pid).reduce((sum, p) => sum + rssOfPid(p), 0);
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, seconds) used so far by a process and its children. */
+function cpuSeconds(proc) {
+  if (!proc || proc.exited) return NaN;
+  let ticks = 0;
+  for (const pid of tree(proc.pid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / CLK_TCK;
 }
 
 /** SIGTERM the process tree, then SIGKILL what is left after `graceMs`. */
@@ -170,4 +213,4 @@ function which(file) {
   }
 }
 
-module.exports = { start, stop, stopAll, killAllSync, rss, tree, freePort, waitReady, httpGet, sleep, which, tasksetAvailable };
+module.exports = { setNice, command, start, stop, stopAll, killAllSync, rss, cpuSeconds, tree, freePort, waitReady, httpGet, sleep, which, tasksetAvailable };

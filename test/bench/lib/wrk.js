@@ -1,7 +1,7 @@
 'use strict';
 // Runs wrk (one thread, pinned to the load core) for a bounded time and parses its report.
 const { spawn } = require('node:child_process');
-const { tasksetAvailable } = require('./procs');
+const { command } = require('./procs');
 
 function toMs(text) {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
@@ -37,8 +37,7 @@ function parse(out) {
  */
 function runWrk({ wrk, core, port, seconds, connections, path = '/' }) {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '2s', '--latency', `http://127.0.0.1:${port}${path}`];
-  const file = tasksetAvailable() ? 'taskset' : wrk;
-  const argv = tasksetAvailable() ? ['-c', String(core), wrk, ...args] : args;
+  const { file, argv } = command(core, wrk, args);
   return new Promise((resolve) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
