@@ -38,6 +38,8 @@ class TypeMatcher {
   matches(contentType: string): boolean {
     const semi = contentType.indexOf(';');
     const t = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+    // zlib holds small writes back: an event stream would reach the client late.
+    if (t === 'text/event-stream') return false;
     if (this.#exact.has(t)) return true;
     for (const p of this.#prefixes) if (t.startsWith(p)) return true;
     for (const s of this.#suffixes) if (t.endsWith(s)) return true;

@@ -59,6 +59,9 @@ describe('compression', () => {
             res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(gz.length) });
             return void res.end(gz);
           }
+          case '/events':
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            return void res.end(TEXT);
           case '/no-transform':
             res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-transform' });
             return void res.end(TEXT);
@@ -174,5 +177,6 @@ describe('compression', () => {
     expect(png.headers['content-encoding']).toBeUndefined();
     expect(png.headers.vary).toBeUndefined();
     expect((await fetchRaw(gw.url('/no-transform'), ae)).headers['content-encoding']).toBeUndefined();
+    expect((await fetchRaw(gw.url('/events'), ae)).headers['content-encoding']).toBeUndefined();
   });
 });
