@@ -1,0 +1,215 @@
+import {
+  Stage, definePlugin, durationSchema, type BackendConfig, type BackendState, type Exchange, type GatewayApi, type ServerState,
+} from '@switchyard/sdk';
+import { CookiePersistence, type CookieConfig, type CookieSeen } from './cookie';
+import { StickErrors } from './errors';
+import { MemoryStickStore, memoryStoreProvider } from './memory-store';
+import { STICK_STORE_SLOT, type StickStore, type StickStoreProvider } from './store';
+import { compileStickKey, type StickTable, type StickTableConfig } from './table';
+
+export { CookiePersistence, MemoryStickStore, StickErrors, STICK_STORE_SLOT, type CookieConfig, type StickStore, type StickStoreProvider, type StickTableConfig };
+
+const NAME = '@switchyard/plugin-stickiness';
+const COOKIE_SEEN = 'stickiness.cookie';
+const LOOKUP_PREFIX = 'stickiness.table:';
+/** `backend.data` key of a backend's stick table ({ name, store }), for stats and the runtime API. */
+export const STICK_TABLE_DATA = 'stickiness.table';
+
+/**
+ * A server persistent clients may still reach: up, not in maint, under maxconn. Unlike
+ * balanced traffic this ignores weight 0 and drain (HAProxy sends sticky users to a draining
+ * server); the core has the last word on what it accepts.
+ */
+function reachable(s: ServerState): boolean {
+  return s.health === 'up' && s.admin !== 'maint' && (s.maxconn === 0 || s.active < s.maxconn);
+}
+
+/** Backend options this plugin adds. */
+export interface StickinessBackendOptions {
+  cookie?: CookieConfig;
+  stickTable?: StickTableConfig;
+}
+
+const TOKEN = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
+const cookieSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  description: 'Cookie persistence (HAProxy `cookie`): a client that carries the cookie goes back to the server it names.',
+  properties: {
+    name: { type: 'string', pattern: TOKEN, description: 'Cookie name, e.g. SERVERID (insert, rewrite) or the application\'s session cookie (prefix).' },
+    mode: {
+      enum: ['insert', 'rewrite', 'prefix'],
+      default: 'insert',
+      description: 'insert: the gateway sets the cookie; rewrite: the server sets it and the gateway rewrites its value; prefix: the gateway prefixes the server\'s own cookie with "<server>~".',
+    },
+    indirect: { type: 'boolean', default: false, description: 'insert: servers never see the cookie (removed from requests; a server\'s own cookie of that name is dropped).' },
+    nocache: { type: 'boolean', default: false, description: 'Mark responses that set the cookie "Cache-Control: private" so shared caches do not store them.' },
+    httponly: { type: 'boolean', default: false, description: 'insert: add HttpOnly.' },
+    secure: { type: 'boolean', default: false, description: 'insert: add Secure.' },
+    maxidle: durationSchema('insert: ignore a cookie not refreshed for this long (the value carries dates); 0 = off.', 0),
+    maxlife: durationSchema('insert: ignore a cookie first issued longer ago than this; 0 = off.', 0),
+    domain: { type: 'string', pattern: '^[A-Za-z0-9.-]+$', description: 'insert: Domain attribute.' },
+    path: { type: 'string', pattern: '^/[^;\\s\\x00-\\x1f\\x7f]*$', default: '/', description: 'insert: Path attribute.' },
+    attributes: {
+      type: 'array',
+      default: [],
+      items: { type: 'string', pattern: '^[^;\\x00-\\x1f\\x7f]+$' },
+      description: 'insert: extra attributes appended as written, e.g. ["SameSite=Lax"] (HAProxy `attr`).',
+    },
+  },
+};
+
+const stickTableSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'A stick table (HAProxy `stick on <key>`): remembers which server a key went to and sends the key back there.',
+  properties: {
+    key: { type: 'string', minLength: 1, default: 'src', description: 'Fetch whose value is the key: "src" (client address) or any fetch a plugin provides, e.g. "hdr(x-user)".' },
+    expire: durationSchema('An entry is forgotten this long after it was last stored or refreshed (every request refreshes it).', '30m'),
+    size: { type: 'integer', minimum: 0, default: 100000, description: 'Most entries kept; the least recently stored go first. 0 = unbounded.' },
+    store: { type: 'string', minLength: 1, default: 'memory', description: 'Store in the stick.store slot: "memory" here; networked stores come from other plugins.' },
+    table: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Table name; backends naming the same table share entries. Default: the backend\'s name.' },
+  },
+};
+
+const serverCookieSchema = {
+  type: 'string',
+  pattern: '^[!#$%&\'*+.^_`0-9A-Za-z-]+$',
+  description: 'Value of the persistence cookie that designates this server (HAProxy `cookie <value>`). Default: the server name.',
+};
+
+interface BackendSticky {
+  cookie: CookiePersistence | null;
+  table: StickTable | null;
+}
+
+function compileBackend(gateway: GatewayApi, be: BackendState, stores: Map<string, StickStore>): BackendSticky | null {
+  const cfg = be.config as BackendConfig & StickinessBackendOptions;
+  if (!cfg.cookie && !cfg.stickTable) return null;
+  let cookie: CookiePersistence | null = null;
+  if (cfg.cookie) {
+    if (be.mode !== 'http') throw StickErrors.CONFIG(be.name, 'cookie persistence needs an http backend (use stickTable with key src in tcp mode)');
+    try {
+      cookie = new CookiePersistence(be, cfg.cookie);
+    } catch (err) {
+      throw StickErrors.CONFIG.with({ cause: err }, be.name, (err as Error).message);
+    }
+  }
+  let table: StickTable | null = null;
+  if (cfg.stickTable) {
+    const t = cfg.stickTable;
+    let store = stores.get(t.store);
+    if (!store) {
+      const provider = gateway.slots.get<StickStoreProvider>(STICK_STORE_SLOT, t.store);
+      if (!provider) throw StickErrors.STORE_UNKNOWN(be.name, t.store, gateway.slots.names(STICK_STORE_SLOT).join(', ') || 'none');
+      store = provider.create({ gateway, logger: gateway.logger.child({ plugin: NAME, store: t.store }) });
+      stores.set(t.store, store);
+    }
+    table = { name: t.table ?? be.name, store, key: compileStickKey(t.key, be.name, cfg, gateway.slots), expire: t.expire, size: t.size };
+  }
+  return { cookie, table };
+}
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Session persistence: cookie insert/rewrite/prefix and stick tables on any fetch, with a pluggable store.',
+  schema: { backend: { cookie: cookieSchema, stickTable: stickTableSchema }, server: { cookie: serverCookieSchema } },
+  register({ slots }) {
+    slots.provide(STICK_STORE_SLOT, 'memory', memoryStoreProvider, { description: memoryStoreProvider.description });
+  },
+  apply(gateway) {
+    const stores = new Map<string, StickStore>();
+    const rules = new Map<BackendState, BackendSticky>();
+    try {
+      for (const be of gateway.backends.values()) {
+        const r = compileBackend(gateway, be, stores);
+        if (r === null) continue;
+        rules.set(be, r);
+        if (r.table) be.data.set(STICK_TABLE_DATA, { name: r.table.name, store: r.table.store });
+      }
+    } catch (err) {
+      for (const s of stores.values()) void s.close();
+      throw err;
+    }
+    if (rules.size === 0) return;
+    gateway.onStop(async () => {
+      for (const s of stores.values()) await s.close();
+    });
+    const log = gateway.logger.child({ plugin: NAME });
+    const tap = { name: NAME, stage: Stage.DEFAULT };
+
+    // An async store is read before the (synchronous) server selection: once per table, before routing ends.
+    const asyncTables = [...new Map([...rules.values()].flatMap((r) => (r.table && !r.table.store.sync ? [[r.table.name, r.table] as const] : []))).values()];
+    if (asyncTables.length > 0) {
+      gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.ROUTING - 10 }, async (ex) => {
+        for (const t of asyncTables) {
+          const key = t.key(ex);
+          if (key === undefined) continue;
+          try {
+            ex.vars.set(LOOKUP_PREFIX + t.name, await t.store.get(t.name, key));
+          } catch (err) {
+            log.warn({ err, table: t.name }, 'stick table lookup failed; balancing without it');
+          }
+        }
+        return undefined;
+      });
+    }
+
+    const stored = (ex: Exchange, t: StickTable, key: string): string | undefined => {
+      if (!t.store.sync) return ex.vars.get(LOOKUP_PREFIX + t.name) as string | undefined;
+      const v = t.store.get(t.name, key);
+      return typeof v === 'string' ? v : undefined;
+    };
+
+    gateway.hooks.selectServer.tap(tap, (ex): ServerState | undefined => {
+      const be = ex.backend;
+      const r = be === null ? undefined : rules.get(be);
+      if (r === undefined) return undefined;
+      if (r.cookie !== null && ex.kind === 'http') {
+        const seen = r.cookie.read(ex);
+        ex.vars.set(COOKIE_SEEN, seen);
+        if (seen.server !== null && reachable(seen.server)) return seen.server;
+      }
+      if (r.table !== null) {
+        const key = r.table.key(ex);
+        const name = key === undefined ? undefined : stored(ex, r.table, key);
+        const s = name === undefined ? undefined : be!.server(name);
+        if (s !== undefined && reachable(s)) return s;
+      }
+      return undefined;
+    });
+
+    gateway.hooks.forward.tap({ name: NAME, stage: Stage.REWRITE - 50 }, (ex) => {
+      const be = ex.backend;
+      const r = be === null ? undefined : rules.get(be);
+      const server = ex.server;
+      if (r === undefined || server === null) return undefined;
+      if (r.table !== null) {
+        const t = r.table;
+        const key = t.key(ex);
+        if (key !== undefined) {
+          const done = t.store.set(t.name, key, server.name, t.expire, t.size);
+          if (done instanceof Promise) done.catch((err: unknown) => log.warn({ err, table: t.name }, 'stick table store failed'));
+        }
+      }
+      if (r.cookie !== null && ex.kind === 'http') {
+        const header = r.cookie.upstreamCookie(ex);
+        if (header === null) delete ex.upstream.headers.cookie;
+        else if (header !== undefined) ex.upstream.headers.cookie = header;
+      }
+      return undefined;
+    });
+
+    gateway.hooks.respond.tap(tap, (head, ex) => {
+      const be = ex.backend;
+      const r = be === null ? undefined : rules.get(be);
+      if (r === undefined || r.cookie === null || ex.server === null) return head;
+      return r.cookie.respond(head, ex.server, ex.vars.get(COOKIE_SEEN) as CookieSeen | undefined);
+    });
+  },
+});
+
+export default plugin;
