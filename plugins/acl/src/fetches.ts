@@ -1,5 +1,5 @@
 import type { Exchange, FetchDefinition, FetchValue, HttpExchange, ResponseHead } from '@switchyard/sdk';
-import { RESPONSE_VAR, SSL_SNI_KEYS } from './types';
+import { RESPONSE_VAR } from './types';
 
 type Reader = (ex: Exchange) => FetchValue;
 
@@ -168,18 +168,6 @@ export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze(
   }),
   ssl_fc: def('True when the client connection is TLS terminated here.', 'none', both, () => (ex) => ex.connection.tls !== null),
   ssl_fc_sni: def('Server name (SNI) the client sent in a TLS connection terminated here.', 'none', both, () => (ex) => ex.connection.tls?.servername ?? undefined),
-  'req.ssl_sni': def(
-    `Server name in a TLS ClientHello passed through in TCP mode, as a TLS plugin reports it (exchange.vars or connection.data key ${SSL_SNI_KEYS.join(', ')}); undefined without one.`,
-    'none',
-    ['tcp'],
-    () => (ex) => {
-      for (const k of SSL_SNI_KEYS) {
-        const v = ex.vars.get(k) ?? ex.connection.data.get(k);
-        if (typeof v === 'string') return v;
-      }
-      return undefined;
-    },
-  ),
   'req.len': def('Bytes read from a TCP client so far (content inspection).', 'none', ['tcp'], () => (ex) => {
     if (ex.kind !== 'tcp') return undefined;
     let n = 0;

@@ -31,6 +31,9 @@ interface AclState {
 
 const states = new WeakMap<GatewayApi, AclState>();
 
+/** Fetches another plugin (plugin-tls) may already provide with the same meaning. */
+const SHARED_FETCHES = new Set(['ssl_fc', 'ssl_fc_sni']);
+
 function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   const existing = states.get(gateway);
   if (existing) return existing.compiler;
@@ -146,7 +149,11 @@ export const plugin = definePlugin({
     defaults: { acls: { ...aclsSchema, description: 'Named ACLs every frontend has (a frontend\'s own ACL of the same name replaces it).' } },
   },
   register({ slots }) {
-    for (const [name, f] of Object.entries(FETCHES)) slots.provide(FETCH_SLOT, name, f, { description: f.description });
+    // ssl_fc / ssl_fc_sni are also offered by @switchyard/plugin-tls: the first plugin listed keeps them.
+    for (const [name, f] of Object.entries(FETCHES)) {
+      if (SHARED_FETCHES.has(name) && slots.get(FETCH_SLOT, name) !== undefined) continue;
+      slots.provide(FETCH_SLOT, name, f, { description: f.description });
+    }
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
     for (const [name, c] of Object.entries(CONVERTERS)) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
     const service: AclService = { forGateway: compilerFor };

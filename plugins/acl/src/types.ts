@@ -117,9 +117,3 @@ export const EXPLAIN_SLOT = 'acl.explain';
 
 /** Key in `exchange.vars` under which http-response rules expose the response head to fetches. */
 export const RESPONSE_VAR = 'acl.response';
-
-/**
- * Keys a TLS plugin may set with the server name read from a TCP ClientHello (SNI passthrough):
- * `req.ssl_sni` reads `exchange.vars` first, then `connection.data`.
- */
-export const SSL_SNI_KEYS = Object.freeze(['tls.sni', 'req.ssl_sni', 'tls.clientHello.servername']);

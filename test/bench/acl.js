@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * What routing through 50 ACL rules costs against the same config with one rule.
+ *
+ *   npm run build && node test/bench/acl.js [--duration 3] [--rounds 3] [--connections 32]
+ *
+ * Two gateways run in this process on 127.0.0.1 against one local upstream (node:http, a fixed
+ * 2-byte body, keep-alive). Gateway "fifty" has 50 useBackend rules (`path_beg /svcN` with a
+ * `hdr(x-tenant)` check on every other rule) and the request matches only the last one, so every
+ * rule is evaluated; gateway "one" has the single rule that matches. autocannon loads them in
+ * alternating rounds (drift on a shared machine hits both alike) and the medians are compared.
+ * Bounded: rounds × 2 × duration seconds plus start-up. Prints one line per run and the ratio.
+ */
+const http = require('node:http');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const duration = Math.max(1, Math.min(30, Number(values.duration)));
+const rounds = Math.max(1, Math.min(10, Number(values.rounds)));
+const connections = Math.max(1, Math.min(256, Number(values.connections)));
+
+function requireBuilt(id) {
+  try {
+    return require(path.join(ROOT, id));
+  } catch (err) {
+    console.error(`cannot load ${id} (run npm run build first): ${err.message}`);
+    process.exit(2);
+  }
+}
+
+const core = requireBuilt('core/dist/index.js');
+const autocannon = require('autocannon');
+const pino = require('pino');
+
+function config(upstream, ruleCount) {
+  const rules = [];
+  for (let i = 50 - ruleCount; i < 50; i++) {
+    rules.push({ backend: 'app', if: i % 2 === 0 ? `path_beg /svc${i}/ { hdr(x-tenant) -m found }` : `path_beg /svc${i}/` });
+  }
+  return {
+    plugins: ['@switchyard/preset-standard', '@switchyard/plugin-acl'],
+    global: { logLevel: 'silent' },
+    frontends: {
+      web: {
+        bind: '127.0.0.1:0',
+        acls: { is_static: 'path_end .css .js .png' },
+        useBackend: rules,
+        defaultBackend: 'other',
+      },
+    },
+    backends: {
+      app: { servers: [{ address: `127.0.0.1:${upstream}` }] },
+      other: { servers: [{ address: '127.0.0.1:9' }] },
+    },
+  };
+}
+
+async function startGateway(cfg) {
+  const logger = pino({ level: 'silent' });
+  const loaded = core.loadConfig({ object: cfg, baseDir: ROOT }, { logger });
+  return core.Gateway.start(loaded, { logger });
+}
+
+function load(port) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: `http://127.0.0.1:${port}/svc49/item?id=1`, headers: { 'x-tenant': 'acme' }, connections, duration, pipelining: 1 },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
+    res.end('ok');
+  });
+  upstream.keepAliveTimeout = 60_000;
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  const upPort = upstream.address().port;
+  const fifty = await startGateway(config(upPort, 50));
+  const one = await startGateway(config(upPort, 1));
+  const targets = [
+    { name: 'fifty', port: fifty.address('web').port, rps: [] },
+    { name: 'one', port: one.address('web').port, rps: [] },
+  ];
+  try {
+    // Check both route to the upstream before measuring.
+    for (const t of targets) {
+      const res = await fetch(`http://127.0.0.1:${t.port}/svc49/item?id=1`, { headers: { 'x-tenant': 'acme' } });
+      if (res.status !== 200) throw new Error(`${t.name}: status ${res.status}`);
+      await res.text();
+    }
+    await load(targets[0].port); // warm-up, not counted
+    await load(targets[1].port);
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const result = await load(t.port);
+        const bad = result.non2xx + result.errors + result.timeouts;
+        t.rps.push(result.requests.average);
+        console.log(`round ${r + 1} ${t.name.padEnd(5)} ${result.requests.average.toFixed(0).padStart(7)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms${bad ? `  (${bad} failed)` : ''}`);
+      }
+    }
+    const a = median(targets[0].rps);
+    const b = median(targets[1].rps);
+    const cost = (1 - a / b) * 100;
+    console.log(`acl bench: 50 rules ${a.toFixed(0)} req/s vs 1 rule ${b.toFixed(0)} req/s → ratio ${(a / b).toFixed(3)} (${cost.toFixed(1)}% cost; target < 5%)`);
+  } finally {
+    await fifty.stop(0);
+    await one.stop(0);
+    upstream.close();
+    upstream.closeAllConnections();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
