@@ -1,0 +1,131 @@
+import { definePlugin, durationSchema, FETCH_SLOT, Stage, type Connection, type Exchange, type FetchDefinition } from '@switchyard/sdk';
+import { peekClientHello, type ClientHelloInfo } from './client-hello';
+import { SniErrors } from './errors';
+
+export { parseClientHello, peekClientHello, type ClientHelloInfo } from './client-hello';
+export { SniErrors } from './errors';
+
+export const NAME = '@switchyard/plugin-sni-passthrough';
+
+/** Where the parsed ClientHello is kept (`connection.data`). */
+export const CLIENT_HELLO = Symbol.for('switchyard.sni-passthrough.hello');
+
+export interface SniPassthroughFrontendConfig {
+  /** Server name (exact, or `*.example.com` for one label under it) → tcp backend. */
+  routes: Record<string, string>;
+  /** Time to wait for the whole ClientHello, ms. */
+  timeout: number;
+  /** Close connections that do not start with a TLS ClientHello. */
+  rejectNonTls: boolean;
+}
+
+const helloOf = (ex: Exchange): ClientHelloInfo | undefined => ex.connection.data.get(CLIENT_HELLO) as ClientHelloInfo | undefined;
+
+const FETCHES: Record<string, FetchDefinition> = {
+  'req.ssl_sni': {
+    description: 'Server name in the TLS ClientHello of a TCP-mode connection (SNI passthrough), lower-case, or null.',
+    arg: 'none',
+    modes: ['tcp'],
+    compile: () => (ex) => helloOf(ex)?.servername ?? null,
+  },
+  'req.ssl_alpn': {
+    description: 'ALPN protocols offered in the TLS ClientHello of a TCP-mode connection.',
+    arg: 'none',
+    modes: ['tcp'],
+    compile: () => (ex) => helloOf(ex)?.alpn ?? [],
+  },
+  'req.ssl_hello_type': {
+    description: '1 when the connection started with a TLS ClientHello, 0 otherwise (TCP mode, after inspection).',
+    arg: 'none',
+    modes: ['tcp'],
+    compile: () => (ex) => (helloOf(ex) ? 1 : 0),
+  },
+};
+
+/** Exact names, then one-label wildcards, compiled once. */
+function compileRoutes(routes: Record<string, string>): (name: string | null) => string | undefined {
+  const exact = new Map<string, string>();
+  const wild = new Map<string, string>();
+  for (const [name, backend] of Object.entries(routes)) {
+    const n = name.toLowerCase();
+    if (n.startsWith('*.')) wild.set(n.slice(2), backend);
+    else exact.set(n, backend);
+  }
+  return (name) => {
+    if (name === null) return undefined;
+    const hit = exact.get(name);
+    if (hit !== undefined) return hit;
+    const dot = name.indexOf('.');
+    return dot === -1 ? undefined : wild.get(name.slice(dot + 1));
+  };
+}
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'TCP-mode SNI passthrough: read the TLS ClientHello without terminating TLS and route on the server name (req.ssl_sni).',
+  schema: {
+    frontend: {
+      sniPassthrough: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Inspect the TLS ClientHello on this tcp frontend (the TLS stays end to end) and route on its server name.',
+        properties: {
+          routes: {
+            type: 'object',
+            default: {},
+            additionalProperties: { type: 'string' },
+            description: 'Server name (exact, or *.example.com for one label under it) → tcp backend. Unmatched names go to the route hook\'s other taps, then defaultBackend.',
+          },
+          timeout: durationSchema('Time to wait for the whole ClientHello (HAProxy\'s tcp-request inspect-delay).', '5s'),
+          rejectNonTls: { type: 'boolean', default: true, description: 'Close connections that do not start with a TLS ClientHello.' },
+        },
+      },
+    },
+  },
+  register({ slots }) {
+    for (const [name, def] of Object.entries(FETCHES)) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+  },
+  apply(gateway) {
+    const logger = gateway.logger.child({ plugin: NAME });
+    const configured = new Map<string, { cfg: SniPassthroughFrontendConfig; route: (name: string | null) => string | undefined }>();
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const cfg = fe.sniPassthrough as SniPassthroughFrontendConfig | undefined;
+      if (!cfg || fe.mode !== 'tcp') continue;
+      for (const [sni, backend] of Object.entries(cfg.routes)) {
+        if (gateway.config.backends[backend]?.mode !== 'tcp') throw SniErrors.UNKNOWN_BACKEND(name, sni, backend);
+      }
+      configured.set(name, { cfg, route: compileRoutes(cfg.routes) });
+    }
+    if (configured.size === 0) return;
+    // Inspect first (CONNECTION), route last (ROUTING), so address and rate-limit taps in between still run.
+    gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.CONNECTION }, async (ex) => {
+      if (ex.kind !== 'tcp') return undefined;
+      const entry = configured.get(ex.frontend.name);
+      if (!entry) return undefined;
+      const conn: Connection = ex.connection;
+      try {
+        const { hello, bytes } = await peekClientHello(ex.socket, entry.cfg.timeout);
+        conn.data.set(CLIENT_HELLO, hello);
+        ex.buffered.push(bytes);
+      } catch (err) {
+        if (entry.cfg.rejectNonTls) {
+          logger.debug({ err, frontend: ex.frontend.name, client: ex.clientAddress }, 'no TLS ClientHello; connection closed');
+          ex.socket.destroy();
+          return { handled: true };
+        }
+      }
+      return undefined;
+    });
+    gateway.hooks.route.tap({ name: NAME, stage: Stage.ROUTING }, (ex) => {
+      if (ex.kind !== 'tcp') return undefined;
+      const entry = configured.get(ex.frontend.name);
+      if (!entry) return undefined;
+      const backend = entry.route(helloOf(ex)?.servername ?? null);
+      return backend === undefined ? undefined : { backend };
+    });
+  },
+});
+
+export default plugin;
