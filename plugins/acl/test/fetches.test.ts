@@ -79,6 +79,9 @@ const cases: Case[] = [
   { name: 'hdr_dom not a label', cond: 'hdr_dom(host) example.com', headers: { host: 'notexample.com' }, expect: false },
   { name: 'hdr_val', cond: 'hdr_val(x-n) ge 10', headers: { 'x-n': '12' }, expect: true },
   { name: 'hdr_len', cond: 'hdr_len(x-n) 2', headers: { 'x-n': '12' }, expect: true },
+  { name: 'upper converter', cond: 'hdr(x-test),upper HELLO', headers: { 'x-test': 'hello' }, expect: true },
+  { name: 'url_dec converter and a quoted pattern', cond: 'url_param(q),url_dec "a b"', path: '/x?q=a%20b', expect: true },
+  { name: 'quoted pattern with -m sub', cond: 'hdr(user-agent) -m sub "Mozilla 5"', headers: { 'user-agent': 'x Mozilla 5 y' }, expect: true },
   { name: 'hdr converter', cond: 'hdr(x-test),lower hello', headers: { 'x-test': 'HeLLo' }, expect: true },
   // host
   { name: 'host without port, lower-case', cond: 'host shop.example', headers: { host: 'Shop.Example:8080' }, expect: true },
@@ -93,6 +96,8 @@ const cases: Case[] = [
   { name: 'no SNI on plain', cond: 'ssl_fc_sni -m found', expect: false },
   // combinators and named ACLs
   { name: 'named ACL', cond: 'is_api', path: '/api/x', expect: true },
+  { name: 'ACL from defaults.acls', cond: 'is_js', path: '/a.js', expect: true },
+  { name: 'frontend ACL replaces a defaults ACL of the same name', cond: 'is_post', path: '/', expect: false },
   { name: 'named ACL lines are ORed', cond: 'one_or_two', path: '/two', expect: true },
   { name: 'negation', cond: '!is_api', path: '/api/x', expect: false },
   { name: 'juxtaposition is and', cond: 'is_api is_post', path: '/api/x', method: 'POST', expect: true },
@@ -116,6 +121,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     plugins: ['@switchyard/preset-standard', '@switchyard/plugin-acl'],
     global: { logLevel: 'warn' },
+    defaults: { acls: { is_js: 'path_end .js', is_post: 'path_beg /' } },
     frontends: {
       web: {
         bind: ['127.0.0.1:0', '[::1]:0', { host: '127.0.0.1', port: 0, tls: { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') } }],

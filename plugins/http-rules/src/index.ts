@@ -1,6 +1,6 @@
 import {
   Stage, definePlugin, durationSchema, sizeSchema, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
-  type ResponseHead, type TcpExchange,
+  type ResponseHead,
 } from '@switchyard/sdk';
 import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
@@ -175,15 +175,21 @@ export const plugin = definePlugin({
         return tcpVerdict(rules, view) === false ? false : undefined;
       });
     }
-    if (some((r) => r.request.length + r.content.length)) {
-      gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY }, async (ex: Exchange) => {
+    if (some((r) => r.request.length)) {
+      // Synchronous: no promise per HTTP request.
+      gateway.hooks.route.tap({ name: NAME, stage: Stage.SECURITY }, (ex: Exchange) => {
+        if (ex.kind !== 'http') return undefined;
+        const rules = byFrontend.get(ex.frontend)?.request;
+        if (rules === undefined || rules.length === 0) return undefined;
+        return runRequestRules(rules, ex) ? { handled: true as const } : undefined;
+      });
+    }
+    if (some((r) => r.content.length)) {
+      gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY + 1 }, async (ex: Exchange) => {
+        if (ex.kind !== 'tcp') return undefined;
         const rules = byFrontend.get(ex.frontend);
-        if (rules === undefined) return undefined;
-        if (ex.kind === 'http') {
-          return rules.request.length > 0 && runRequestRules(rules.request, ex) ? { handled: true as const } : undefined;
-        }
-        if (rules.content.length === 0) return undefined;
-        const verdict = await inspect(ex as TcpExchange, rules.content, rules.inspectDelay, rules.inspectBytes);
+        if (rules === undefined || rules.content.length === 0) return undefined;
+        const verdict = await inspect(ex, rules.content, rules.inspectDelay, rules.inspectBytes);
         if (verdict === false) {
           ex.termination = 'local';
           ex.socket.destroy();

@@ -51,6 +51,8 @@ beforeAll(async () => {
           { action: 'set-var', name: 'txn.user', value: '%[hdr(x-user),lower]' },
           { action: 'set-header', name: 'X-User', value: 'user=%[var(txn.user)]', if: 'var(txn.user) -m found' },
           { action: 'add-header', name: 'X-Added', value: 'two' },
+          { action: 'set-header', name: 'X-Outside', value: 'yes', unless: 'from_office' },
+          { action: 'set-method', value: 'POST', if: 'path /to-post' },
           { action: 'del-header', name: 'X-Remove-Me' },
           { action: 'replace-header', name: 'X-Token', match: '^Bearer (.*)$', replace: 'Token \\1' },
           { action: 'set-header', name: 'X-Decoded', value: '%[url_param(v),url_dec]', if: 'path /inject' },
@@ -62,6 +64,8 @@ beforeAll(async () => {
         ],
         httpResponse: [
           { action: 'del-header', name: 'x-internal' },
+          { action: 'add-header', name: 'Vary', value: 'X-User' },
+          { action: 'replace-header', name: 'Content-Type', match: '^text/(.*)$', replace: 'application/x-$1', if: 'res.hdr(content-type) -m beg text/' },
           { action: 'set-header', name: 'Server', value: 'switchyard' },
           { action: 'set-header', name: 'X-Status-Was', value: '%[status]' },
           { action: 'set-status', status: 410, reason: 'Gone Forever', if: 'status 404' },
@@ -160,6 +164,17 @@ test('set-var, set-header, add-header, del-header, replace-header are what the s
   expect(seen['x-added']).toBe('one, two');
   expect(seen['x-remove-me']).toBeUndefined();
   expect(seen['x-token']).toBe('Token abc');
+  expect(seen['x-outside']).toBe('yes');
+});
+
+test('unless: the rule is skipped when the condition holds (IPv6 office client)', async () => {
+  await send(gw.gateway.address('web', 1).port, '/h', { host: '::1' });
+  expect(lastSeen().headers['x-outside']).toBeUndefined();
+});
+
+test('set-method changes the method the server sees', async () => {
+  await send(port(), '/to-post');
+  expect(lastSeen().method).toBe('POST');
 });
 
 test('replace-path, set-path and set-query rewrite what the server sees', async () => {
@@ -184,6 +199,8 @@ test('http-response rules: headers and status the client sees', async () => {
   expect(ok.headers.server).toBe('switchyard');
   expect(ok.headers['x-internal']).toBeUndefined();
   expect(ok.headers['x-status-was']).toBe('200');
+  expect(ok.headers.vary).toBe('X-User');
+  expect(ok.headers['content-type']).toBe('application/x-plain');
   const gone = await send(port(), '/missing');
   expect(gone.status).toBe(410);
   expect(gone.headers['x-status-was']).toBe('404');
