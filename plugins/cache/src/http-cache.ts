@@ -94,6 +94,8 @@ export class HttpCache {
   readonly #policyOptions: CachePolicy.Options;
   #agent: Agent | null = null;
   #rotation = 0;
+  /** Bumped by every purge: a response that started streaming before it is not stored. */
+  #purges = 0;
 
   constructor(gateway: GatewayApi, config: CacheConfig, store: CacheStore, frontends: ReadonlySet<FrontendState>, logger: Logger) {
     this.#gateway = gateway;
@@ -291,6 +293,7 @@ export class HttpCache {
     const status = head.statusCode;
     const backend = ex.backend?.name ?? null;
     const lock = pending.lock;
+    const purges = this.#purges;
     head.transforms.push(
       new TeeToStore(this.#config.maxObjectSize, async (body) => {
         try {
@@ -298,6 +301,7 @@ export class HttpCache {
             if (!ex.res?.destroyed) this.counters.tooBig++;
             return;
           }
+          if (purges !== this.#purges) return;
           if (names.length > 0) await this.store.set(primary, { kind: 'vary', names });
           await this.store.set(key, { kind: 'response', status, headers: stored, body, backend, ...admitted });
           this.counters.stored++;
@@ -333,6 +337,10 @@ export class HttpCache {
       if (NOT_UPDATED_BY_304.has(name) || name === this.#statusHeader) continue;
       merged[name] = fresh[name]!;
     }
+    // A stored ETag weakened on the way (compression) stays weak: the stored bytes are not the server's.
+    const stored = flat(entry.headers.etag);
+    const etag = flat(merged.etag);
+    if (stored !== undefined && etag !== undefined && stored.startsWith('W/') && !etag.startsWith('W/')) merged.etag = 'W/' + etag;
     return merged;
   }
 
@@ -459,6 +467,7 @@ export class HttpCache {
    * number of keys removed.
    */
   async purge(target: { url?: string; prefix?: string }): Promise<number> {
+    this.#purges++;
     const exact = target.url !== undefined;
     const spec = splitTarget((exact ? target.url : target.prefix) ?? '');
     const keys = await this.store.keys(spec.host ?? '');

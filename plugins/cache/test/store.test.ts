@@ -106,6 +106,23 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
     expect(origin.hits('/stream')).toBe(1);
   });
 
+  test('a purge during a streaming miss keeps that response out of the store', async () => {
+    let finish: (() => void) | undefined;
+    origin.routes.set('/purged-while-streaming', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+      res.write('old ');
+      if (finish === undefined) finish = () => res.end('content\n');
+      else res.end('content\n');
+    });
+    const res = await request(gw.url('/purged-while-streaming'));
+    const it = res.body[Symbol.asyncIterator]();
+    await it.next();
+    await purgeCache(gw.gateway, { url: '/purged-while-streaming' });
+    finish!();
+    for (let r = await it.next(); !r.done; r = await it.next());
+    expect((await get(gw.url('/purged-while-streaming'))).headers['x-cache']).toBe('MISS');
+  });
+
   test('an object over maxObjectSize is passed through whole but not stored (declared length)', async () => {
     const big = 'x'.repeat(6000);
     serve('/big', big);

@@ -20,6 +20,14 @@ describe('cache with compression', () => {
       res.writeHead(200, { 'content-type': 'text/plain', etag: '"d1"', 'cache-control': 'max-age=60', 'content-length': String(TEXT.length) });
       res.end(TEXT);
     });
+    origin.routes.set('/checked', (req, res) => {
+      if (req.headers['if-none-match'] === 'W/"c1"' || req.headers['if-none-match'] === '"c1"') {
+        res.writeHead(304, { etag: '"c1"', 'cache-control': 'no-cache' });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', etag: '"c1"', 'cache-control': 'no-cache' });
+      res.end(TEXT);
+    });
     gw = await startCachingGateway(origin, {}, ['@switchyard/plugin-compression']);
   });
   afterAll(async () => {
@@ -59,5 +67,17 @@ describe('cache with compression', () => {
     expect(r.status).toBe(304);
     expect(r.body.length).toBe(0);
     expect(origin.hits('/doc')).toBe(3);
+  });
+
+  test('a revalidated compressed variant keeps its weak ETag and its compressed body', async () => {
+    const miss = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' } });
+    await miss.body.arrayBuffer();
+    const res = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' } });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    expect(res.headers['x-cache']).toBe('REVALIDATED');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.headers.etag).toBe('W/"c1"');
+    expect(zlib.gunzipSync(body).toString()).toBe(TEXT);
+    expect(origin.upstream.requests.at(-1)!.headers['if-none-match']).toBe('W/"c1"');
   });
 });
