@@ -1,7 +1,7 @@
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import { get } from './helpers';
 
-// Its own file: the core cannot yet start two gateways with one schema $id in one process.
+// Its own gateway and server: the test closes the server to see stale-if-error take over.
 describe('cache: stale-if-error when the server is unreachable', () => {
   let up: Upstream;
   let gw: TestGateway;
