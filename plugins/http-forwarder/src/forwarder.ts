@@ -257,13 +257,15 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (message !== undefined) res.writeHead(status, message, list);
     else res.writeHead(status, list);
     this.#sink = sink;
-    sink.on('drain', () => this.#resume?.());
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.#ex.bytesOut += chunk.length;
-    return this.#sink!.write(chunk);
+    if (this.#sink!.write(chunk)) return true;
+    // Backpressure: undici pauses until resume(); listen for drain only now, not per response.
+    this.#sink!.once('drain', () => this.#resume?.());
+    return false;
   }
 
   onComplete(trailers: string[] | null): void {

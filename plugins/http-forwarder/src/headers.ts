@@ -3,6 +3,8 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer',
   'proxy-authenticate', 'http2-settings', 'expect',
 ]);
+/** A longer name can't be hop-by-hop: no need to lower-case it to look it up. */
+const HOP_BY_HOP_MAX = Math.max(...[...HOP_BY_HOP].map((n) => n.length));
 
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
@@ -23,7 +25,7 @@ export function requestHeaderList(raw: string[], connection: string | undefined)
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.length <= 17 ? name.toLowerCase() : name; // longest hop-by-hop name is 17 chars
+    const lower = name.length <= HOP_BY_HOP_MAX ? name.toLowerCase() : name;
     if (HOP_BY_HOP.has(lower) || (named !== null && named.has(name.toLowerCase()))) continue;
     out.push(name, raw[i + 1]!);
   }
@@ -43,23 +45,30 @@ export function requestHeaderObjectToList(headers: Record<string, string | strin
 
 /**
  * Server raw headers (Buffers from undici) → a flat list for res.writeHead, without
- * hop-by-hop headers: Node frames the body to the client itself.
+ * hop-by-hop headers: Node frames the body to the client itself. One pass: headers that a
+ * Connection header names (rare) are filtered out afterwards, only when there are any.
  */
 export function responseHeaderList(raw: Buffer[]): string[] {
-  let connection: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') connection = raw[i + 1]!.toString('latin1');
-  }
-  const named = connectionTokens(connection);
+  let named: Set<string> | null = null;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
+    if (name.length <= HOP_BY_HOP_MAX && HOP_BY_HOP.has(name.toLowerCase())) {
+      if (name.length === 10 && name.toLowerCase() === 'connection') {
+        const tokens = connectionTokens(raw[i + 1]!.toString('latin1'));
+        if (tokens !== null) {
+          if (named === null) named = tokens;
+          else for (const t of tokens) named.add(t);
+        }
+      }
+      continue;
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
-  return out;
+  if (named === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }
 
 export function listToObject(list: string[]): Record<string, string | string[]> {
