@@ -632,16 +632,12 @@ export class Gateway implements GatewayApi {
     if (this.stopping) return;
     this.stopping = true;
     this.events.emit('stopping');
-    await Promise.all(
-      this.#listeners.map(
-        (l) =>
-          new Promise<void>((resolve) => {
-            for (const s of l.pending) s.destroy();
-            if (!l.server.listening) return resolve();
-            l.server.close(() => resolve());
-          }),
-      ),
-    );
+    // Stop accepting now. (close()'s callback waits for every connection to end, which is
+    // what the loop below brings about: don't wait for it here.)
+    for (const l of this.#listeners) {
+      for (const s of l.pending) s.destroy();
+      if (l.server.listening) l.server.close();
+    }
     const deadline = Date.now() + graceMs;
     while (this.#sockets.size > 0 && Date.now() < deadline) {
       for (const l of this.#listeners) l.http?.closeIdleConnections();

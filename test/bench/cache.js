@@ -139,6 +139,17 @@ async function waitReady(port, proc) {
   throw new Error(`${proc.label} did not answer on ${port}:\n${proc.output()}`);
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is none). */
+function cpuSeconds(proc) {
+  try {
+    const stat = fs.readFileSync(`/proc/${proc.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
 // ------------------------------------------------------------------ wrk
 
 function parseWrk(out) {
@@ -318,32 +329,38 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
       if (WARMUP > 0) await wrk(t.port, WARMUP);
+      const cpu0 = cpuSeconds(t.proc);
       const r = await wrk(t.port, DURATION);
+      const requests = r.rps * DURATION;
+      // CPU time per request is steadier than req/s on a shared machine: it ignores time spent waiting for the core.
+      r.cpuUsPerRequest = requests > 0 ? ((cpuSeconds(t.proc) - cpu0) * 1e6) / requests : NaN;
       runs[t.id].push(r);
-      process.stderr.write(`round ${round}/${ROUNDS} ${t.id}: ${Math.round(r.rps)} req/s${r.errors ? ` (${r.errors} errors)` : ''}\n`);
+      process.stderr.write(`round ${round}/${ROUNDS} ${t.id}: ${Math.round(r.rps)} req/s, ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request${r.errors ? ` (${r.errors} errors)` : ''}\n`);
     }
   }
   for (const t of targets) await stop(t.proc);
 
   const best = (id) => Math.max(...runs[id].map((r) => r.rps));
   const mean = (id) => runs[id].reduce((a, r) => a + r.rps, 0) / runs[id].length;
+  const cpu = (id) => Math.min(...runs[id].map((r) => r.cpuUsPerRequest));
   const direct = best('direct');
   const lines = [
     `cache-hit throughput, ${SIZE}-byte body, wrk -c${CONNECTIONS}, ${ROUNDS} x ${DURATION}s, target on core ${TARGET_CORE}${TASKSET ? '' : ' (no taskset: unpinned)'}`,
     '',
-    '| target | best req/s | mean req/s | vs origin direct | vs HAProxy cache |',
-    '|---|---:|---:|---:|---:|',
+    '| target | best req/s | mean req/s | vs origin direct | vs HAProxy cache | CPU µs/request (best) |',
+    '|---|---:|---:|---:|---:|---:|',
   ];
   const haproxyBest = runs['haproxy-cache'] ? best('haproxy-cache') : undefined;
   for (const t of targets) {
     const b = best(t.id);
     const errs = runs[t.id].reduce((a, r) => a + r.errors, 0);
     lines.push(
-      `| ${t.label}${errs ? ` (${errs} errors)` : ''} | ${Math.round(b)} | ${Math.round(mean(t.id))} | ${(b / direct).toFixed(2)} | ${haproxyBest ? (b / haproxyBest).toFixed(2) : '-'} |`,
+      `| ${t.label}${errs ? ` (${errs} errors)` : ''} | ${Math.round(b)} | ${Math.round(mean(t.id))} | ${(b / direct).toFixed(2)} | ${haproxyBest ? (b / haproxyBest).toFixed(2) : '-'} | ${cpu(t.id).toFixed(1)} |`,
     );
   }
   const sy = best('switchyard-cache');
   lines.push('', `BENCH cache-hit ratio: switchyard/direct=${(sy / direct).toFixed(2)}${haproxyBest ? ` switchyard/haproxy-cache=${(sy / haproxyBest).toFixed(2)}` : ''}`);
+  lines.push(`BENCH cache-hit CPU per request: switchyard=${cpu('switchyard-cache').toFixed(1)}µs direct=${cpu('direct').toFixed(1)}µs${haproxyBest ? ` haproxy-cache=${cpu('haproxy-cache').toFixed(1)}µs` : ''}`);
   process.stdout.write(lines.join('\n') + '\n');
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ size: SIZE, connections: CONNECTIONS, runs }, null, 2));
   fs.rmSync(dir, { recursive: true, force: true });
