@@ -71,7 +71,8 @@ function varyNames(vary: string | string[] | undefined): string[] | null {
 
 function variantKey(primary: string, names: ReadonlyArray<string>, req: IncomingHttpHeaders): string {
   let key = primary;
-  for (const name of names) key += '\n' + name + '=' + (flat(req[name])?.trim().replace(/\s+/g, ' ') ?? '');
+  // Exact values, as http-cache-semantics compares them when it checks a variant.
+  for (const name of names) key += '\n' + name + '=' + (flat(req[name]) ?? '');
   return key;
 }
 

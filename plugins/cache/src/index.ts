@@ -101,8 +101,8 @@ export const plugin = definePlugin<CacheConfig>({
     slots.provide<CacheStoreFactory>(CACHE_STORE_SLOT, 'memory', memoryStore, {
       description: 'Objects in this process, least recently used evicted past cache.maxSize.',
     });
-    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache purge', purgeCommand);
-    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats', statsCommand);
+    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache purge', purgeCommand, { description: purgeCommand.summary });
+    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats', statsCommand, { description: statsCommand.summary });
   },
   apply(gateway, config) {
     const factory = gateway.slots.get<CacheStoreFactory>(CACHE_STORE_SLOT, config.store);
