@@ -66,6 +66,8 @@ export class MapBasedLookup implements HashLookup {
 export const POINTS_PER_WEIGHT = 100;
 /** Above this many points in all, every server's count is scaled down to fit. */
 const MAX_POINTS = 1 << 21;
+/** Points and owners are packed in one double for sorting and merging: point · 2^20 + owner. */
+const OWNER_SPACE = 1048576;
 
 /**
  * Consistent hashing: each available server owns weight × 100 points on a 32-bit ring,
@@ -74,42 +76,103 @@ const MAX_POINTS = 1 << 21;
  * arcs with it, so only the keys it held (about 1/N) move; one that gains weight gains
  * points without moving anyone else's. Points depend on server names only, so every
  * gateway process builds the same ring.
+ *
+ * Changes apply incrementally: the points a server gained or lost are sorted on their own
+ * and one merge pass over the ring drops or weaves them in — O(points), not a full sort,
+ * so slow-start steps and health flaps stay cheap on large farms.
  */
 export class ConsistentLookup implements HashLookup {
   #points: Uint32Array = new Uint32Array(0);
+  /** Index in the group's servers of each point's owner. */
   #owners: Uint32Array = new Uint32Array(0);
-  #alive: ServerState[] = [];
+  /** Points each server owns now. */
+  #counts: Int32Array = new Int32Array(0);
+  #perWeight = 0;
+  #servers: ReadonlyArray<ServerState> = [];
+  /** Each server's point positions, computed once and extended as its weight grows. */
+  readonly #pointsOf = new Map<string, Uint32Array>();
+
+  #serverPoints(name: string, count: number): Uint32Array {
+    const known = this.#pointsOf.get(name);
+    if (known !== undefined && known.length >= count) return known;
+    const out = new Uint32Array(count);
+    const from = known?.length ?? 0;
+    if (known !== undefined) out.set(known);
+    for (let k = from; k < count; k++) out[k] = hashString(`${name}#${k}`);
+    this.#pointsOf.set(name, out);
+    return out;
+  }
 
   rebuild(servers: ReadonlyArray<ServerState>, weights: Int32Array): void {
     let totalWeight = 0;
     for (const w of weights) if (w > 0) totalWeight += w;
     const perWeight = Math.max(1, Math.min(POINTS_PER_WEIGHT, Math.floor(MAX_POINTS / Math.max(1, totalWeight))));
-    const alive: ServerState[] = [];
-    let count = 0;
-    for (const w of weights) if (w > 0) count += w * perWeight;
-    // Pack (point, owner) into one double so a typed-array sort orders both: point · 2^20 + owner.
-    const packed = new Float64Array(count);
-    let n = 0;
+    if (servers !== this.#servers || perWeight !== this.#perWeight || this.#counts.length !== servers.length) {
+      // A new group or a new scale: start from an empty ring.
+      this.#servers = servers;
+      this.#perWeight = perWeight;
+      this.#counts = new Int32Array(servers.length);
+      this.#points = new Uint32Array(0);
+      this.#owners = new Uint32Array(0);
+    }
+    const old = this.#counts;
+    const counts = new Int32Array(servers.length);
+    let added = 0;
+    let removed = 0;
     for (let i = 0; i < servers.length; i++) {
-      const w = weights[i]!;
-      if (w <= 0) continue;
-      const owner = alive.length;
-      const name = servers[i]!.name;
-      for (let k = 0; k < w * perWeight; k++) packed[n++] = hashString(`${name}#${k}`) * 1048576 + owner;
-      alive.push(servers[i]!);
+      counts[i] = Math.max(0, weights[i]!) * perWeight;
+      if (counts[i]! > old[i]!) added += counts[i]! - old[i]!;
+      else removed += old[i]! - counts[i]!;
     }
-    packed.sort();
-    const points = new Uint32Array(count);
-    const owners = new Uint32Array(count);
-    for (let k = 0; k < count; k++) {
-      const v = packed[k]!;
-      const point = Math.floor(v / 1048576);
-      points[k] = point;
-      owners[k] = v - point * 1048576;
+    // Points gained and lost, packed, each list sorted on its own.
+    const gained = new Float64Array(added);
+    const lost = new Float64Array(removed);
+    let g = 0;
+    let l = 0;
+    for (let i = 0; i < servers.length; i++) {
+      if (counts[i]! === old[i]!) continue;
+      const own = this.#serverPoints(servers[i]!.name, Math.max(counts[i]!, old[i]!));
+      if (counts[i]! > old[i]!) for (let k = old[i]!; k < counts[i]!; k++) gained[g++] = own[k]! * OWNER_SPACE + i;
+      else for (let k = counts[i]!; k < old[i]!; k++) lost[l++] = own[k]! * OWNER_SPACE + i;
     }
-    this.#points = points;
-    this.#owners = owners;
-    this.#alive = alive;
+    gained.sort();
+    lost.sort();
+    // One merge pass over the ring (already in the same order): drop the lost, weave in the gained.
+    const points = this.#points;
+    const owners = this.#owners;
+    const total = points.length + added - removed;
+    const outPoints = new Uint32Array(total);
+    const outOwners = new Uint32Array(total);
+    let a = 0;
+    let b = 0;
+    let r = 0;
+    let n = 0;
+    while (a < points.length || b < gained.length) {
+      const kept = a < points.length ? points[a]! * OWNER_SPACE + owners[a]! : Infinity;
+      if (a < points.length && r < lost.length) {
+        while (r < lost.length && lost[r]! < kept) r++;
+        if (r < lost.length && lost[r] === kept) {
+          r++;
+          a++;
+          continue;
+        }
+      }
+      if (b >= gained.length || kept < gained[b]!) {
+        outPoints[n] = points[a]!;
+        outOwners[n] = owners[a]!;
+        a++;
+      } else {
+        const v = gained[b]!;
+        const point = Math.floor(v / OWNER_SPACE);
+        outPoints[n] = point;
+        outOwners[n] = v - point * OWNER_SPACE;
+        b++;
+      }
+      n++;
+    }
+    this.#points = outPoints;
+    this.#owners = outOwners;
+    this.#counts = counts;
   }
 
   pick(hash: number): ServerState | undefined {
@@ -125,13 +188,19 @@ export class ConsistentLookup implements HashLookup {
     }
     let at = lo === length ? 0 : lo;
     // A full server (maxconn) passes the key on along the ring, a bounded number of steps.
-    const alive = this.#alive;
-    const steps = Math.min(length, 4 * alive.length);
+    const servers = this.#servers;
+    const steps = Math.min(length, 4 * servers.length);
     for (let k = 0; k < steps; k++) {
-      const s = alive[this.#owners[at]!]!;
+      const s = servers[this.#owners[at]!]!;
       if (s.usable) return s;
       at = at + 1 === length ? 0 : at + 1;
     }
-    return nextUsable(alive, this.#owners[at]!);
+    const counts = this.#counts;
+    const from = this.#owners[at]!;
+    for (let k = 1; k <= servers.length; k++) {
+      const i = (from + k) % servers.length;
+      if (counts[i]! > 0 && servers[i]!.usable) return servers[i];
+    }
+    return undefined;
   }
 }
