@@ -1,4 +1,4 @@
-import * as net from 'node:net';
+import { AddressSet } from './ip';
 import type { ConverterDefinition, MatchDefinition, Sample } from './types';
 import type { FetchValue } from '@switchyard/sdk';
 
@@ -132,40 +132,14 @@ export const MATCHERS: Readonly<Record<string, MatchDefinition>> = Object.freeze
       return n !== undefined && t(n);
     };
   }),
-  ip: m('The value is an address inside one of the CIDR blocks or equal to one of the addresses (IPv4 and IPv6).', (patterns) => {
-    const list = new net.BlockList();
-    for (const p of patterns) {
-      const slash = p.indexOf('/');
-      const addr = slash === -1 ? p : p.slice(0, slash);
-      const family = net.isIP(addr);
-      if (family === 0) throw new Error('not an IPv4 or IPv6 address');
-      const type = family === 4 ? 'ipv4' : 'ipv6';
-      if (slash === -1) {
-        list.addAddress(addr, type);
-      } else {
-        const bits = p.slice(slash + 1);
-        const prefix = /^\d+$/.test(bits) ? Number(bits) : family === 4 && net.isIPv4(bits) ? maskBits(bits) : NaN;
-        if (!(prefix >= 0 && prefix <= (family === 4 ? 32 : 128))) throw new Error('bad prefix length');
-        list.addSubnet(addr, prefix, type);
-      }
-    }
-    return (v) => {
-      const s = str(v);
-      const family = net.isIP(s);
-      if (family === 0) return false;
-      return list.check(s, family === 4 ? 'ipv4' : 'ipv6');
-    };
+  ip: m('The value is an address inside one of the CIDR blocks or equal to one of the addresses (IPv4 and IPv6; IPv4 netmasks such as 10.0.0.0/255.0.0.0 too).', (patterns) => {
+    const set = new AddressSet();
+    for (const p of patterns) set.add(p);
+    return (v) => typeof v === 'string' && set.has(v);
   }),
   found: m('The fetch returned a value (header present, cookie set…); takes no pattern.', () => () => true, true),
   bool: m('The value is true or a non-zero number; takes no pattern.', () => (v) => v === true || (typeof v === 'number' && v !== 0) || v === 'true' || v === '1', true),
 });
-
-/** `255.255.255.0` → 24. */
-function maskBits(mask: string): number {
-  const n = mask.split('.').reduce((acc, o) => (acc << 8) | Number(o), 0) >>> 0;
-  const bits = 32 - Math.log2((~n >>> 0) + 1);
-  return Number.isInteger(bits) ? bits : NaN;
-}
 
 /** Suffixes of HAProxy's derived fetch names (`path_beg`, `hdr_dom(host)`, `hdr_val(x)`). */
 export const METHOD_SUFFIXES: Readonly<Record<string, string>> = Object.freeze({

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
 import { ForwardedErrors } from './errors';
+import { AddressSet } from './ip';
 
 export { ForwardedErrors } from './errors';
 
@@ -42,23 +43,15 @@ const schema: JsonSchema = {
 
 function trustList(list: ReadonlyArray<string>, where: string): (addr: string) => boolean {
   if (list.length === 0) return () => false;
-  const bl = new net.BlockList();
+  const set = new AddressSet();
   for (const p of list) {
-    const [addr, bits] = p.split('/') as [string, string | undefined];
-    const family = net.isIP(addr);
-    if (family === 0 || (bits !== undefined && !/^\d+$/.test(bits))) throw ForwardedErrors.BAD_PROXY.with({ location: { path: where } }, where, p);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (bits === undefined) bl.addAddress(addr, type);
-    else {
-      const n = Number(bits);
-      if (n > (family === 4 ? 32 : 128)) throw ForwardedErrors.BAD_PROXY.with({ location: { path: where } }, where, p);
-      bl.addSubnet(addr, n, type);
+    try {
+      set.add(p);
+    } catch (err) {
+      throw ForwardedErrors.BAD_PROXY.with({ location: { path: where }, cause: err }, where, p);
     }
   }
-  return (addr) => {
-    const f = net.isIP(addr);
-    return f !== 0 && bl.check(addr, f === 4 ? 'ipv4' : 'ipv6');
-  };
+  return (addr) => set.has(addr);
 }
 
 /** RFC 7239 node: IPv6 in brackets and quoted. */

@@ -1,6 +1,6 @@
 /** Forwarding headers as the server sees them, from untrusted and trusted peers, over IPv4 and IPv6. */
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { send } from '../../acl/test/client';
+import { isolatedGateway, send } from '../../acl/test/client';
 
 let up: Upstream;
 let gw: TestGateway;
@@ -58,4 +58,14 @@ test('defaults apply to a frontend without its own settings (127.0.0.1 untrusted
   const h = seen();
   expect(h['x-forwarded-for']).toBe('127.0.0.1');
   expect(h.forwarded).toBeUndefined();
+});
+
+test('a trustedProxies entry that is not an address or CIDR block is refused at load', async () => {
+  await expect(
+    isolatedGateway({
+      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-forwarded-headers'],
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app', forwardedHeaders: { trustedProxies: ['10.0.0.0/40'] } } },
+      backends: { app: { servers: [{ address: up.address }] } },
+    }),
+  ).rejects.toMatchObject({ code: 'SWY_ERR_FORWARDED_BAD_PROXY' });
 });
