@@ -1,5 +1,6 @@
-import { definePlugin, type BackendState, type GatewayApi, type HttpExchange, type ServerState } from '@switchyard/sdk';
+import { definePlugin, type BackendState, type Exchange, type GatewayApi, type ServerState } from '@switchyard/sdk';
 import { getHttpForwarderHooks, type ForwardAttemptFailure, type ReplayPlan } from '@switchyard/plugin-http-forwarder';
+import { getTcpForwarderHooks } from '@switchyard/plugin-tcp-forwarder';
 import { backendOptions, compilePolicy, redispatchOn, type RetriesOptions, type RetryCause, type RetryPolicy } from './policy';
 import { retriesSchema } from './schema';
 import { readBody } from './body';
@@ -27,7 +28,7 @@ function hasOtherAvailable(be: BackendState, avoid: ServerState): boolean {
 }
 
 /** Takes a slot on a server other than `avoid` when there is one (the policy turns, so a few tries find it). */
-async function acquireOther(gateway: GatewayApi, ex: HttpExchange, avoid: ServerState): Promise<void> {
+async function acquireOther(gateway: GatewayApi, ex: Exchange, avoid: ServerState): Promise<void> {
   const be = ex.backend!;
   for (let i = 0; i <= be.servers.length; i++) {
     const s = await gateway.acquireServer(ex);
@@ -51,15 +52,47 @@ export const plugin = definePlugin({
     const policies = new Map<BackendState, RetryPolicy>();
     for (const be of gateway.backends.values()) {
       const o = backendOptions(be.config, defaults);
-      if (o !== undefined && be.mode === 'http') policies.set(be, compilePolicy(o));
+      if (o !== undefined) policies.set(be, compilePolicy(o));
     }
     if (policies.size === 0) return;
     const logger = gateway.logger.child({ plugin: NAME });
     const hooks = getHttpForwarderHooks(gateway);
 
+    /** Counts and records a retry, then moves the exchange to another server when it should. */
+    const retry = async (ex: Exchange, p: RetryPolicy, f: Pick<FailedAttempt, 'server' | 'code' | 'cause' | 'status'>): Promise<true | undefined> => {
+      ex.retries++;
+      f.server.counters.errors++;
+      let failed = ex.vars.get(FAILED_ATTEMPTS_VAR) as FailedAttempt[] | undefined;
+      if (failed === undefined) ex.vars.set(FAILED_ATTEMPTS_VAR, (failed = []));
+      failed.push({ server: f.server, code: f.code, cause: f.cause, status: f.status });
+      const elsewhere = redispatchOn(p, ex.retries) || !f.server.available;
+      logger.debug(
+        { exchange: ex.id, server: f.server.id, cause: f.cause, code: f.code, retry: ex.retries, redispatch: elsewhere },
+        `retry ${ex.retries}/${p.count} after ${f.cause} on ${f.server.id}${elsewhere ? ' (redispatch)' : ''}`,
+      );
+      if (elsewhere) {
+        gateway.releaseServer(ex);
+        try {
+          await acquireOther(gateway, ex, f.server);
+        } catch {
+          return undefined; // no server left: the client gets the original error
+        }
+      } else if (p.delay > 0) {
+        await sleep(p.delay);
+      }
+      return true;
+    };
+
+    // TCP mode: only failed connects, which never carried a byte, are retried.
+    getTcpForwarderHooks(gateway).connectFailed.tapPromise({ name: NAME }, async (ex, f) => {
+      const p = policies.get(ex.backend!);
+      if (p === undefined || ex.retries >= p.count || !p.causes.has('conn-failure')) return undefined;
+      return retry(ex, p, { server: f.server, code: f.error.code, cause: 'conn-failure', status: 0 });
+    });
+
     hooks.prepare.tapPromise({ name: NAME }, async (ex): Promise<ReplayPlan | undefined> => {
       const p = policies.get(ex.backend!);
-      if (p === undefined || p.count === 0) return undefined;
+      if (p === undefined || p.count === 0 || ex.backend!.mode !== 'http') return undefined;
       const statuses = p.idempotent.has(ex.method) ? p.statuses : null;
       const req = ex.req;
       const length = req.headers['content-length'];
@@ -82,28 +115,8 @@ export const plugin = definePlugin({
       } else if (!idempotent || f.cause === 'other' || !p.causes.has(f.cause as RetryCause)) {
         return undefined;
       }
-      ex.retries++;
-      if (plan !== undefined) plan.attemptsLeft = p.count - ex.retries;
-      f.server.counters.errors++;
-      let failed = ex.vars.get(FAILED_ATTEMPTS_VAR) as FailedAttempt[] | undefined;
-      if (failed === undefined) ex.vars.set(FAILED_ATTEMPTS_VAR, (failed = []));
-      failed.push({ server: f.server, code: f.error.code, cause: f.cause, status: f.status });
-      const elsewhere = redispatchOn(p, ex.retries) || !f.server.available;
-      logger.debug(
-        { exchange: ex.id, server: f.server.id, cause: f.cause, code: f.error.code, retry: ex.retries, redispatch: elsewhere },
-        `retry ${ex.retries}/${p.count} after ${f.cause} on ${f.server.id}${elsewhere ? ' (redispatch)' : ''}`,
-      );
-      if (elsewhere) {
-        gateway.releaseServer(ex);
-        try {
-          await acquireOther(gateway, ex, f.server);
-        } catch {
-          return undefined; // no server left: the client gets the original error
-        }
-      } else if (p.delay > 0) {
-        await sleep(p.delay);
-      }
-      return true;
+      if (plan !== undefined) plan.attemptsLeft = p.count - ex.retries - 1;
+      return retry(ex, p, { server: f.server, code: f.error.code, cause: f.cause, status: f.status });
     });
   },
 });

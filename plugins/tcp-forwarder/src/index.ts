@@ -2,16 +2,47 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { definePlugin, ForwardErrors, Stage, type GatewayApi, type ServerState, type TcpExchange } from '@switchyard/sdk';
+import { AsyncSeriesBailHook } from 'tapable';
+import { definePlugin, ForwardErrors, Stage, type GatewayApi, type ServerState, type SwitchyardError, type TcpExchange } from '@switchyard/sdk';
 
 export const NAME = '@switchyard/plugin-tcp-forwarder';
+
+/** A connection to a server that failed (refused, reset or timed out) before any byte was sent. */
+export interface TcpConnectFailure {
+  readonly error: SwitchyardError;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly server: ServerState;
+}
+
+/** The TCP forwarder's own extension point (webpack's `getHooks(owner)` pattern). */
+export interface TcpForwarderHooks {
+  /**
+   * The connection to `ex.server` failed before anything was sent. A tap may move the
+   * session to another server (releaseServer + acquireServer) and return true: the
+   * forwarder connects again to `ex.server`. Otherwise the client connection is closed.
+   */
+  readonly connectFailed: AsyncSeriesBailHook<[TcpExchange, TcpConnectFailure], true | undefined>;
+}
+
+const hooksByGateway = new WeakMap<GatewayApi, TcpForwarderHooks>();
+
+/** The TCP forwarder hooks of a gateway (created on first use). Tap them in `apply` only. */
+export function getTcpForwarderHooks(gateway: GatewayApi): TcpForwarderHooks {
+  let hooks = hooksByGateway.get(gateway);
+  if (hooks === undefined) {
+    hooks = Object.freeze({ connectFailed: new AsyncSeriesBailHook<[TcpExchange, TcpConnectFailure], true | undefined>(['exchange', 'failure']) });
+    hooksByGateway.set(gateway, hooks);
+  }
+  return hooks;
+}
 
 /**
  * Pipes a TCP session to its server: connect timeout, then both directions piped with
  * backpressure; a half-close (FIN) on one side is passed to the other, and the tunnel
  * timeout closes a session idle in both directions.
  */
-export function forwardTcp(gateway: GatewayApi, ex: TcpExchange): void {
+export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): void {
   const server = ex.server!;
   const timeouts = ex.backend!.config.timeouts;
   const client = ex.socket;
@@ -20,8 +51,25 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange): void {
     ? tls.connect({ host: server.host, port: server.port, ...secure })
     : net.connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
   let connected = false;
+  const failConnect = (error: SwitchyardError): void => {
+    const hooks = hooksByGateway.get(gateway);
+    if (hooks === undefined || !hooks.connectFailed.isUsed() || client.destroyed) {
+      ex.fail(error);
+      return;
+    }
+    hooks.connectFailed.promise(ex, { error, attempt, server }).then(
+      (again) => {
+        if (again === true && !client.destroyed) forwardTcp(gateway, ex, attempt + 1);
+        else ex.fail(error);
+      },
+      (err: unknown) => {
+        gateway.logger.error({ err, server: server.id }, 'a connectFailed tap threw; the session is closed');
+        ex.fail(error);
+      },
+    );
+  };
   const connectTimer = setTimeout(() => {
-    ex.fail(ForwardErrors.CONNECT_TIMEOUT(server.id, timeouts.connect));
+    failConnect(ForwardErrors.CONNECT_TIMEOUT(server.id, timeouts.connect));
     upstream.destroy();
   }, timeouts.connect);
   upstream.once(secure ? 'secureConnect' : 'connect', () => {
@@ -50,13 +98,16 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange): void {
   upstream.on('error', (err: Error & { code?: string }) => {
     clearTimeout(connectTimer);
     if (!connected) {
-      ex.fail(err.code === 'ECONNREFUSED' ? ForwardErrors.REFUSED.with({ cause: err }, server.id, err.code) : ForwardErrors.RESET.with({ cause: err }, server.id, err.code ?? err.message));
+      // failConnect closes the client (ex.fail) unless a tap sends the session elsewhere.
+      failConnect(err.code === 'ECONNREFUSED' ? ForwardErrors.REFUSED.with({ cause: err }, server.id, err.code) : ForwardErrors.RESET.with({ cause: err }, server.id, err.code ?? err.message));
+      return;
     } else if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') {
       gateway.logger.debug({ err, server: server.id }, 'tcp upstream error');
     }
     client.destroy();
   });
   upstream.once('close', () => {
+    if (!connected) return; // a failed connect: failConnect decides what happens to the client
     ex.bytesIn = client.bytesRead;
     ex.bytesOut = client.bytesWritten;
     client.destroy();
@@ -94,7 +145,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   apply(gateway) {
