@@ -38,6 +38,7 @@ export class ThrottleStream extends Transform {
   #send(chunk: Buffer, cb: TransformCallback): void {
     this.#timer = null;
     if (this.destroyed) return;
+    if (chunk.length === 0) return cb(); // empty writes happen (undici can deliver empty chunks)
     const now = performance.now();
     const n = Math.min(chunk.length, availableOf(this.#buckets, now));
     if (n > 0) {

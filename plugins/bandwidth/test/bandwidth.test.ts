@@ -111,3 +111,38 @@ describe('bandwidth limits', () => {
     }
   });
 });
+
+describe('ThrottleStream', () => {
+  it('passes empty chunks through (undici can deliver them) and ends', async () => {
+    const { ThrottleStream, TokenBucket } = await import('../src/index');
+    let closed = false;
+    const t = new ThrottleStream([new TokenBucket(1024 * 1024)], () => (closed = true));
+    const out: Buffer[] = [];
+    t.on('data', (c: Buffer) => out.push(c));
+    const ended = new Promise((r) => t.once('end', r));
+    t.write(Buffer.alloc(0));
+    t.write(Buffer.from('abc'));
+    t.write(Buffer.alloc(0));
+    t.end(Buffer.from('def'));
+    await ended;
+    expect(Buffer.concat(out).toString()).toBe('abcdef');
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(true);
+  });
+
+  it('slices a chunk larger than the burst and paces it', async () => {
+    const { ThrottleStream, TokenBucket } = await import('../src/index');
+    const t = new ThrottleStream([new TokenBucket(64 * 1024)], () => {});
+    const sizes: number[] = [];
+    t.on('data', (c: Buffer) => sizes.push(c.length));
+    const ended = new Promise((r) => t.once('end', r));
+    const t0 = performance.now();
+    t.end(Buffer.alloc(40 * 1024));
+    await ended;
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40 * 1024);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8 * 1024);
+    // 40 KiB at 64 KiB/s with an 8 KiB burst: at least ~0.45 s.
+    expect(performance.now() - t0).toBeGreaterThan(400);
+  });
+});
