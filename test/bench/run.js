@@ -3,7 +3,7 @@
 /**
  * Switchyard side by side with HAProxy, nginx and the Node proxies (see docs/performance.md).
  *
- *   npm run bench                 full run (~8 minutes)
+ *   npm run bench                 full run (~7 minutes on an idle 2-core machine)
  *   npm run bench -- --quick      ~2 minutes, fewer rounds and shorter runs
  *
  * Options: --rounds N, --duration S (seconds per run), --warmup S, --connections C,
@@ -28,6 +28,8 @@ const memory = require('./lib/memory');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LOAD_CORE = 0;
+/** "Only the forwarder and the policy": the HTTP half of preset-standard. */
+const HTTP_CORE = ['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin'];
 const PROXY_CORE = 1;
 
 const { values: opts } = parseArgs({
@@ -170,12 +172,24 @@ async function bench(tools, dir) {
 
   const defs = [
     { id: 'direct', label: 'upstream directly (the limit)', kind: 'http', direct: true },
-    { id: 'switchyard', label: 'Switchyard (forwarder + roundrobin)', kind: 'http', start: (port) => sy('http', port) },
+    { id: 'switchyard', label: 'Switchyard (forwarder + roundrobin)', kind: 'http', start: (port) => sy('http', port, { plugins: HTTP_CORE }) },
     {
       id: 'switchyard-noop10',
       label: 'Switchyard + 10 no-op plugins',
       kind: 'http',
-      start: (port) => sy('noop10', port, { plugins: ['@switchyard/preset-standard', ...noop] }),
+      start: (port) => sy('noop10', port, { plugins: [...HTTP_CORE, ...noop] }),
+    },
+    {
+      id: 'switchyard-standard',
+      label: 'Switchyard + health-check, stats, access-log (file)',
+      kind: 'http',
+      module: ['@switchyard/plugin-health-check', '@switchyard/plugin-stats', '@switchyard/plugin-access-log'],
+      start: (port) =>
+        sy('standard', port, {
+          plugins: [...HTTP_CORE, '@switchyard/plugin-health-check', '@switchyard/plugin-stats', '@switchyard/plugin-access-log'],
+          top: ["stats: { listen: '127.0.0.1:0' }", `accessLog: { output: file, file: ${JSON.stringify(path.join(dir, 'access.log'))} }`],
+          server: 'check: true',
+        }),
     },
     { id: 'haproxy', label: 'HAProxy (nbthread 1)', kind: 'http', need: 'haproxy', start: (port) => ha('http', port) },
     {
@@ -194,7 +208,12 @@ async function bench(tools, dir) {
       start: (port) => nodeProxy('fastify-reply-from', port),
     },
     { id: 'node-undici', label: '40-line node:http + undici Pool', kind: 'http', start: (port) => nodeProxy('node-undici', port) },
-    { id: 'switchyard-tcp', label: 'Switchyard TCP mode', kind: 'tcp', start: (port) => sy('tcp', port, { mode: 'tcp' }) },
+    {
+      id: 'switchyard-tcp',
+      label: 'Switchyard TCP mode',
+      kind: 'tcp',
+      start: (port) => sy('tcp', port, { mode: 'tcp', plugins: ['@switchyard/plugin-tcp-forwarder', '@switchyard/plugin-roundrobin'] }),
+    },
     { id: 'haproxy-tcp', label: 'HAProxy TCP mode (nbthread 1)', kind: 'tcp', need: 'haproxy', start: (port) => ha('tcp', port) },
   ];
   if (hasWorkers) {
@@ -203,16 +222,16 @@ async function bench(tools, dir) {
       label: 'Switchyard --workers 2 (both cores, shared with wrk)',
       kind: 'http',
       core: '0,1',
-      start: (port) => sy('http', port, { extra: ['--workers', '2'], core: '0,1', name: 'workers' }),
+      start: (port) => sy('workers', port, { plugins: HTTP_CORE, extra: ['--workers', '2'], core: '0,1' }),
     });
   } else {
     note('Switchyard has no `--workers` option yet: the N-workers row is skipped.');
   }
   note('fast-gateway: not measured — it cannot be installed (its dependency fast-proxy-lite@^1.1.3 is missing from the npm registry).');
-  note('TLS + HTTP/2 (h2load): not measured yet — Switchyard has no HTTP/2 listener in this build.');
+  note('TLS + HTTP/2 (h2load): not measured by this harness yet.');
 
-  function sy(name, port, { mode = 'http', plugins, extra = [], core = PROXY_CORE } = {}) {
-    const file = configs.switchyard(dir, name, port, upstreams, { mode, plugins });
+  function sy(name, port, { mode = 'http', plugins, top, server, extra = [], core = PROXY_CORE } = {}) {
+    const file = configs.switchyard(dir, name, port, upstreams, { mode, plugins, top, server });
     return procs.start(`switchyard ${name}`, core, process.execPath, [cli, 'run', '--config', file, ...extra], { cwd: ROOT });
   }
   function ha(mode, port) {
@@ -231,8 +250,9 @@ async function bench(tools, dir) {
       note(`${d.label}: skipped — ${d.need} is not installed (Debian package \`${d.need}\`).`);
       continue;
     }
-    if (d.module && !resolvable(d.module)) {
-      note(`${d.label}: skipped — npm package ${d.module} is not installed (a root devDependency).`);
+    const missing = [d.module ?? []].flat().filter((m) => !resolvable(m));
+    if (missing.length > 0) {
+      note(`${d.label}: skipped — npm package ${missing.join(', ')} is not installed.`);
       continue;
     }
     const t = { ...d, rounds: [], rssLoad: 0 };

@@ -110,13 +110,14 @@ ${upstreams.map((u, i) => `  server s${i + 1} ${u}`).join('\n')}
 }
 
 /** Switchyard's YAML config; `plugins` (paths or package names) replaces the default preset. */
-function switchyard(dir, name, port, upstreams, { mode = 'http', plugins } = {}) {
+function switchyard(dir, name, port, upstreams, { mode = 'http', plugins, top = [], server = '' } = {}) {
   const file = path.join(dir, `switchyard-${name}.yaml`);
   const modeLine = mode === 'tcp' ? '\n    mode: tcp' : '';
   const lines = [
     'global:',
     '  logLevel: warn',
     ...(plugins ? ['plugins:', ...plugins.map((p) => `  - ${JSON.stringify(p)}`)] : []),
+    ...top,
     'frontends:',
     '  web:',
     `    bind: '127.0.0.1:${port}'`,
@@ -125,7 +126,7 @@ function switchyard(dir, name, port, upstreams, { mode = 'http', plugins } = {})
     'backends:',
     '  app:',
     '    servers:',
-    ...upstreams.map((u) => `      - address: '${u}'`),
+    ...upstreams.map((u) => `      - { address: '${u}'${server ? `, ${server}` : ''} }`),
   ];
   if (mode === 'tcp') lines.splice(lines.indexOf('  app:') + 1, 0, '    mode: tcp');
   fs.writeFileSync(file, lines.join('\n') + '\n');
