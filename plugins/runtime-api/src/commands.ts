@@ -1,0 +1,183 @@
+import type { AdminState, GatewayApi, RuntimeCommand, ServerState } from '@switchyard/sdk';
+import { RuntimeErrors } from './errors';
+
+/** server.data key: true while an operator disabled the server's health checks (`disable health`). */
+export const HEALTH_DISABLED_KEY = 'switchyard.health.disabled';
+/** server.data key where @switchyard/plugin-health-check leaves its per-server control. */
+export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
+/** Container token of @switchyard/plugin-stats' service (for `show stats`). */
+const STATS_SERVICE = 'switchyard.stats';
+
+interface HealthControlLike {
+  last?: unknown;
+  /** Optional (future) on/off switch of the health-check plugin; preferred when present. */
+  setEnabled?: (enabled: boolean) => void;
+  stop?: () => void;
+}
+
+export function findServer(gateway: GatewayApi, ref: string | undefined): ServerState {
+  if (!ref) throw RuntimeErrors.BAD_ARGUMENT('argument "server" is required (backend/server)');
+  const i = ref.indexOf('/');
+  const s = i === -1 ? undefined : gateway.backends.get(ref.slice(0, i))?.server(ref.slice(i + 1));
+  if (!s) throw RuntimeErrors.NO_SERVER(ref);
+  return s;
+}
+
+function status(s: ServerState): string {
+  if (s.admin === 'maint') return 'MAINT';
+  if (s.health === 'down') return 'DOWN';
+  if (s.admin === 'drain') return 'DRAIN';
+  return 'UP';
+}
+
+function healthChecks(s: ServerState): 'enabled' | 'disabled' | 'none' {
+  if (s.data.get(HEALTH_DISABLED_KEY) === true) return 'disabled';
+  return s.data.has(HEALTH_CONTROL_KEY) ? 'enabled' : 'none';
+}
+
+export function describeServer(s: ServerState): Record<string, unknown> {
+  const ctl = s.data.get(HEALTH_CONTROL_KEY) as HealthControlLike | undefined;
+  return {
+    server: s.id,
+    backend: s.backend,
+    name: s.name,
+    address: `${s.host}:${s.port}`,
+    status: status(s),
+    admin: s.admin,
+    health: s.health,
+    healthChecks: healthChecks(s),
+    lastCheck: ctl?.last ?? null,
+    weight: s.weight,
+    configuredWeight: s.config.weight,
+    active: s.active,
+    maxconn: s.maxconn,
+    backup: s.backup,
+    lastChange: new Date(s.lastChange).toISOString(),
+    sessions: s.counters.sessions,
+    errors: s.counters.errors,
+  };
+}
+
+const ADMIN_STATES: ReadonlyArray<AdminState> = ['ready', 'drain', 'maint'];
+
+/** `75%` of the configured weight, or an absolute 0–256. */
+export function parseWeight(s: ServerState, value: string | undefined): number {
+  if (value === undefined || value === '') throw RuntimeErrors.BAD_ARGUMENT('argument "weight" is required (0-256 or a percentage like 50%)');
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
+  if (!m) throw RuntimeErrors.BAD_ARGUMENT(`weight "${value}" is not a number or a percentage`);
+  const n = Number(m[1]);
+  const w = m[2] ? Math.round((s.config.weight * n) / 100) : n;
+  if (!Number.isInteger(w) || w < 0 || w > 256) throw RuntimeErrors.BAD_ARGUMENT(`weight must be an integer 0-256 (got ${value})`);
+  return w;
+}
+
+/**
+ * The runtime API's own commands. Commands other plugins put in the `runtime.command`
+ * slot are offered beside them; a slot command with the same name (say a `reload` from
+ * the HA plugin) replaces the built-in.
+ */
+export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object.freeze({
+  'show servers': {
+    summary: 'every server (or a backend\'s) with status, weight, sessions and health-check state',
+    args: ['backend'],
+    run(gateway, args) {
+      const out: Array<Record<string, unknown>> = [];
+      if (args.backend !== undefined && !gateway.backends.has(args.backend)) throw RuntimeErrors.BAD_ARGUMENT(`no backend "${args.backend}"`);
+      for (const be of gateway.backends.values()) {
+        if (args.backend !== undefined && be.name !== args.backend) continue;
+        for (const s of be.servers) out.push(describeServer(s));
+      }
+      return out;
+    },
+  },
+  'show stats': {
+    summary: 'the stats page\'s numbers (with @switchyard/plugin-stats), else counters per server',
+    args: [],
+    run(gateway) {
+      if (gateway.container.isRegistered(STATS_SERVICE)) {
+        const svc = gateway.container.resolve<{ collector: { snapshot(h?: boolean): unknown } }>(STATS_SERVICE);
+        return svc.collector.snapshot();
+      }
+      const backends: Record<string, unknown> = {};
+      for (const be of gateway.backends.values()) {
+        backends[be.name] = { queued: be.queued, servers: be.servers.map((s) => ({ name: s.name, status: status(s), active: s.active, ...s.counters })) };
+      }
+      const frontends: Record<string, unknown> = {};
+      for (const fe of gateway.frontends.values()) frontends[fe.name] = { connections: fe.connections };
+      return { frontends, backends };
+    },
+  },
+  'set server state': {
+    summary: 'set a server ready, drain (no new sessions but sticky ones) or maint (no traffic)',
+    args: ['server', 'state'],
+    run(gateway, args) {
+      const s = findServer(gateway, args.server);
+      const state = args.state as AdminState;
+      if (!ADMIN_STATES.includes(state)) throw RuntimeErrors.BAD_ARGUMENT(`state must be ready, drain or maint (got ${String(args.state)})`);
+      const from = s.admin;
+      s.setAdmin(state, 'runtime API');
+      return { server: s.id, from, to: s.admin };
+    },
+  },
+  'set server weight': {
+    summary: 'set a server\'s weight: 0-256, or a percentage of its configured weight (50%)',
+    args: ['server', 'weight'],
+    run(gateway, args) {
+      const s = findServer(gateway, args.server);
+      const from = s.weight;
+      s.setWeight(parseWeight(s, args.weight), 'runtime API');
+      return { server: s.id, from, to: s.weight };
+    },
+  },
+  'disable health': {
+    summary: 'stop a server\'s health checks; the last result is ignored and the server counts as UP (HAProxy `disable health`)',
+    args: ['server'],
+    run(gateway, args) {
+      const s = findServer(gateway, args.server);
+      const ctl = s.data.get(HEALTH_CONTROL_KEY) as HealthControlLike | undefined;
+      s.data.set(HEALTH_DISABLED_KEY, true);
+      if (ctl && typeof ctl.setEnabled === 'function') ctl.setEnabled(false);
+      else if (ctl && typeof ctl.stop === 'function') ctl.stop();
+      s.setHealth('up', 'health checks disabled by the runtime API');
+      return describeServer(s);
+    },
+  },
+  'enable health': {
+    summary: 'resume a server\'s health checks (the next check decides UP or DOWN)',
+    args: ['server'],
+    run(gateway, args) {
+      const s = findServer(gateway, args.server);
+      const ctl = s.data.get(HEALTH_CONTROL_KEY) as HealthControlLike | undefined;
+      if (ctl && s.data.get(HEALTH_DISABLED_KEY) === true && typeof ctl.setEnabled !== 'function') {
+        throw RuntimeErrors.NOT_AVAILABLE(
+          'enable health',
+          'the loaded health-check plugin cannot restart a stopped check (it needs HealthControl.setEnabled(boolean)); reload the config to restart checks',
+        );
+      }
+      s.data.delete(HEALTH_DISABLED_KEY);
+      if (ctl && typeof ctl.setEnabled === 'function') ctl.setEnabled(true);
+      return describeServer(s);
+    },
+  },
+  'add server': {
+    summary: 'add a server to a backend (needs core support: see docs/monitoring.md)',
+    args: ['backend', 'name', 'address', 'weight', 'backup'],
+    run() {
+      throw RuntimeErrors.NOT_AVAILABLE('add server', 'the core cannot add servers at run time yet (BackendState has no addServer)');
+    },
+  },
+  'del server': {
+    summary: 'remove a server from a backend (needs core support: see docs/monitoring.md)',
+    args: ['server'],
+    run() {
+      throw RuntimeErrors.NOT_AVAILABLE('del server', 'the core cannot remove servers at run time yet (BackendState has no removeServer)');
+    },
+  },
+  reload: {
+    summary: 'reload the config without dropping connections (provided by the HA plugin)',
+    args: [],
+    run() {
+      throw RuntimeErrors.NOT_AVAILABLE('reload', 'no loaded plugin provides a `reload` runtime command (load the HA / master plugin, or send SIGHUP to the master)');
+    },
+  },
+});
