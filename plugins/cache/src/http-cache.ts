@@ -48,6 +48,7 @@ interface Pending {
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range', 'age']);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'http2-settings']);
 const REVALIDATE_DIRECTIVE = /(?:^|,)\s*(?:must-revalidate|proxy-revalidate)\s*(?=,|$)/gi;
+const ONLY_IF_CACHED = /(?:^|,)\s*only-if-cached\s*(?:,|$)/i;
 const STALE_IF_ERROR = /(?:^|,)\s*stale-if-error\s*=\s*"?(\d+)"?/i;
 
 function flat(v: string | string[] | undefined): string | undefined {
@@ -132,6 +133,13 @@ export class HttpCache {
         await this.#wait(lock);
         if (ex.res === null || ex.res.destroyed) return { handled: true };
         continue;
+      }
+      const cc = ex.req.headers['cache-control'];
+      if (cc !== undefined && ONLY_IF_CACHED.test(cc)) {
+        // RFC 9111 §5.2.1.7: nothing usable in the cache → 504, never the server.
+        this.counters.misses++;
+        ex.respond(504, 'Not in cache\n', { 'content-type': 'text/plain', ...(this.#statusHeader === '' ? {} : { [this.#statusHeader]: 'MISS' }) });
+        return { handled: true };
       }
       this.counters.misses++;
       const pending: Pending = found === undefined

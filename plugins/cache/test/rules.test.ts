@@ -270,6 +270,18 @@ describe('cache: RFC 9111 rules', () => {
     expect(origin.hits('/mr-fresh')).toBe(1);
   });
 
+  test('only-if-cached: a hit is served, a miss is a 504 without asking the origin', async () => {
+    serve('/oic', { 'cache-control': 'max-age=60' });
+    const miss = await get(gw.url('/oic'), { 'cache-control': 'only-if-cached' });
+    expect(miss.status).toBe(504);
+    expect(origin.hits('/oic')).toBe(0);
+    await get(gw.url('/oic'));
+    const hit = await get(gw.url('/oic'), { 'cache-control': 'only-if-cached' });
+    expect(hit.status).toBe(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(origin.hits('/oic')).toBe(1);
+  });
+
   test('HEAD is answered from a stored GET; other methods pass through', async () => {
     serve('/head', { 'cache-control': 'max-age=60' });
     await get(gw.url('/head'));
