@@ -45,8 +45,8 @@ export const plugin = definePlugin<RateLimitConfig>({
     let tracking: StickTracking;
     let limits: RateLimits;
     try {
-      tracking = new StickTracking(gateway.frontends, store, gateway.slots, logger);
-      limits = new RateLimits(gateway.frontends, store, gateway.slots, config, logger);
+      tracking = new StickTracking(gateway, store, logger);
+      limits = new RateLimits(gateway, store, config, logger);
     } catch (err) {
       await store.close();
       throw err;

@@ -1,4 +1,4 @@
-import type { Exchange, FrontendState, HttpExchange, Logger, RouteDecision, SlotRegistry } from '@switchyard/sdk';
+import type { Exchange, FrontendState, GatewayApi, HttpExchange, Logger, RouteDecision } from '@switchyard/sdk';
 import { compileCondition } from './conditions';
 import { compileKey, type KeyReader } from './keys';
 import type { Limiter, LimitOutcome, RateLimitConfig, RateLimitRule, RateLimitStore } from './types';
@@ -37,11 +37,12 @@ export class RateLimits {
   readonly wantsHeaders: boolean;
   #storeFailing = false;
 
-  constructor(frontends: ReadonlyMap<string, FrontendState>, store: RateLimitStore, slots: SlotRegistry, config: RateLimitConfig, logger: Logger) {
+  constructor(gateway: GatewayApi, store: RateLimitStore, config: RateLimitConfig, logger: Logger) {
+    const slots = gateway.slots;
     this.#logger = logger;
     this.#failOpen = config.failOpen;
     let wantsHeaders = false;
-    for (const fe of frontends.values()) {
+    for (const fe of gateway.frontends.values()) {
       const rules = (fe.config.rateLimits as RateLimitRule[] | undefined) ?? [];
       if (rules.length === 0) continue;
       const compiled = rules.map((r, i): CompiledLimit => {
@@ -62,7 +63,7 @@ export class RateLimits {
           cost: r.cost,
           methods: r.methods && r.methods.length > 0 ? new Set(r.methods.map((m) => m.toUpperCase())) : null,
           pathPrefix: r.pathPrefix ?? null,
-          condition: compileCondition(slots, fe.name, r, where),
+          condition: compileCondition(gateway, fe.name, r, where),
           missingShared: r.onMissingKey === 'shared',
           status: r.status,
           headers: r.headers,

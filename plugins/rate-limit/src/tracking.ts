@@ -1,4 +1,4 @@
-import type { Exchange, FetchDefinition, FrontendState, Logger, RouteDecision, SlotRegistry } from '@switchyard/sdk';
+import type { Exchange, FetchDefinition, FrontendState, GatewayApi, Logger, RouteDecision } from '@switchyard/sdk';
 import { RateLimitErrors } from './errors';
 import { compileCondition } from './conditions';
 import { compileKey, type KeyReader } from './keys';
@@ -43,10 +43,11 @@ export class StickTracking {
   readonly #logger: Logger;
   #storeFailing = false;
 
-  constructor(frontends: ReadonlyMap<string, FrontendState>, store: RateLimitStore, slots: SlotRegistry, logger: Logger) {
+  constructor(gateway: GatewayApi, store: RateLimitStore, logger: Logger) {
+    const slots = gateway.slots;
     this.#logger = logger;
     const limiters = new Map<string, Limiter>();
-    for (const fe of frontends.values()) {
+    for (const fe of gateway.frontends.values()) {
       const rules = (fe.config.track as TrackRule[] | undefined) ?? [];
       if (rules.length === 0) continue;
       const seen = new Set<number>();
@@ -69,7 +70,7 @@ export class StickTracking {
           limiter,
           periodMs: windowSec * 1000,
           denyAbove: r.denyAbove ?? null,
-          condition: compileCondition(slots, fe.name, r, `frontends.${fe.name}.track[${i}]`),
+          condition: compileCondition(gateway, fe.name, r, `frontends.${fe.name}.track[${i}]`),
           windowSec,
         };
       });
