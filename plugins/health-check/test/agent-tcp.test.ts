@@ -36,10 +36,10 @@ describe('agent check beside an http check', () => {
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
       backends: {
         api: {
-          healthCheck: { type: 'http', inter: '150ms', rise: 1, fall: 1, http: { path: '/health' } },
+          healthCheck: { type: 'http', inter: '150ms', timeout: '3s', rise: 1, fall: 1, http: { path: '/health' } },
           servers: [
             { name: 's1', address: s1.address, weight: 100 },
-            { name: 's2', address: s2.address, weight: 100, agentCheck: { port: agent.port, inter: '100ms' } },
+            { name: 's2', address: s2.address, weight: 100, agentCheck: { port: agent.port, inter: '100ms', timeout: '3s' } },
           ],
         },
       },
@@ -118,7 +118,7 @@ describe('tcp check, per-server port, spread', () => {
     gw = await startGateway({
       plugins: PLUGINS,
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'pool' } },
-      backends: { pool: { healthCheck: { inter: `${INTER}ms`, fall: 1 }, servers } },
+      backends: { pool: { healthCheck: { inter: `${INTER}ms`, timeout: '3s', fall: 1 }, servers } },
     });
   });
 
@@ -166,7 +166,7 @@ describe('https check with SNI', () => {
       backends: {
         api: {
           healthCheck: {
-            type: 'http', inter: '150ms', rise: 1, fall: 1,
+            type: 'http', inter: '150ms', timeout: '3s', rise: 1, fall: 1,
             http: { path: '/ready', expect: { body: 'ready' } },
             tls: { enabled: true, sni: 'api.internal', verify: true, ca: path.join(dir, 'cert.pem') },
           },
@@ -184,9 +184,50 @@ describe('https check with SNI', () => {
   });
 
   it('sends SNI, verifies the certificate against the CA and keeps the server UP', async () => {
-    await sleep(500);
+    for (let i = 0; i < 100 && names.length < 2; i++) await sleep(50);
     expect(names.length).toBeGreaterThanOrEqual(2);
     expect(new Set(names)).toEqual(new Set(['api.internal']));
     expect(gw.gateway.backends.get('api')!.server('t1')!.health).toBe('up');
+  });
+});
+
+describe('agent as the main check kind', () => {
+  let reply = 'up 100%';
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  let s1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    agent = await startAgent(() => reply + '\n');
+    s1 = await flippableUpstream('s1');
+    gw = await startGateway({
+      plugins: PLUGINS,
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: {
+        api: {
+          healthCheck: { type: 'agent', port: agent.port, inter: '100ms', timeout: '3s', rise: 2, fall: 1 },
+          servers: [{ name: 's1', address: s1.address, weight: 10 }],
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+    await Promise.all([agent.close(), s1.close()]);
+  });
+
+  it('goes DOWN when the agent says down, UP after rise replies, and takes the weight it reports', async () => {
+    const down = waitForHealth(gw.gateway, 'api/s1', 'down', 3000);
+    reply = 'down #deploying';
+    await down;
+    expect(gw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('Server api/s1 is DOWN, reason: Layer7 agent reports down, info: "down #deploying"'))).toBe(true);
+    const res = await fetch(gw.url('/'));
+    await res.text();
+    expect(res.status).toBe(503);
+    const up = waitForHealth(gw.gateway, 'api/s1', 'up', 3000);
+    reply = 'up 50%';
+    await up;
+    expect(gw.gateway.backends.get('api')!.server('s1')!.weight).toBe(5);
   });
 });

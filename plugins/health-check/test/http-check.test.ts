@@ -28,7 +28,7 @@ describe('http health check: flip to 500 and back', () => {
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
       backends: {
         api: {
-          healthCheck: { type: 'http', inter: `${INTER}ms`, rise: RISE, fall: FALL, http: { path: '/health', host: 'health.local', headers: { 'x-check': 'yes' } } },
+          healthCheck: { type: 'http', inter: `${INTER}ms`, timeout: '3s', rise: RISE, fall: FALL, http: { path: '/health', host: 'health.local', headers: { 'x-check': 'yes' } } },
           servers: [
             { name: 's1', address: s1.address },
             { name: 's2', address: s2.address },
@@ -37,8 +37,9 @@ describe('http health check: flip to 500 and back', () => {
         },
       },
     });
-    // Every server has been checked at least once (checks spread over the first interval).
-    await sleep(INTER * 2);
+    // Wait until every server has been checked at least once (checks spread over the first interval).
+    const checked = (): boolean => [s1, s2, s3].every((u) => u.requests.some((r) => r.url === '/health'));
+    for (let i = 0; i < 100 && !checked(); i++) await sleep(50);
   });
 
   afterAll(async () => {
@@ -106,7 +107,7 @@ describe('http health check: body match, backups, all down', () => {
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
       backends: {
         api: {
-          healthCheck: { type: 'http', inter: '150ms', rise: 1, fall: 1, http: { path: '/health', expect: { status: [200], bodyRegex: '^OK( ready)?$' } } },
+          healthCheck: { type: 'http', inter: '150ms', timeout: '3s', rise: 1, fall: 1, http: { path: '/health', expect: { status: [200], bodyRegex: '^OK( ready)?$' } } },
           servers: [
             { name: 'p1', address: p1.address },
             { name: 'b1', address: b1.address, backup: true },
@@ -114,7 +115,8 @@ describe('http health check: body match, backups, all down', () => {
         },
       },
     });
-    await sleep(300);
+    const checked = (): boolean => [p1, b1].every((u) => u.requests.some((r) => r.url === '/health'));
+    for (let i = 0; i < 100 && !checked(); i++) await sleep(50);
   });
 
   afterAll(async () => {
