@@ -11,7 +11,7 @@ export const RateLimitErrors = defineErrors({
     code: 'SWY_ERR_RATELIMIT_UNKNOWN_STORE',
     message: 'rateLimit.store "%s" is not provided by any loaded plugin (known: %s)',
   },
-  STORE_FAILED: { code: 'SWY_ERR_RATELIMIT_STORE_FAILED', message: 'rate-limit store %s failed: %s' },
+  STORE_FAILED: { code: 'SWY_ERR_RATELIMIT_STORE_FAILED', message: 'rate-limit store %s failed: %s', status: 503 },
   NO_ACL: {
     code: 'SWY_ERR_RATELIMIT_NO_ACL',
     message: '%s uses if/unless, which needs @switchyard/plugin-acl in the plugins list (or use methods / pathPrefix)',

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import type { Exchange, FrontendState, GatewayApi, HttpExchange, Logger, RouteDecision } from '@switchyard/sdk';
 import { compileCondition } from './conditions';
+import { RateLimitErrors } from './errors';
 import { compileKey, type KeyReader } from './keys';
 import type { Limiter, LimitOutcome, RateLimitConfig, RateLimitRule, RateLimitStore } from './types';
 
@@ -33,6 +35,7 @@ export class RateLimits {
   readonly #byFrontend = new Map<FrontendState, CompiledLimit[]>();
   readonly #logger: Logger;
   readonly #failOpen: boolean;
+  readonly #storeName: string;
   /** True when some limit sends RateLimit headers on every response (the respond tap is needed). */
   readonly wantsHeaders: boolean;
   #storeFailing = false;
@@ -41,6 +44,7 @@ export class RateLimits {
     const slots = gateway.slots;
     this.#logger = logger;
     this.#failOpen = config.failOpen;
+    this.#storeName = store.name;
     let wantsHeaders = false;
     for (const fe of gateway.frontends.values()) {
       const rules = (fe.config.rateLimits as RateLimitRule[] | undefined) ?? [];
@@ -101,15 +105,17 @@ export class RateLimits {
           this.#logger.info({ limit: l.name }, 'rate-limit store answers again');
         }
       } catch (err) {
+        const coded = RateLimitErrors.STORE_FAILED.with({ cause: err }, this.#storeName, err instanceof Error ? err.message : String(err));
         if (!this.#storeFailing) {
           this.#storeFailing = true;
           this.#logger.warn(
-            { err, limit: l.name, frontend: ex.frontend.name },
-            this.#failOpen ? 'rate-limit store failed: requests pass unlimited until it answers (failOpen)' : 'rate-limit store failed: requests are refused until it answers (failOpen: false)',
+            { err: coded, code: coded.code, limit: l.name, frontend: ex.frontend.name },
+            this.#failOpen ? 'rate-limit store failed: requests pass unlimited until it answers (failOpen)' : 'rate-limit store failed: requests get 503 until it answers (failOpen: false)',
           );
         }
         if (this.#failOpen) continue;
-        return this.#deny(ex, l, { allowed: false, remaining: 0, consumed: 0, msBeforeNext: 1000 }, 503);
+        ex.fail(coded);
+        return { handled: true };
       }
       if (!outcome.allowed) return this.#deny(ex, l, outcome, l.status);
       if (l.headers) {
@@ -128,7 +134,7 @@ export class RateLimits {
       return { handled: true };
     }
     const reset = secondsOf(outcome.msBeforeNext);
-    ex.respond(status, status === 429 ? 'Too Many Requests\n' : 'Service Unavailable\n', {
+    ex.respond(status, `${STATUS_CODES[status] ?? 'Too Many Requests'}\n`, {
       'content-type': 'text/plain; charset=utf-8',
       'cache-control': 'no-store',
       'retry-after': String(reset),

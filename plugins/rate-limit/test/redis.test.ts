@@ -112,3 +112,32 @@ describe('redis store: two gateways share one limit', () => {
     expect(await status(gw2, dora)).toBe(429);
   });
 });
+
+describe('redis store unreachable from the start, without insurance', () => {
+  let up: Upstream;
+  const gws: TestGateway[] = [];
+  afterAll(async () => {
+    for (const g of gws) await g.stop();
+    await up?.close();
+  });
+
+  it('failOpen (default) lets requests through and logs the failure once; failOpen: false answers 503', async () => {
+    up = await startUpstream();
+    const deadPort = await freePort(); // nothing listens there
+    const config = (failOpen: boolean): Record<string, unknown> => ({
+      plugins: PLUGINS,
+      rateLimit: { store: 'redis', failOpen, redis: { url: `redis://127.0.0.1:${deadPort}`, connectTimeout: '300ms', insurance: false } },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app', rateLimits: [{ name: 'x', points: 1, duration: '60s' }] } },
+      backends: { app: { servers: [{ name: 'a', address: up.address }] } },
+    });
+    const open = await startGateway(config(true));
+    gws.push(open);
+    expect([await status(open), await status(open), await status(open)]).toEqual([200, 200, 200]);
+    expect(open.logs.some((l) => String(l.msg).includes('redis rate-limit store unreachable'))).toBe(true);
+    const failed = open.logs.filter((l) => l.code === 'SWY_ERR_RATELIMIT_STORE_FAILED');
+    expect(failed).toHaveLength(1);
+    const closed = await startGateway(config(false));
+    gws.push(closed);
+    expect(await status(closed)).toBe(503);
+  });
+});
