@@ -26,7 +26,7 @@ export function transitionLine(server: ServerState, backend: BackendState, up: b
   return line;
 }
 
-/** Applies an agent's directives to a server (weight percentage, admin state, health). */
+/** Applies an agent's weight and admin directives to a server (health is the caller's). */
 export function applyAgentReport(server: ServerState, report: AgentReport, owned: { admin: boolean }): void {
   if (report.weightPercent !== undefined) {
     server.setWeight(Math.round((server.config.weight * report.weightPercent) / 100), `agent: ${report.weightPercent}%`);
@@ -38,7 +38,10 @@ export function applyAgentReport(server: ServerState, report: AgentReport, owned
       owned.admin = report.admin !== 'ready';
     }
   }
-  if (report.health !== undefined) server.setHealth(report.health, `agent: ${report.health}${report.message ? ` (${report.message})` : ''}`);
+}
+
+function agentReason(report: AgentReport): string {
+  return `agent: ${report.health}${report.message ? ` (${report.message})` : ''}`;
 }
 
 /**
@@ -57,6 +60,7 @@ export class ServerHealthCheck implements HealthControl {
   readonly #isAgent: boolean;
   readonly #agentOwned = { admin: false };
   #up: boolean;
+  #agentDown = false;
   #fails: number;
   #oks = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -94,6 +98,18 @@ export class ServerHealthCheck implements HealthControl {
     const base = this.#up ? (this.#fails > 0 ? t.fastinter : t.inter) : this.#oks > 0 ? t.fastinter : t.downinter;
     if (t.jitter <= 0) return base;
     return Math.max(1, Math.round(base * (1 + ((Math.random() * 2 - 1) * t.jitter) / 100)));
+  }
+
+  /**
+   * An agent beside this check says the server is down (or no longer): the server is UP
+   * only while both the check and the agent agree, as in HAProxy.
+   */
+  setAgentDown(down: boolean, reason: string): void {
+    if (this.#agentDown === down) return;
+    this.#agentDown = down;
+    if (!this.#up) return;
+    const result: CheckResult = { ok: !down, reason };
+    this.#announce(!down, result, null);
   }
 
   expedite(): void {
@@ -140,10 +156,8 @@ export class ServerHealthCheck implements HealthControl {
     if (this.#stopped) return;
     const duration = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
     this.last = { ...result, at: Date.now(), duration };
-    if (this.#isAgent && result.agent) {
-      const { health: _ignored, ...directives } = result.agent;
-      applyAgentReport(this.server, directives, this.#agentOwned);
-    }
+    // As the main kind, the agent's up/down goes through rise/fall (result.ok); the rest applies now.
+    if (this.#isAgent && result.agent) applyAgentReport(this.server, result.agent, this.#agentOwned);
     this.#account(result, duration);
     this.#schedule(this.nextInterval());
   }
@@ -165,6 +179,14 @@ export class ServerHealthCheck implements HealthControl {
   #transition(up: boolean, result: CheckResult, duration: number | null): void {
     this.#up = up;
     this.#fails = 0;
+    if (up && this.#agentDown) {
+      this.#logger.info({ server: this.server.id }, `${this.server.id}: check passed but the agent holds the server down`);
+      return;
+    }
+    this.#announce(up, result, duration);
+  }
+
+  #announce(up: boolean, result: CheckResult, duration: number | null): void {
     let reason = result.reason;
     if (result.code !== undefined) reason += `, code: ${result.code}`;
     if (result.info !== undefined) reason += `, info: "${result.info}"`;
@@ -190,15 +212,36 @@ export class ServerAgentCheck {
   readonly #inter: number;
   readonly #logger: Logger;
   readonly #owned = { admin: false };
+  /** The main check of the same server, if any: health goes through it. */
+  readonly #check: ServerHealthCheck | null;
+  #heldDown = false;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
 
-  constructor(server: ServerState, probe: HealthProbe, target: CheckTarget, inter: number, logger: Logger) {
+  constructor(server: ServerState, probe: HealthProbe, target: CheckTarget, inter: number, logger: Logger, check: ServerHealthCheck | null) {
     this.server = server;
     this.#probe = probe;
     this.#target = target;
     this.#inter = inter;
     this.#logger = logger;
+    this.#check = check;
+  }
+
+  #applyHealth(report: AgentReport): void {
+    if (report.health === undefined) return;
+    const down = report.health === 'down';
+    if (this.#check !== null) {
+      this.#check.setAgentDown(down, agentReason(report));
+      return;
+    }
+    // Without a main check the agent decides alone, and only undoes a DOWN it caused.
+    if (down && this.server.health === 'up') {
+      this.#heldDown = true;
+      this.server.setHealth('down', agentReason(report));
+    } else if (!down && this.#heldDown) {
+      this.#heldDown = false;
+      this.server.setHealth('up', agentReason(report));
+    }
   }
 
   start(initialDelay: number): void {
@@ -224,7 +267,10 @@ export class ServerAgentCheck {
       result = { ok: false, reason: 'Layer4 internal error', info: err instanceof Error ? err.message : String(err) };
     }
     if (this.#stopped) return;
-    if (result.agent) applyAgentReport(this.server, result.agent, this.#owned);
+    if (result.agent) {
+      applyAgentReport(this.server, result.agent, this.#owned);
+      this.#applyHealth(result.agent);
+    }
     else this.#logger.debug({ server: this.server.id, reason: result.reason, info: result.info }, 'agent check failed; state unchanged');
     this.#schedule(this.#inter);
   }

@@ -59,6 +59,7 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
     const cfg = server.config as typeof server.config & Checked;
     const check = serverOptions(cfg.check);
     const options = hc ?? DEFAULT_HEALTH_CHECK;
+    let checker: ServerHealthCheck | null = null;
     if (check.on ?? hc !== undefined) {
       probe ??= kindOf(options.type).compile(options, where);
       const o = check.opts;
@@ -73,9 +74,10 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
         jitter: options.jitter,
       };
       const target = { server, host: o.address ?? options.address ?? server.host, port: o.port ?? options.port ?? server.port, timeout: timing.timeout };
-      const checker = new ServerHealthCheck(server, be, probe, target, timing, logger, options.type === 'agent');
-      server.data.set(HEALTH_CONTROL_KEY, checker);
-      out.push({ server, inter, start: (d) => checker.start(d), stop: () => checker.stop() });
+      const c = new ServerHealthCheck(server, be, probe, target, timing, logger, options.type === 'agent');
+      checker = c;
+      server.data.set(HEALTH_CONTROL_KEY, c);
+      out.push({ server, inter, start: (d) => c.start(d), stop: () => c.stop() });
     }
     const agent = serverOptions(cfg.agentCheck);
     if (agent.on ?? agentDefaults !== undefined) {
@@ -92,7 +94,7 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
       }
       const inter = a.inter ?? hc?.inter ?? DEFAULT_HEALTH_CHECK.inter;
       const target = { server, host: a.address ?? server.host, port: a.port, timeout: a.timeout ?? inter };
-      const loop = new ServerAgentCheck(server, agentProbe, target, inter, logger);
+      const loop = new ServerAgentCheck(server, agentProbe, target, inter, logger, checker);
       out.push({ server, inter, start: (d) => loop.start(d), stop: () => loop.stop() });
     }
   }

@@ -98,6 +98,18 @@ describe('agent check beside an http check', () => {
     for (let i = 0; i < 6; i++) seen.add(await fetch(gw.url('/')).then((r) => r.text()));
     expect(seen).toEqual(new Set(['s1', 's2']));
   });
+
+  it('keeps a server whose health check fails DOWN even while its agent says up', async () => {
+    const down = waitForHealth(gw.gateway, 'api/s2', 'down', 3000);
+    s2.state.health = 500;
+    await down;
+    agentReply = 'up';
+    await sleep(500);
+    expect(s2State().health).toBe('down');
+    const up = waitForHealth(gw.gateway, 'api/s2', 'up', 3000);
+    s2.state.health = 200;
+    await up;
+  });
 });
 
 describe('tcp check, per-server port, spread', () => {
