@@ -1,4 +1,4 @@
-import { definePlugin, type BackendState, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
+import { definePlugin, RUNTIME_COMMAND_SLOT, type BackendState, type GatewayApi, type Logger, type RuntimeCommand, type ServerState } from '@switchyard/sdk';
 import { AgentHealthCheck, parseAgentReply } from './agent-check';
 import { ServerAgentCheck, ServerHealthCheck, transitionLine, type CheckTiming } from './checker';
 import { HealthErrors } from './errors';
@@ -101,6 +101,41 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
   return out;
 }
 
+/** One row of `health show`. */
+export interface HealthStatusRow {
+  server: string;
+  health: string;
+  admin: string;
+  weight: number;
+  checked: boolean;
+  last: { ok: boolean; reason: string; code?: number | string; info?: string; durationMs: number; at: string } | null;
+}
+
+/** Runtime command `health show [backend=<name>]`: every server's state and last check. */
+export const healthShowCommand: RuntimeCommand = {
+  summary: 'Show each server\'s health, admin state, weight and last check result.',
+  args: ['backend'],
+  run(gateway, args) {
+    const rows: HealthStatusRow[] = [];
+    for (const be of gateway.backends.values()) {
+      if (args.backend !== undefined && args.backend !== be.name) continue;
+      for (const s of be.servers) {
+        const c = s.data.get(HEALTH_CONTROL_KEY) as ServerHealthCheck | undefined;
+        const l = c?.last ?? null;
+        rows.push({
+          server: s.id,
+          health: s.health,
+          admin: s.admin,
+          weight: s.weight,
+          checked: c !== undefined,
+          last: l === null ? null : { ok: l.ok, reason: l.reason, code: l.code, info: l.info, durationMs: l.duration, at: new Date(l.at).toISOString() },
+        });
+      }
+    }
+    return rows;
+  },
+};
+
 export const plugin = definePlugin({
   name: NAME,
   version: '0.1.0',
@@ -114,6 +149,7 @@ export const plugin = definePlugin({
     slots.provide(HEALTH_CHECK_SLOT, 'tcp', new TcpHealthCheck(), { description: 'TCP connect (TLS handshake with tls.enabled).' });
     slots.provide(HEALTH_CHECK_SLOT, 'http', new HttpHealthCheck(), { description: 'HTTP(S) request with expected status and body.' });
     slots.provide(HEALTH_CHECK_SLOT, 'agent', new AgentHealthCheck(), { description: 'HAProxy agent-check protocol over TCP.' });
+    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'health show', healthShowCommand, { description: healthShowCommand.summary });
   },
   apply(gateway) {
     const logger = gateway.logger.child({ plugin: NAME });

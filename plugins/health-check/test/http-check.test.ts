@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import type { TestGateway } from '@switchyard/sdk/testing';
+import type { RuntimeCommand } from '@switchyard/sdk';
 import { flippableUpstream, waitForHealth, sleep, startGateway } from './helpers';
 
 const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-health-check'];
@@ -38,13 +39,22 @@ describe('http health check: flip to 500 and back', () => {
       },
     });
     // Wait until every server has been checked at least once (checks spread over the first interval).
-    const checked = (): boolean => [s1, s2, s3].every((u) => u.requests.some((r) => r.url === '/health'));
+    const checked = (): boolean =>
+      [s1, s2, s3].every((u) => u.requests.some((r) => r.url === '/health')) &&
+      gw.gateway.backends.get('api')!.servers.every((sv) => (sv.data.get('switchyard.health.control') as { last: unknown }).last !== null);
     for (let i = 0; i < 100 && !checked(); i++) await sleep(50);
   });
 
   afterAll(async () => {
     await gw.stop();
     await Promise.all([s1.close(), s2.close(), s3.close()]);
+  });
+
+  it('reports every server and its last check through the `health show` runtime command', async () => {
+    const cmd = gw.gateway.slots.get<RuntimeCommand>('runtime.command', 'health show')!;
+    const rows = (await cmd.run(gw.gateway, { backend: 'api' })) as Array<{ server: string; health: string; checked: boolean; last: { ok: boolean; reason: string; code?: number } | null }>;
+    expect(rows.map((r) => r.server)).toEqual(['api/s1', 'api/s2', 'api/s3']);
+    expect(rows.every((r) => r.checked && r.health === 'up' && r.last?.ok === true && r.last.reason === 'Layer7 check passed' && r.last.code === 200)).toBe(true);
   });
 
   it('sends the configured request (method, path, Host, headers)', () => {
