@@ -11,7 +11,7 @@ export interface Answer {
 export function send(
   port: number,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; host?: string; tls?: { servername: string } } = {},
+  options: { method?: string; headers?: Record<string, string | string[]>; host?: string; tls?: { servername: string } } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const mod = options.tls ? https : http;

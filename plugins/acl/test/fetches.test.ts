@@ -15,7 +15,7 @@ interface Case {
   cond: string;
   path?: string;
   method?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   v6?: boolean;
   tls?: string;
   expect: boolean;
@@ -35,6 +35,10 @@ const cases: Case[] = [
   { name: 'src v6 other CIDR', cond: 'src 2001:db8::/32', v6: true, expect: false },
   { name: 'v4 block does not match v6 client', cond: 'src 127.0.0.0/8', v6: true, expect: false },
   { name: 'LOCALHOST over v6', cond: 'LOCALHOST', v6: true, expect: true },
+  // dst, src_port
+  { name: 'dst', cond: 'dst 127.0.0.1', expect: true },
+  { name: 'dst v6', cond: 'dst ::1', v6: true, expect: true },
+  { name: 'src_port', cond: 'src_port 1024:65535', expect: true },
   // dst_port (int ranges)
   { name: 'dst_port range', cond: 'dst_port 1024:65535', expect: true },
   { name: 'dst_port out of range', cond: 'dst_port 1:80', expect: false },
@@ -86,6 +90,10 @@ const cases: Case[] = [
   // host
   { name: 'host without port, lower-case', cond: 'host shop.example', headers: { host: 'Shop.Example:8080' }, expect: true },
   { name: 'host absolute-form target', cond: 'host abs.example', path: 'http://abs.example/p', headers: { host: 'other.example' }, expect: true },
+  { name: 'base', cond: 'base shop.example/p/q', path: '/p/q?x=1', headers: { host: 'shop.example' }, expect: true },
+  { name: 'a header sent twice: any value matches', cond: 'hdr(x-dup) b', headers: { 'x-dup': ['a', 'b'] }, expect: true },
+  { name: 'first converter', cond: 'hdr(x-dup),first b', headers: { 'x-dup': ['a', 'b'] }, expect: false },
+  { name: 'last converter', cond: 'hdr(x-dup),last b', headers: { 'x-dup': ['a', 'b'] }, expect: true },
   // cookies
   { name: 'cookie', cond: 'cookie(sid) abc', headers: { cookie: 'a=1; sid=abc' }, expect: true },
   { name: 'cook -m len', cond: 'cook(sid) -m len 3', headers: { cookie: 'sid=abc' }, expect: true },
