@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import type * as http from 'node:http';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import type { ServerChange, GatewayApi } from '@switchyard/sdk';
 
 /** An upstream whose /health answers `state.health` and whose other paths answer 200 with its name. */
@@ -67,14 +67,7 @@ export async function startAgent(reply: () => string): Promise<{ port: number; c
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * startTestGateway with a fresh module registry: the core keeps one ajv instance per
- * process and refuses a second composed schema with the same $id, so each gateway in a
- * test file loads its own copy of the core (see the report on core/src/config/load.ts).
- */
+/** Starts an in-process gateway from a config object (the SDK harness). */
 export function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
-  jest.resetModules();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const testing = require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing');
-  return testing.startTestGateway(config);
+  return startTestGateway(config);
 }

@@ -1,13 +1,10 @@
 import * as http from 'node:http';
 import { request } from 'undici';
 import type { ServerChange } from '@switchyard/sdk';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
-  // A fresh core per gateway: the core's ajv instance refuses a second schema with the same $id.
-  jest.resetModules();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing')).startTestGateway(config);
+  return startTestGateway(config);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

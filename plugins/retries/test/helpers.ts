@@ -1,15 +1,9 @@
 import type * as http from 'node:http';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
-/**
- * startTestGateway with a fresh module registry: the core keeps one ajv instance per
- * process and refuses a second composed schema with the same $id.
- */
+/** Starts an in-process gateway from a config object (the SDK harness). */
 export function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
-  jest.resetModules();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const testing = require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing');
-  return testing.startTestGateway(config);
+  return startTestGateway(config);
 }
 
 export interface Recorded {
