@@ -1,8 +1,6 @@
-/**
- * Config mistakes fail at load with coded errors. Each load runs in a fresh module registry:
- * the core caches one ajv instance per process and refuses a second composed schema with
- * the same $id (a core bug, reported).
- */
+import { startTestGateway } from '@switchyard/sdk/testing';
+
+/** Config mistakes fail at load with coded errors. */
 async function codeOf(backend: Record<string, unknown>, mode: 'http' | 'tcp' = 'http'): Promise<string> {
   const config = {
     plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', './fixtures/test-plugin'],
@@ -11,12 +9,8 @@ async function codeOf(backend: Record<string, unknown>, mode: 'http' | 'tcp' = '
     backends: { be: { mode, balance: 'roundrobin', servers: [{ name: 's1', address: '127.0.0.1:9' }, { name: 's2', address: '127.0.0.1:10' }], ...backend } },
   };
   try {
-    await jest.isolateModulesAsync(async () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const testing = require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing');
-      const gw = await testing.startTestGateway(config, { baseDir: __dirname });
-      await gw.stop();
-    });
+    const gw = await startTestGateway(config, { baseDir: __dirname });
+    await gw.stop();
     return 'started';
   } catch (err) {
     const e = err as { code?: string; errors?: Array<{ code: string }> };
