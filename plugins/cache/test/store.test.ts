@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { RUNTIME_COMMAND_SLOT, type RuntimeCommand } from '@switchyard/sdk';
 import type { TestGateway } from '@switchyard/sdk/testing';
 import { cacheOf, purgeCache } from '@switchyard/plugin-cache';
-import { startOrigin, startCachingGateway, get, type Origin } from './helpers';
+import { startOrigin, startCachingGateway, get, sleep, type Origin } from './helpers';
 
 describe('cache: coalescing, streaming, size limits, purge', () => {
   let origin: Origin;
@@ -25,11 +25,14 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
   };
 
   test('coalescing: 20 concurrent misses on one URL make one origin request', async () => {
+    // The origin answers only once the 19 other clients are waiting (bounded: 10 s).
+    const base = cacheOf(gw.gateway).counters.coalesced;
     origin.routes.set('/slow', (_req, res) => {
-      setTimeout(() => {
+      void (async () => {
+        for (let i = 0; i < 500 && cacheOf(gw.gateway).counters.coalesced < base + 19; i++) await sleep(20);
         res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
         res.end('slow answer\n');
-      }, 300);
+      })();
     });
     const results = await Promise.all(Array.from({ length: 20 }, () => get(gw.url('/slow'))));
     expect(origin.hits('/slow')).toBe(1);
@@ -39,21 +42,25 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
     }
     expect(results.filter((r) => r.headers['x-cache'] === 'MISS')).toHaveLength(1);
     expect(results.filter((r) => r.headers['x-cache'] === 'HIT')).toHaveLength(19);
-    expect(cacheOf(gw.gateway).counters.coalesced).toBeGreaterThanOrEqual(19);
+    expect(cacheOf(gw.gateway).counters.coalesced).toBe(base + 19);
   });
 
   test('revalidations coalesce too: 10 concurrent requests for a stale object make one conditional request', async () => {
+    let revalidationBase = Infinity;
     origin.routes.set('/slow-stale', (req, res) => {
-      setTimeout(() => {
+      void (async () => {
+        for (let i = 0; i < 500 && cacheOf(gw.gateway).counters.coalesced < revalidationBase + 9; i++) await sleep(20);
         if (req.headers['if-none-match'] === '"s1"') {
           res.writeHead(304, { etag: '"s1"', 'cache-control': 'max-age=60' });
           return res.end();
         }
         res.writeHead(200, { 'content-type': 'text/plain', etag: '"s1"', 'cache-control': 'max-age=60', age: '100' });
         res.end('stale then fresh\n');
-      }, 200);
+      })();
     });
+    revalidationBase = -Infinity; // the first (filling) request is answered at once
     await get(gw.url('/slow-stale'));
+    revalidationBase = cacheOf(gw.gateway).counters.coalesced;
     const results = await Promise.all(Array.from({ length: 10 }, () => get(gw.url('/slow-stale'))));
     expect(origin.hits('/slow-stale')).toBe(2);
     expect(origin.upstream.requests.filter((r) => r.url === '/slow-stale' && r.headers['if-none-match'] === '"s1"')).toHaveLength(1);
