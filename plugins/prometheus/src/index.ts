@@ -3,7 +3,7 @@ import { timeHooks } from './hook-timing';
 import { GatewayMetrics } from './metrics';
 import { MetricsServer } from './server';
 
-export { GatewayMetrics, DURATION_BUCKETS, HOOK_BUCKETS, REDISPATCH_VAR } from './metrics';
+export { GatewayMetrics, DURATION_BUCKETS, HOOK_BUCKETS, FAILED_ATTEMPTS_VAR, countRedispatches } from './metrics';
 export { FastHistogram, HistogramChild } from './histogram';
 export { timeHooks } from './hook-timing';
 export { PrometheusErrors } from './errors';

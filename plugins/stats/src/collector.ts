@@ -9,10 +9,39 @@ import type {
 
 const PLUGIN = '@switchyard/plugin-stats';
 
-/** exchange.vars key a retry plugin sets (a number) when it sent an exchange to another server. */
-export const REDISPATCH_VAR = 'redispatches';
-/** server.data key where a health-check plugin may leave its last result ({ status, detail?, at? }). */
-export const CHECK_RESULT_KEY = 'health.lastCheck';
+/** exchange.vars key where @switchyard/plugin-retries lists the failed attempts ({ server }) of an exchange. */
+export const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
+
+/** Retries that moved to another server: a failed attempt followed by one on a different server. */
+export function countRedispatches(ex: Exchange): number {
+  const failed = ex.vars.get(FAILED_ATTEMPTS_VAR);
+  if (!Array.isArray(failed)) return 0;
+  let n = 0;
+  for (let i = 0; i < failed.length; i++) {
+    const next = i + 1 < failed.length ? (failed[i + 1] as { server?: unknown }).server : ex.server;
+    if ((failed[i] as { server?: unknown }).server !== next) n++;
+  }
+  return n;
+}
+/** server.data key where @switchyard/plugin-health-check leaves its control, with `last` = the last check's result. */
+export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
+/** server.data key the runtime API sets while an operator disabled a server's health checks. */
+export const HEALTH_DISABLED_KEY = 'switchyard.health.disabled';
+
+/** The last check's result in the page's words, or null when the server has no checks. */
+function lastCheck(s: ServerState): Record<string, unknown> | null {
+  if (s.data.get(HEALTH_DISABLED_KEY) === true) return { status: 'disabled', detail: 'checks disabled' };
+  const ctl = s.data.get(HEALTH_CONTROL_KEY) as { last?: { ok?: boolean; reason?: string; code?: unknown; info?: string; at?: number; duration?: number } | null } | undefined;
+  const last = ctl?.last;
+  if (!last) return ctl ? { status: 'pending' } : null;
+  return {
+    ok: last.ok === true,
+    status: last.reason ?? (last.ok ? 'passed' : 'failed'),
+    detail: [last.code, last.info].filter((x) => x !== undefined && x !== '').join(' ') || undefined,
+    at: last.at,
+    duration: last.duration,
+  };
+}
 
 const CLASS_NAMES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -217,8 +246,7 @@ export class StatsCollector {
     let redispatched = 0;
     if (ex.retries > 0) {
       b.retries += ex.retries;
-      const v = ex.vars.get(REDISPATCH_VAR);
-      redispatched = typeof v === 'number' ? v : 0;
+      redispatched = countRedispatches(ex);
       b.redispatches += redispatched;
     }
     const s = ex.server;
@@ -346,14 +374,13 @@ export class StatsCollector {
           weight += s.weight;
         }
         if (s.backup) backups++;
-        const check = s.data.get(CHECK_RESULT_KEY);
         servers.push({
           name: s.name,
           address: `${s.host}:${s.port}`,
           status: serverStatus(s),
           admin: s.admin,
           health: s.health,
-          check: check !== undefined && check !== null && typeof check === 'object' ? (check as Record<string, unknown>) : null,
+          check: lastCheck(s),
           lastChange: s.lastChange,
           lastChangeAgo: Math.max(0, Math.round((now - s.lastChange) / 1000)),
           weight: s.weight,

@@ -2,7 +2,7 @@ import { definePlugin, durationSchema, type GatewayApi } from '@switchyard/sdk';
 import { StatsCollector } from './collector';
 import { StatsServer, type StatsConfig } from './server';
 
-export { StatsCollector, serverStatus, CHECK_RESULT_KEY, REDISPATCH_VAR } from './collector';
+export { StatsCollector, serverStatus, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, FAILED_ATTEMPTS_VAR, countRedispatches } from './collector';
 export { LatencyWindow } from './latency';
 export { toCsv, CSV_COLUMNS } from './csv';
 export { StatsErrors } from './errors';

@@ -57,7 +57,7 @@ function cells(x, q, extra){
     '<td>'+num(x.errors)+'</td><td>'+(extra?num(extra.retries):'')+'</td><td>'+(extra?num(extra.redispatches):'')+'</td>'+
     '<td>'+num(x.latency.p50)+'</td><td>'+num(x.latency.p99)+'</td>';
 }
-function checkText(c){if(!c)return '';var t=c.status!==undefined?String(c.status):'';if(c.detail!==undefined)t+=' '+String(c.detail);return esc(t);}
+function checkText(c){if(!c)return '';var t=c.status!==undefined?String(c.status):'';if(c.detail!==undefined)t+=' '+String(c.detail);if(c.duration!==undefined)t+=' ('+c.duration+' ms)';return esc(t);}
 function render(s){
   state = s;
   var h = '';

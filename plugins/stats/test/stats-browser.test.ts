@@ -16,9 +16,22 @@ describe('stats page in a real browser (chromium)', () => {
   let userDataDir: string;
   let url: string;
   let traffic: NodeJS.Timeout | undefined;
+  let healthFails = false;
 
   beforeAll(async () => {
-    upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream({ name })));
+    upstreams = await Promise.all(
+      ['a', 'b', 'c'].map((name) =>
+        startUpstream({
+          name,
+          handler: (req, res) => {
+            req.resume();
+            // Only b's health endpoint flips; ordinary requests keep working.
+            const sick = req.url === '/health' && name === 'b' && healthFails;
+            res.writeHead(sick ? 503 : 200, { 'content-type': 'text/plain' }).end(sick ? 'sick' : `hello from ${name}`);
+          },
+        }),
+      ),
+    );
     const slow = await startUpstream({
       name: 'slow',
       handler: (req, res) => {
@@ -28,14 +41,17 @@ describe('stats page in a real browser (chromium)', () => {
     });
     upstreams.push(slow);
     gw = await startTestGateway({
-      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stats'],
+      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-health-check', '@switchyard/plugin-stats'],
       stats: { listen: '127.0.0.1:0', auth: { username: 'ops', password: 'pw' } },
       frontends: {
         web: { bind: '127.0.0.1:0', defaultBackend: 'app' },
         api: { bind: '127.0.0.1:0', defaultBackend: 'api' },
       },
       backends: {
-        app: { servers: upstreams.slice(0, 3).map((u, i) => ({ name: `web${i + 1}`, address: u.address })) },
+        app: {
+          healthCheck: { type: 'http', inter: '250ms', timeout: '3s', rise: 1, fall: 1, http: { path: '/health' } },
+          servers: upstreams.slice(0, 3).map((u, i) => ({ name: `web${i + 1}`, address: u.address })),
+        },
         api: {
           servers: [
             { name: 'api1', address: slow.address },
@@ -72,7 +88,7 @@ describe('stats page in a real browser (chromium)', () => {
     if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  it('shows every server UP, then DOWN live when its health fails, and saves a screenshot', async () => {
+  it('shows every server UP, then DOWN live when its health endpoint flips, and saves a screenshot', async () => {
     const page = await context.newPage();
     const external: string[] = [];
     page.on('request', (r) => {
@@ -80,19 +96,25 @@ describe('stats page in a real browser (chromium)', () => {
     });
     await page.goto(url);
     const web2 = page.locator('tr[data-server="app/web2"] td.status');
-    await web2.waitFor({ timeout: 10_000 });
+    await page.locator('tr[data-server="app/web2"] td.status', { hasText: 'UP' }).waitFor({ timeout: 10_000 });
     expect(await web2.textContent()).toBe('UP');
     await page.locator('#live', { hasText: 'live' }).waitFor({ timeout: 10_000 });
 
     // Let a few seconds of history accumulate for the charts, then flip the server's health.
-    await page.waitForTimeout(3000);
-    gw.gateway.backends.get('app')!.server('web2')!.setHealth('down', 'health check: connection refused');
+    await page.waitForTimeout(2000);
+    healthFails = true;
     gw.gateway.backends.get('api')!.server('api2')!.setAdmin('drain', 'test');
     await page.locator('tr[data-server="app/web2"] td.status', { hasText: 'DOWN' }).waitFor({ timeout: 10_000 });
     const row = page.locator('tr[data-server="app/web2"]');
     expect(await row.getAttribute('class')).toContain('s-DOWN');
-    const bg = await row.locator('td').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    // One evaluation (the table is re-rendered live, so an element handle could go stale).
+    const bg = await page.evaluate(() => {
+      const td = document.querySelector('tr[data-server="app/web2"] td');
+      return td ? getComputedStyle(td).backgroundColor : 'missing';
+    });
     expect(bg).toBe('rgb(255, 144, 144)');
+    // The last check's result shows beside the status.
+    expect(await row.locator('td.check').textContent()).toMatch(/503/);
     expect(await page.locator('tr[data-server="api/api2"] td.status').textContent()).toBe('DRAIN');
     // Requests keep flowing: the counter of a server that is still UP goes up without a reload.
     const total = page.locator('tr[data-server="app/web1"] td.stot');

@@ -62,7 +62,12 @@ describe('stats page data', () => {
       await res.body.text();
     }
     // 6 requests, round-robin over two servers: 3 each; /missing went to s1 (answers 200) or s2 (404).
-    const json = JSON.parse((await get(`${base};json`)).body) as StatsSnapshot;
+    // The log hook runs when each response closes: give the last one a moment.
+    let json = JSON.parse((await get(`${base};json`)).body) as StatsSnapshot;
+    for (let i = 0; i < 40 && json.frontends[0]!.sessions.total < 6; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      json = JSON.parse((await get(`${base};json`)).body) as StatsSnapshot;
+    }
     const fe = json.frontends.find((f) => f.name === 'web')!;
     expect(fe.sessions.total).toBe(6);
     expect(fe.responses['2xx']! + fe.responses['4xx']!).toBe(6);
