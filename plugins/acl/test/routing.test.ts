@@ -1,16 +1,14 @@
 /**
  * Backend choice through real sockets: useBackend in order, map files and inline maps,
  * plain routes (host, wildcard host, path prefix, stripPrefix, most specific first),
- * defaultBackend; config errors at load; and `switchyard explain` on the same config.
+ * defaultBackend (config errors: errors.test.ts; `switchyard explain`: explain.test.ts).
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { isolatedGateway, send } from './client';
+import { send } from './client';
 
-const root = path.resolve(__dirname, '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-routing-'));
 const names = ['api', 'web', 'static', 'cart', 'org', 'docs', 'special', 'shopmap'];
 const ups = new Map<string, Upstream>();
@@ -96,56 +94,3 @@ test('defaultBackend when nothing matches', async () => {
   expect((await via('/elsewhere')).upstream).toBe('web');
 });
 
-test.each([
-  ['an unknown ACL', { useBackend: [{ backend: 'web', if: 'nope' }] }, 'SWY_ERR_ACL_UNKNOWN_ACL'],
-  ['a bad regex', { acls: { r: 'path_reg ([' } }, 'SWY_ERR_ACL_BAD_PATTERN'],
-  ['an unknown fetch', { acls: { r: 'pathx /a' } }, 'SWY_ERR_ACL_UNKNOWN_FETCH'],
-  ['an unknown backend', { useBackend: [{ backend: 'ghost' }] }, 'SWY_ERR_ACL_UNKNOWN_BACKEND'],
-  ['a bad CIDR', { acls: { r: 'src 10.0.0.0/99' } }, 'SWY_ERR_ACL_BAD_PATTERN'],
-  ['an ACL without pattern', { acls: { r: 'hdr(x)' } }, 'SWY_ERR_ACL_SYNTAX'],
-])('config with %s is refused at load', async (_what, extra, code) => {
-  await expect(
-    isolatedGateway({
-      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-acl'],
-      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'web', ...extra } },
-      backends: { web: { servers: [{ address: ups.get('web')!.address }] } },
-    }),
-  ).rejects.toMatchObject({ code });
-});
-
-function explain(...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'core/bin/switchyard.js'), 'explain', '--config', configFile, ...args], { cwd: root, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
-}
-
-const built = fs.existsSync(path.join(root, 'plugins/acl/dist/index.js')) && fs.existsSync(path.join(root, 'core/dist/cli.js'));
-(built ? describe : describe.skip)('switchyard explain (built CLI)', () => {
-  test('shows each ACL, the rule that chose the backend, and the server', async () => {
-    const r = await explain('--request', 'GET http://shop.map.example/api/x', '--src', '10.1.2.3');
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\[x\] acl is_api: path_beg \/api → value "\/api\/x" matched/);
-    expect(r.out).toMatch(/\[x\] acl is_internal: src 10\.0\.0\.0\/8 → value "10\.1\.2\.3" matched/);
-    expect(r.out).toMatch(/httpRequest\[0\] deny 403 if .*: condition false → skipped/);
-    expect(r.out).toMatch(/useBackend\[0\] backend api if is_api: condition true/);
-    expect(r.out).toMatch(/backend {3}api {2}— useBackend\[0\] if is_api/);
-    expect(r.out).toMatch(/server {4}api\/s1 \(127\.0\.0\.1:\d+\)/);
-  });
-
-  test('shows a deny that answers the request before any backend', async () => {
-    const r = await explain('--request', 'GET /admin/x', '--header', 'Host: shop.example', '--src', '192.0.2.1');
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/httpRequest\[0\] deny 403 .*condition true → fires/);
-    expect(r.out).toMatch(/answered by the gateway: httpRequest\[0\] deny 403 \(status 403\)/);
-    expect(r.out).not.toMatch(/^backend/m);
-  });
-
-  test('shows routes with stripPrefix and the rewritten upstream path', async () => {
-    const r = await explain('--request', 'GET http://shop.example/cart/items');
-    expect(r.out).toMatch(/route\[\d\] shop\.example\/cart → cart \(strip prefix\): matches/);
-    expect(r.out).toMatch(/upstream {2}GET \/items/);
-    expect(r.out).toMatch(/server {4}cart\/s1/);
-  });
-});
