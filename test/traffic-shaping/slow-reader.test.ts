@@ -5,12 +5,12 @@ import { startUpstream, type Upstream } from '@switchyard/sdk/testing';
 import { startChildGateway, type ChildGateway } from './fixtures/gateway';
 
 /**
- * A 200 MB response read slowly (≈40 MB/s) by a client whose server sends as fast as it
+ * A 200 MB response read slowly (≈50 MB/s) by a client whose server sends as fast as it
  * can: with backpressure through the forwarder the gateway's RSS stays flat; without it
  * the gateway would hold most of the 200 MB.
  */
 const SIZE = 200 * 2 ** 20;
-const READ_RATE = 40 * 2 ** 20; // bytes per second
+const READ_RATE = 50 * 2 ** 20; // bytes per second
 const MB = 2 ** 20;
 
 describe('slow readers do not grow gateway memory', () => {
@@ -95,7 +95,7 @@ describe('slow readers do not grow gateway memory', () => {
     return { bytes, baseMb: base / MB, peakMb: peak / MB, seconds };
   }
 
-  it.each(['plain', 'shaped'])('%s: a 200 MB response read at 40 MB/s keeps RSS growth well under the body size', async (name) => {
+  it.each(['plain', 'shaped'])('%s: a 200 MB response read at 50 MB/s keeps RSS growth well under the body size', async (name) => {
     const port = gw.ports[name]!;
     const r = await slowRead(port);
     report[name] = { ...r, growthMb: r.peakMb - r.baseMb };
