@@ -51,7 +51,11 @@ export interface HttpForwarderHooks {
   readonly attemptFailed: AsyncSeriesBailHook<[HttpExchange, ForwardAttemptFailure, ReplayPlan | undefined], true | undefined>;
 }
 
-const hooksByGateway = new WeakMap<GatewayApi, HttpForwarderHooks>();
+// Kept on a global symbol so two installed copies of this package (a plugin built against
+// another version) still share one set of hooks per gateway, as undici does for its errors.
+const kHooks = Symbol.for('switchyard.http-forwarder.hooks');
+const registry = globalThis as typeof globalThis & { [kHooks]?: WeakMap<GatewayApi, HttpForwarderHooks> };
+const hooksByGateway = (registry[kHooks] ??= new WeakMap<GatewayApi, HttpForwarderHooks>());
 
 /** The forwarder hooks of a gateway (created on first use). Tap them in `apply` only. */
 export function getHttpForwarderHooks(gateway: GatewayApi): HttpForwarderHooks {

@@ -25,7 +25,10 @@ export interface TcpForwarderHooks {
   readonly connectFailed: AsyncSeriesBailHook<[TcpExchange, TcpConnectFailure], true | undefined>;
 }
 
-const hooksByGateway = new WeakMap<GatewayApi, TcpForwarderHooks>();
+// On a global symbol so two installed copies of this package share one set of hooks per gateway.
+const kHooks = Symbol.for('switchyard.tcp-forwarder.hooks');
+const registry = globalThis as typeof globalThis & { [kHooks]?: WeakMap<GatewayApi, TcpForwarderHooks> };
+const hooksByGateway = (registry[kHooks] ??= new WeakMap<GatewayApi, TcpForwarderHooks>());
 
 /** The TCP forwarder hooks of a gateway (created on first use). Tap them in `apply` only. */
 export function getTcpForwarderHooks(gateway: GatewayApi): TcpForwarderHooks {
