@@ -16,6 +16,7 @@ export interface LineContext {
   gateway: GatewayApi;
 }
 
+const HOSTNAME = os.hostname();
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
 const p3 = (n: number): string => (n < 10 ? '00' : n < 100 ? '0' : '') + n;
@@ -101,7 +102,7 @@ export const VARIABLES: Record<string, { description: string; field: Field }> = 
   Hh: { description: 'Host of the request', field: (ex) => http(ex, (h) => dash(h.host), '-') },
   ID: { description: 'exchange id', field: (ex) => String(ex.id) },
   E: { description: 'error code (SWY_ERR_...) or `-`', field: (ex) => dash(ex.error?.code) },
-  H: { description: 'host name of the machine', field: () => os.hostname() },
+  H: { description: 'host name of the machine', field: () => HOSTNAME },
   pid: { description: 'process id', field: () => String(process.pid) },
   mode: { description: '`http` or `tcp`', field: (ex) => ex.kind },
 };

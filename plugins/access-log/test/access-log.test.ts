@@ -129,6 +129,20 @@ describe('access log', () => {
     expect(line).toBe('127.0.0.1 GET /a/b ?c=d 200 api/app1 "GET /a/b?c=d HTTP/1.1" err=- 100% http');
   });
 
+  it('calls sample fetches from the fetch slot with %[name(arg)] (ACL plugin)', async () => {
+    const file = path.join(dir, 'fetch.log');
+    const gw = await startTestGateway({
+      plugins: [...PLUGINS, '@switchyard/plugin-acl'],
+      accessLog: { format: 'custom', output: 'file', file, template: '%[req.hdr(x-tenant)] %{+Q}[req.hdr(user-agent)] %[req.hdr(absent)]' },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: { api: { servers: [{ name: 'app1', address: up.address }] } },
+    });
+    gateways.push(gw);
+    await (await request(gw.url('/'), { headers: { 'x-tenant': 'acme', 'user-agent': 'probe "1"' } })).body.text();
+    const [line] = await until(() => lines(file).length >= 1 && lines(file), 'a line with fetched values');
+    expect(line).toBe('acme "probe \\"1\\"" -');
+  });
+
   it('refuses an unknown %-variable at start-up with a coded error', async () => {
     await expect(start({ format: 'custom', template: '%ci %nope' })).rejects.toMatchObject({ code: 'SWY_ERR_ACCESSLOG_FORMAT' });
   });
