@@ -182,3 +182,39 @@ describe('stick-table tracking (track-sc0 src)', () => {
     expect(r.headers['x-sc0-key']).toBe('undefined');
   });
 });
+
+describe('rate limits on a TCP frontend', () => {
+  it('closes sessions over the limit without forwarding them', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const net = require('node:net') as typeof import('node:net');
+    let sessions = 0;
+    const echo = net.createServer((s) => {
+      sessions++;
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const port = (echo.address() as import('node:net').AddressInfo).port;
+    const gw = await startTestGateway({
+      plugins: PLUGINS,
+      frontends: { tcp: { mode: 'tcp', bind: '127.0.0.1:0', defaultBackend: 'echo', rateLimits: [{ name: 'conns', points: 2, duration: '60s' }] } },
+      backends: { echo: { mode: 'tcp', servers: [{ name: 'e', address: `127.0.0.1:${port}` }] } },
+    });
+    const session = (): Promise<string | null> =>
+      new Promise((resolve) => {
+        const s = net.connect(gw.port(), '127.0.0.1', () => s.write('ping'));
+        s.on('error', () => {});
+        s.once('data', (d: Buffer) => {
+          resolve(d.toString());
+          s.destroy();
+        });
+        s.once('close', () => resolve(null));
+      });
+    try {
+      expect([await session(), await session(), await session()]).toEqual(['ping', 'ping', null]);
+      expect(sessions).toBe(2);
+    } finally {
+      await gw.stop();
+      await new Promise<void>((r) => echo.close(() => r()));
+    }
+  });
+});
