@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { Exchange, GatewayApi, HttpExchange } from '@switchyard/sdk';
 import { AclErrors } from './errors';
+import { hostWithoutPort } from './fetches';
 import type { AclCompiler, CompiledCondition, CompiledFetch, RuleCondition } from './types';
 
 /** `useBackend` entry: a fixed backend, or a map from a fetched key to a backend. */
@@ -163,18 +164,19 @@ export function pathHasPrefix(path: string, prefix: string): boolean {
   return path.length === prefix.length || prefix.endsWith('/') || path[prefix.length] === '/' || path[prefix.length] === '?';
 }
 
-function hostOf(ex: HttpExchange): string {
-  let h = ex.host;
-  const colon = h.lastIndexOf(':');
-  if (colon !== -1 && !h.endsWith(']') && h.indexOf(':') === colon) h = h.slice(0, colon);
-  return h.toLowerCase();
+/** The path as earlier rules left it (routes see rewrites, like ACLs do). */
+function currentPath(ex: HttpExchange): string {
+  if (!ex.upstreamTouched) return ex.path;
+  const u = ex.upstream.path;
+  const q = u.indexOf('?');
+  return q === -1 ? u : u.slice(0, q);
 }
 
 export function compileRoutes(gateway: GatewayApi, frontend: string, routes: ReadonlyArray<RouteConfig>): CompiledRoute[] {
   const compiled = routes.map((r, index) => {
     const where = `frontends.${frontend}.routes[${index}]`;
     checkBackend(gateway, frontend, r.backend, `${where}.backend`);
-    const host = r.host?.toLowerCase();
+    const host = r.host === undefined ? undefined : r.host.startsWith('[') ? hostWithoutPort(r.host) : r.host.toLowerCase();
     const hostTest: ((h: string) => boolean) | undefined =
       host === undefined || host === '*' ? undefined
       : host.startsWith('*.') ? ((suffix: string) => (h: string) => h.endsWith(suffix) && h.length > suffix.length)(host.slice(1))
@@ -182,7 +184,9 @@ export function compileRoutes(gateway: GatewayApi, frontend: string, routes: Rea
     const prefix = r.path;
     const methods = r.methods ? new Set(r.methods.map((m) => m.toUpperCase())) : undefined;
     const match = (ex: HttpExchange): boolean =>
-      (hostTest === undefined || hostTest(hostOf(ex))) && (prefix === undefined || pathHasPrefix(ex.path, prefix)) && (methods === undefined || methods.has(ex.method));
+      (hostTest === undefined || hostTest(hostWithoutPort(ex.host))) &&
+      (prefix === undefined || pathHasPrefix(currentPath(ex), prefix)) &&
+      (methods === undefined || methods.has(ex.upstreamTouched ? ex.upstream.method : ex.method));
     const describe = `${r.host ?? '*'}${r.path ?? '/'}${methods ? ` [${[...methods].join(',')}]` : ''} → ${r.backend}${r.stripPrefix ? ' (strip prefix)' : ''}`;
     return { index, config: r, describe, match };
   });

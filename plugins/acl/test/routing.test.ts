@@ -27,6 +27,7 @@ frontends:
       is_internal: src 10.0.0.0/8
     httpRequest:
       - { action: deny, if: '{ path_beg /admin } !is_internal' }
+      - { action: replace-path, match: '^/legacy-docs(.*)$', replace: '/docs$1' }
     useBackend:
       - { backend: api, if: is_api }
       - { map: { file: hosts.map, key: host } }
@@ -88,6 +89,10 @@ test('routes: wildcard host and any-host path', async () => {
   expect((await via('/', 'a.example.org')).upstream).toBe('org');
   expect((await via('/', 'example.org')).upstream).toBe('web');
   expect((await via('/docs/intro')).upstream).toBe('docs');
+});
+
+test('routes see the path as http-request rules rewrote it', async () => {
+  expect(await via('/legacy-docs/intro')).toEqual({ upstream: 'docs', url: '/docs/intro' });
 });
 
 test('defaultBackend when nothing matches', async () => {
