@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState, SwitchyardError } from '@switchyard/sdk';
 import * as path from 'node:path';
+import { isSwitchyardError } from '@switchyard/sdk';
 import { forwardError } from './errors';
 import { getHttpForwarderHooks, type AttemptFailureCause, type ForwardAttemptFailure, type HttpForwarderHooks, type ReplayPlan } from './hooks';
 import { UPSTREAM_DISPATCHER, upstreamTlsOptions } from './upstream-tls';
@@ -118,7 +119,7 @@ export class HttpForwarder {
     try {
       plan = await hooks.prepare.promise(ex);
     } catch (err) {
-      ex.fail(forwardError(err, ex.server!.id, timeouts));
+      ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
       return;
     }
     if (ex.res!.destroyed) {
