@@ -1,6 +1,6 @@
 import { definePlugin, FETCH_SLOT, Stage } from '@switchyard/sdk';
 import { RateLimitErrors } from './errors';
-import { addRateLimitHeaders, RateLimits } from './limits';
+import { RateLimits } from './limits';
 import { configSchema, rateLimitsSchema, trackSchema } from './schema';
 import { clusterStore, startClusterStoreMaster } from './stores/cluster';
 import { memoryStore } from './stores/memory';
@@ -56,7 +56,7 @@ export const plugin = definePlugin<RateLimitConfig>({
     if (!limits.empty) gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.RATE_LIMIT }, (ex) => limits.check(ex));
     if (limits.wantsHeaders) {
       gateway.hooks.respond.tap({ name: NAME, stage: Stage.REWRITE }, (head, ex) => {
-        addRateLimitHeaders(head.headers, ex);
+        limits.addHeaders(head.headers, ex);
         return head;
       });
     }

@@ -38,6 +38,8 @@ export class RateLimits {
   readonly #storeName: string;
   /** True when some limit sends RateLimit headers on every response (the respond tap is needed). */
   readonly wantsHeaders: boolean;
+  /** Frontends with a `headers: true` limit: the respond tap skips the others without touching the exchange. */
+  readonly #headerFrontends = new Set<FrontendState>();
   #storeFailing = false;
 
   constructor(gateway: GatewayApi, store: RateLimitStore, config: RateLimitConfig, logger: Logger) {
@@ -52,7 +54,10 @@ export class RateLimits {
       const compiled = rules.map((r, i): CompiledLimit => {
         const where = `frontends.${fe.name}.rateLimits[${i}]`;
         const windowSec = secondsOf(r.duration);
-        if (r.headers) wantsHeaders = true;
+        if (r.headers) {
+          wantsHeaders = true;
+          this.#headerFrontends.add(fe);
+        }
         return {
           name: r.name,
           key: compileKey(where, r.key, slots),
@@ -143,18 +148,19 @@ export class RateLimits {
     });
     return { handled: true };
   }
-}
 
-/** Adds RateLimit / RateLimit-Policy to a response for the limits that asked for them. */
-export function addRateLimitHeaders(headers: Record<string, string | string[]>, ex: HttpExchange): void {
-  const list = ex.vars.get(OUTCOMES_VAR) as Array<[CompiledLimit, LimitOutcome]> | undefined;
-  if (list === undefined) return;
-  const policies: string[] = [];
-  const states: string[] = [];
-  for (const [l, o] of list) {
-    policies.push(l.policy);
-    states.push(`"${l.name}";r=${o.remaining};t=${secondsOf(o.msBeforeNext)}`);
+  /** The respond tap: RateLimit / RateLimit-Policy for the limits that asked for them. */
+  addHeaders(headers: Record<string, string | string[]>, ex: HttpExchange): void {
+    if (!this.#headerFrontends.has(ex.frontend)) return;
+    const list = ex.vars.get(OUTCOMES_VAR) as Array<[CompiledLimit, LimitOutcome]> | undefined;
+    if (list === undefined) return;
+    const policies: string[] = [];
+    const states: string[] = [];
+    for (const [l, o] of list) {
+      policies.push(l.policy);
+      states.push(`"${l.name}";r=${o.remaining};t=${secondsOf(o.msBeforeNext)}`);
+    }
+    headers['ratelimit-policy'] = policies.join(', ');
+    headers.ratelimit = states.join(', ');
   }
-  headers['ratelimit-policy'] = policies.join(', ');
-  headers.ratelimit = states.join(', ');
 }
