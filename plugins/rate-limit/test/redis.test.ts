@@ -50,7 +50,7 @@ describe('redis store: two gateways share one limit', () => {
     redis = await startRedis(port);
     up = await startUpstream();
     const config = {
-      plugins: PLUGINS,
+      plugins: [...PLUGINS, './fixtures/sc-echo-plugin.js'],
       rateLimit: { store: 'redis', redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: `t${process.pid}`, commandTimeout: '300ms' } },
       frontends: {
         web: {
@@ -62,8 +62,8 @@ describe('redis store: two gateways share one limit', () => {
       },
       backends: { app: { servers: [{ name: 'a', address: up.address }] } },
     };
-    gw1 = await startGateway(config);
-    gw2 = await startGateway(config);
+    gw1 = await startGateway(config, { baseDir: __dirname });
+    gw2 = await startGateway(config, { baseDir: __dirname });
   });
   afterAll(async () => {
     await gw1?.stop();
@@ -83,6 +83,17 @@ describe('redis store: two gateways share one limit', () => {
     expect(await status(gw2, ann)).toBe(429);
     expect(await status(gw2, { 'x-user': 'bob' })).toBe(200);
     expect(gw1.logs.some((l) => l.msg === 'redis rate-limit store connected')).toBe(true);
+  });
+
+  it('shares the stick table too: sc_http_req_rate(0) counts requests through both gateways', async () => {
+    const eve = { 'x-user': 'eve' };
+    const rates: string[] = [];
+    for (const gw of [gw1, gw2, gw1, gw2]) {
+      const r = await request(gw.url('/'), { headers: eve });
+      await r.body.text();
+      rates.push(String(r.headers['x-sc0-rate']));
+    }
+    expect(rates).toEqual(['1', '2', '3', '4']);
   });
 
   it('keeps serving with in-memory insurance limits when Redis dies, and logs it', async () => {
