@@ -40,5 +40,4 @@ export const CoreErrors = defineErrors({
   },
   HOOK_FAILED: { code: 'SWY_ERR_HOOK_FAILED', message: 'a %s tap failed: %s', status: 500 },
   BAD_HEADER: { code: 'SWY_ERR_HTTP_BAD_HEADER', message: 'header %s has a value with CR, LF or NUL', status: 500 },
-  CLI_USAGE: { code: 'SWY_ERR_CLI_USAGE', message: '%s' },
 });

@@ -9,7 +9,8 @@
  * Options: --rounds N, --duration S (seconds per run), --warmup S, --connections C,
  * --idle N (idle keep-alive connections for the memory check), --only a,b (target ids),
  * --no-memory, --markdown FILE (write the tables), --json FILE (write the raw results),
- * --nice=N (run every process at nice N, e.g. --nice=-10 as root, when other work shares the cores).
+ * --nice=N (run every process at nice N, e.g. --nice=-10 as root, when other work shares the cores),
+ * --proxy-core N / --load-core N (defaults 1 and 0: the cores for the proxies and for wrk + upstreams).
  *
  * Each proxy runs pinned to one core (taskset -c 1); wrk and the upstreams (nginx, one
  * worker, a fixed 64-byte body, keep-alive) share the other core (taskset -c 0). Runs are
@@ -27,10 +28,10 @@ const { runWrk } = require('./lib/wrk');
 const memory = require('./lib/memory');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const LOAD_CORE = 0;
+let LOAD_CORE = 0;
 /** "Only the forwarder and the policy": the HTTP half of preset-standard. */
 const HTTP_CORE = ['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin'];
-const PROXY_CORE = 1;
+let PROXY_CORE = 1;
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,6 +42,8 @@ const { values: opts } = parseArgs({
     connections: { type: 'string' },
     idle: { type: 'string' },
     nice: { type: 'string' },
+    'proxy-core': { type: 'string' },
+    'load-core': { type: 'string' },
     only: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
     markdown: { type: 'string' },
@@ -63,6 +66,10 @@ const settings = {
   nice: opts.nice === undefined ? null : Number(opts.nice),
 };
 if (settings.nice !== null) procs.setNice(settings.nice);
+if (opts['proxy-core'] !== undefined) PROXY_CORE = Number(opts['proxy-core']);
+if (opts['load-core'] !== undefined) LOAD_CORE = Number(opts['load-core']);
+settings.proxyCore = PROXY_CORE;
+settings.loadCore = LOAD_CORE;
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const notes = [];
@@ -429,7 +436,13 @@ function render(result) {
   lines.push('### Machine', '');
   lines.push(`- ${m.cpu}; ${m.kernel}; ${m.memory} RAM; load average at start ${m.loadavg}`);
   lines.push(`- node ${m.node}; ${m.nginx}; ${m.haproxy}; ${m.wrk}`);
-  const args = [s.quick ? '--quick' : '', s.nice !== null ? `--nice=${s.nice}` : ''].filter(Boolean).join(' ');
+  lines.push(`- proxies pinned to core ${s.proxyCore}; wrk (1 thread, ${s.connections} connections) and the upstreams to core ${s.loadCore}`);
+  const args = [
+    s.quick ? '--quick' : '',
+    s.nice !== null ? `--nice=${s.nice}` : '',
+    s.proxyCore !== 1 ? `--proxy-core ${s.proxyCore}` : '',
+    s.loadCore !== 0 ? `--load-core ${s.loadCore}` : '',
+  ].filter(Boolean).join(' ');
   lines.push(`- ${result.when}, \`npm run bench${args ? ` -- ${args}` : ''}\``);
   if (result.notes.length > 0) {
     lines.push('', '### Notes', '');
