@@ -45,8 +45,25 @@ function isPresent(v: FetchValue): boolean {
   return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 }
 
-function lineTest(read: (ex: Exchange) => FetchValue, test: (s: Sample) => boolean, found: boolean): (ex: Exchange) => boolean {
+function lineTest(
+  read: (ex: Exchange) => FetchValue,
+  test: (s: Sample) => boolean,
+  found: boolean,
+  stringTest?: (s: string) => boolean,
+): (ex: Exchange) => boolean {
   if (found) return (ex) => isPresent(read(ex));
+  if (stringTest) {
+    return (ex) => {
+      const v = read(ex);
+      if (typeof v === 'string') return stringTest(v);
+      if (v === undefined || v === null) return false;
+      if (typeof v === 'object') {
+        for (const x of v as ReadonlyArray<string>) if (test(x)) return true;
+        return false;
+      }
+      return test(v);
+    };
+  }
   return (ex) => {
     const v = read(ex);
     if (v === undefined || v === null) return false;
@@ -223,12 +240,14 @@ export class AclCompilerImpl implements AclCompiler {
       throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `"${source}" has no pattern; write -m found to test that the value exists`);
     }
     let test: (s: Sample) => boolean;
+    let stringTest: ((s: string) => boolean) | undefined;
     try {
       test = matcher.compile(patterns, { ignoreCase });
+      stringTest = matcher.compileString?.(patterns, { ignoreCase });
     } catch (err) {
       throw AclErrors.BAD_PATTERN.with({ location: { path: where }, cause: err }, where, patterns.join(' '), method, (err as Error).message);
     }
-    return Object.freeze({ source, fetch, method, test: lineTest(fetch.read, test, method === 'found') });
+    return Object.freeze({ source, fetch, method, test: lineTest(fetch.read, test, method === 'found', stringTest) });
   }
 
   #readPatternFile(file: string, where: string): string[] {

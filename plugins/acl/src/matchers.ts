@@ -4,8 +4,24 @@ import type { FetchValue } from '@switchyard/sdk';
 
 const str = (v: Sample): string => (typeof v === 'string' ? v : String(v));
 
-function m(description: string, compile: MatchDefinition['compile'], noPatterns = false): MatchDefinition {
-  return Object.freeze({ description, compile, noPatterns });
+function m(description: string, compile: MatchDefinition['compile'], noPatterns = false, compileString?: MatchDefinition['compileString']): MatchDefinition {
+  return Object.freeze({ description, compile, noPatterns, ...(compileString ? { compileString } : {}) });
+}
+
+/** A string test without conversions: one pattern is compared directly, several in a loop. */
+function direct(test: (value: string, pat: string) => boolean): MatchDefinition['compileString'] {
+  return (patterns, { ignoreCase }) => {
+    const pats = ignoreCase ? patterns.map((p) => p.toLowerCase()) : [...patterns];
+    if (pats.length === 1) {
+      const p = pats[0]!;
+      return ignoreCase ? (v) => test(v.toLowerCase(), p) : (v) => test(v, p);
+    }
+    return (v) => {
+      const s = ignoreCase ? v.toLowerCase() : v;
+      for (const p of pats) if (test(s, p)) return true;
+      return false;
+    };
+  };
 }
 
 /** True when `pat` occurs in `value` bounded on both sides by the start/end or a delimiter. */
@@ -90,17 +106,29 @@ function stringMatcher(test: (value: string, pat: string) => boolean): MatchDefi
 
 /** The match methods this plugin registers in the `acl.match` slot. */
 export const MATCHERS: Readonly<Record<string, MatchDefinition>> = Object.freeze({
-  str: m('Exact string match (a hash set lookup).', (patterns, { ignoreCase }) => {
-    if (patterns.length === 1) {
-      const p = ignoreCase ? patterns[0]!.toLowerCase() : patterns[0]!;
-      return ignoreCase ? (v) => str(v).toLowerCase() === p : (v) => str(v) === p;
-    }
-    const set = new Set(ignoreCase ? patterns.map((p) => p.toLowerCase()) : patterns);
-    return ignoreCase ? (v) => set.has(str(v).toLowerCase()) : (v) => set.has(str(v));
-  }),
-  beg: m('The value begins with a pattern.', stringMatcher((v, p) => v.startsWith(p))),
-  end: m('The value ends with a pattern.', stringMatcher((v, p) => v.endsWith(p))),
-  sub: m('The value contains a pattern.', stringMatcher((v, p) => v.includes(p))),
+  str: m(
+    'Exact string match (a hash set lookup).',
+    (patterns, { ignoreCase }) => {
+      if (patterns.length === 1) {
+        const p = ignoreCase ? patterns[0]!.toLowerCase() : patterns[0]!;
+        return ignoreCase ? (v) => str(v).toLowerCase() === p : (v) => str(v) === p;
+      }
+      const set = new Set(ignoreCase ? patterns.map((p) => p.toLowerCase()) : patterns);
+      return ignoreCase ? (v) => set.has(str(v).toLowerCase()) : (v) => set.has(str(v));
+    },
+    false,
+    (patterns, { ignoreCase }) => {
+      if (patterns.length === 1) {
+        const p = ignoreCase ? patterns[0]!.toLowerCase() : patterns[0]!;
+        return ignoreCase ? (v) => v.toLowerCase() === p : (v) => v === p;
+      }
+      const set = new Set(ignoreCase ? patterns.map((p) => p.toLowerCase()) : patterns);
+      return ignoreCase ? (v) => set.has(v.toLowerCase()) : (v) => set.has(v);
+    },
+  ),
+  beg: m('The value begins with a pattern.', stringMatcher((v, p) => v.startsWith(p)), false, direct((v, p) => v.startsWith(p))),
+  end: m('The value ends with a pattern.', stringMatcher((v, p) => v.endsWith(p)), false, direct((v, p) => v.endsWith(p))),
+  sub: m('The value contains a pattern.', stringMatcher((v, p) => v.includes(p)), false, direct((v, p) => v.includes(p))),
   dir: m('A pattern is a slash-delimited part of the value (`/api` in `/v1/api/x`).', stringMatcher((v, p) => delimited(v, p, '/?'))),
   dom: m('A pattern is a dot-delimited part of the value (`example.com` in `www.example.com:8080`).', stringMatcher((v, p) => delimited(v, p, '/?.:'))),
   reg: m('A regular expression (JavaScript syntax, compiled once; -i adds the i flag).', (patterns, { ignoreCase }) => {

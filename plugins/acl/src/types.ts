@@ -13,6 +13,8 @@ export interface MatchDefinition {
   readonly noPatterns?: boolean;
   /** Throw an Error whose message says why a pattern is invalid. */
   compile(patterns: ReadonlyArray<string>, options: { ignoreCase: boolean }): (value: Sample) => boolean;
+  /** Optional faster test for string values (the common case); `compile` still handles the rest. */
+  compileString?(patterns: ReadonlyArray<string>, options: { ignoreCase: boolean }): (value: string) => boolean;
 }
 
 export const MATCH_SLOT = 'acl.match';
