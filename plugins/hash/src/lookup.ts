@@ -1,5 +1,5 @@
 import type { ServerState } from '@switchyard/sdk';
-import { hashString } from './hash';
+import { hashSeries } from './hash';
 
 /** Turns a 32-bit key hash into a server of the group; rebuilt when weights or availability change. */
 export interface HashLookup {
@@ -66,8 +66,41 @@ export class MapBasedLookup implements HashLookup {
 export const POINTS_PER_WEIGHT = 100;
 /** Above this many points in all, every server's count is scaled down to fit. */
 const MAX_POINTS = 1 << 21;
-/** Points and owners are packed in one double for sorting and merging: point · 2^20 + owner. */
+/** Points and owners compare as one double while merging: point · 2^20 + owner. */
 const OWNER_SPACE = 1048576;
+
+/**
+ * Sorts (key, value) pairs by key, stably, in place: LSD radix sort on 8-bit digits, four
+ * passes, O(n). Pairs generated in owner order thus stay in owner order among equal points.
+ */
+export function radixSortPairs(keys: Uint32Array, values: Uint32Array): void {
+  const n = keys.length;
+  if (n < 2) return;
+  let srcK: Uint32Array = keys;
+  let srcV: Uint32Array = values;
+  let dstK: Uint32Array = new Uint32Array(n);
+  let dstV: Uint32Array = new Uint32Array(n);
+  const counts = new Uint32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(srcK[i]! >>> shift) & 255]!++;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = srcK[i]!;
+      const at = counts[(k >>> shift) & 255]!++;
+      dstK[at] = k;
+      dstV[at] = srcV[i]!;
+    }
+    [srcK, dstK] = [dstK, srcK];
+    [srcV, dstV] = [dstV, srcV];
+  }
+  // Four passes: the sorted data is back in the caller's arrays.
+}
 
 /**
  * Consistent hashing: each available server owns weight × 100 points on a 32-bit ring,
@@ -77,9 +110,9 @@ const OWNER_SPACE = 1048576;
  * points without moving anyone else's. Points depend on server names only, so every
  * gateway process builds the same ring.
  *
- * Changes apply incrementally: the points a server gained or lost are sorted on their own
- * and one merge pass over the ring drops or weaves them in — O(points), not a full sort,
- * so slow-start steps and health flaps stay cheap on large farms.
+ * Changes apply incrementally: the points servers gained or lost are radix-sorted on their
+ * own and one merge pass over the ring drops or weaves them in — O(points), so the first
+ * build, slow-start steps and health flaps stay cheap on large farms.
  */
 export class ConsistentLookup implements HashLookup {
   #points: Uint32Array = new Uint32Array(0);
@@ -98,7 +131,7 @@ export class ConsistentLookup implements HashLookup {
     const out = new Uint32Array(count);
     const from = known?.length ?? 0;
     if (known !== undefined) out.set(known);
-    for (let k = from; k < count; k++) out[k] = hashString(`${name}#${k}`);
+    hashSeries(name, from, count, out);
     this.#pointsOf.set(name, out);
     return out;
   }
@@ -124,20 +157,32 @@ export class ConsistentLookup implements HashLookup {
       if (counts[i]! > old[i]!) added += counts[i]! - old[i]!;
       else removed += old[i]! - counts[i]!;
     }
-    // Points gained and lost, packed, each list sorted on its own.
-    const gained = new Float64Array(added);
-    const lost = new Float64Array(removed);
+    // Points gained and lost, each list sorted on its own (by point, then owner).
+    const gainedPoints = new Uint32Array(added);
+    const gainedOwners = new Uint32Array(added);
+    const lostPoints = new Uint32Array(removed);
+    const lostOwners = new Uint32Array(removed);
     let g = 0;
     let l = 0;
     for (let i = 0; i < servers.length; i++) {
       if (counts[i]! === old[i]!) continue;
       const own = this.#serverPoints(servers[i]!.name, Math.max(counts[i]!, old[i]!));
-      if (counts[i]! > old[i]!) for (let k = old[i]!; k < counts[i]!; k++) gained[g++] = own[k]! * OWNER_SPACE + i;
-      else for (let k = counts[i]!; k < old[i]!; k++) lost[l++] = own[k]! * OWNER_SPACE + i;
+      if (counts[i]! > old[i]!) {
+        for (let k = old[i]!; k < counts[i]!; k++) {
+          gainedPoints[g] = own[k]!;
+          gainedOwners[g++] = i;
+        }
+      } else {
+        for (let k = counts[i]!; k < old[i]!; k++) {
+          lostPoints[l] = own[k]!;
+          lostOwners[l++] = i;
+        }
+      }
     }
-    gained.sort();
-    lost.sort();
+    radixSortPairs(gainedPoints, gainedOwners);
+    radixSortPairs(lostPoints, lostOwners);
     // One merge pass over the ring (already in the same order): drop the lost, weave in the gained.
+    // Pairs compare as one number, point · 2^20 + owner (exact in a double).
     const points = this.#points;
     const owners = this.#owners;
     const total = points.length + added - removed;
@@ -147,25 +192,23 @@ export class ConsistentLookup implements HashLookup {
     let b = 0;
     let r = 0;
     let n = 0;
-    while (a < points.length || b < gained.length) {
+    while (a < points.length || b < added) {
       const kept = a < points.length ? points[a]! * OWNER_SPACE + owners[a]! : Infinity;
-      if (a < points.length && r < lost.length) {
-        while (r < lost.length && lost[r]! < kept) r++;
-        if (r < lost.length && lost[r] === kept) {
+      if (a < points.length && r < removed) {
+        while (r < removed && lostPoints[r]! * OWNER_SPACE + lostOwners[r]! < kept) r++;
+        if (r < removed && lostPoints[r]! * OWNER_SPACE + lostOwners[r]! === kept) {
           r++;
           a++;
           continue;
         }
       }
-      if (b >= gained.length || kept < gained[b]!) {
+      if (b >= added || kept < gainedPoints[b]! * OWNER_SPACE + gainedOwners[b]!) {
         outPoints[n] = points[a]!;
         outOwners[n] = owners[a]!;
         a++;
       } else {
-        const v = gained[b]!;
-        const point = Math.floor(v / OWNER_SPACE);
-        outPoints[n] = point;
-        outOwners[n] = v - point * OWNER_SPACE;
+        outPoints[n] = gainedPoints[b]!;
+        outOwners[n] = gainedOwners[b]!;
         b++;
       }
       n++;
