@@ -235,7 +235,7 @@ async function bench(tools, dir) {
     note('Switchyard has no `--workers` option yet: the N-workers row is skipped.');
   }
   note('fast-gateway: not measured — it cannot be installed (its dependency fast-proxy-lite@^1.1.3 is missing from the npm registry).');
-  note('TLS + HTTP/2 (h2load): not measured by this harness yet.');
+  note('TLS + HTTP/2 vs HAProxy: not in this harness yet; `node test/bench/tls.js` measures Switchyard HTTPS and HTTP/2 against its own plain HTTP with h2load.');
 
   function sy(name, port, { mode = 'http', plugins, top, server, extra = [], core = PROXY_CORE } = {}) {
     const file = configs.switchyard(dir, name, port, upstreams, { mode, plugins, top, server });
