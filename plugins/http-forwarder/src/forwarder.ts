@@ -31,6 +31,7 @@ export class HttpForwarder {
   readonly #respondUsed: () => boolean;
   readonly #baseDir: string;
   readonly #attemptsUsed: () => boolean;
+  readonly #attemptBackends: ReadonlySet<string>;
 
   /** This gateway's forwarder hooks (retries tap them). */
   static getHooks(gateway: GatewayApi): HttpForwarderHooks {
@@ -49,6 +50,7 @@ export class HttpForwarder {
     const fh = getHttpForwarderHooks(gateway);
     let attempts: boolean | undefined;
     this.#attemptsUsed = () => (attempts ??= fh.prepare.isUsed() || fh.attemptFailed.isUsed());
+    this.#attemptBackends = fh.attemptBackends;
   }
 
   poolFor(server: ServerState): Pool {
@@ -104,7 +106,7 @@ export class HttpForwarder {
       return;
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    if (this.#attemptsUsed()) {
+    if (this.#attemptsUsed() && this.#attemptBackends.has(ex.backend!.name)) {
       void this.#forwardWithAttempts(ex, method, path, headers, hasBody, timeouts);
       return;
     }

@@ -49,6 +49,11 @@ export interface HttpForwarderHooks {
    * forwarder then sends the request again to `ex.server`. Otherwise the client gets the error.
    */
   readonly attemptFailed: AsyncSeriesBailHook<[HttpExchange, ForwardAttemptFailure, ReplayPlan | undefined], true | undefined>;
+  /**
+   * Names of the backends whose exchanges go through `prepare`/`attemptFailed`; a plugin
+   * that taps them adds its backends in `apply`. Other backends keep the plain path.
+   */
+  readonly attemptBackends: Set<string>;
 }
 
 // Kept on a global symbol so two installed copies of this package (a plugin built against
@@ -64,6 +69,7 @@ export function getHttpForwarderHooks(gateway: GatewayApi): HttpForwarderHooks {
     hooks = Object.freeze({
       prepare: new AsyncSeriesBailHook<[HttpExchange], ReplayPlan | undefined>(['exchange']),
       attemptFailed: new AsyncSeriesBailHook<[HttpExchange, ForwardAttemptFailure, ReplayPlan | undefined], true | undefined>(['exchange', 'failure', 'plan']),
+      attemptBackends: new Set<string>(),
     });
     hooksByGateway.set(gateway, hooks);
   }

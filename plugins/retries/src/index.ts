@@ -57,6 +57,8 @@ export const plugin = definePlugin({
     if (policies.size === 0) return;
     const logger = gateway.logger.child({ plugin: NAME });
     const hooks = getHttpForwarderHooks(gateway);
+    // Only backends with retries pay for the attempts path in the forwarder.
+    for (const [be, p] of policies) if (be.mode === 'http' && p.count > 0) hooks.attemptBackends.add(be.name);
 
     /** Counts and records a retry, then moves the exchange to another server when it should. */
     const retry = async (ex: Exchange, p: RetryPolicy, f: Pick<FailedAttempt, 'server' | 'code' | 'cause' | 'status'>): Promise<true | undefined> => {

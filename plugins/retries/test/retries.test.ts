@@ -14,8 +14,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function send(gw: TestGateway, method: string, body?: string, path = '/'): Promise<{ status: number; text: string }> {
-  const res = await request(gw.url(path), { method, body, headers: body === undefined ? {} : { 'content-type': 'text/plain' } });
+async function send(gw: TestGateway, method: string, body?: string, path = '/', frontend?: string): Promise<{ status: number; text: string }> {
+  const res = await request(gw.url(path, frontend), { method, body, headers: body === undefined ? {} : { 'content-type': 'text/plain' } });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -36,14 +36,16 @@ describe('connection failures are retried for any method, elsewhere', () => {
 
   beforeAll(async () => {
     good = await recordingUpstream('good', () => 'ok');
+    const dead = `127.0.0.1:${await closedPort()}`;
     gw = await startGateway({
       plugins: PLUGINS,
-      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' }, plain: { bind: '127.0.0.1:0', defaultBackend: 'noretries' } },
       backends: {
         api: {
           retries: { count: 2, redispatch: 1 },
-          servers: [{ name: 'dead', address: `127.0.0.1:${await closedPort()}` }, { name: 'good', address: good.address }],
+          servers: [{ name: 'dead', address: dead }, { name: 'good', address: good.address }],
         },
+        noretries: { servers: [{ name: 'dead', address: dead }, { name: 'good', address: good.address }] },
       },
     });
   });
@@ -64,6 +66,13 @@ describe('connection failures are retried for any method, elsewhere', () => {
     expect(posts).toEqual(Array.from({ length: 10 }, (_, i) => `order-${i}`));
     const dead = gw.gateway.backends.get('api')!.server('dead')!;
     expect(dead.counters.errors).toBeGreaterThanOrEqual(5);
+  });
+
+  it('leaves a backend without `retries` alone: its refused requests fail', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await send(gw, 'GET', undefined, '/', 'plain')).status);
+    expect(statuses.filter((s) => s === 503).length).toBe(3);
+    expect(statuses.filter((s) => s === 200).length).toBe(3);
   });
 });
 
