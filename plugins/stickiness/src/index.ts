@@ -1,5 +1,5 @@
 import {
-  Stage, definePlugin, durationSchema, type BackendConfig, type BackendState, type Exchange, type GatewayApi, type ServerState,
+  RUNTIME_COMMAND_SLOT, Stage, definePlugin, type RuntimeCommand, durationSchema, type BackendConfig, type BackendState, type Exchange, type GatewayApi, type ServerState,
 } from '@switchyard/sdk';
 import { CookiePersistence, type CookieConfig, type CookieSeen } from './cookie';
 import { StickErrors } from './errors';
@@ -79,6 +79,37 @@ const serverCookieSchema = {
   description: 'Value of the persistence cookie that designates this server (HAProxy `cookie <value>`). Default: the server name.',
 };
 
+function tableOf(gateway: GatewayApi, backend: string | undefined, command: string): { name: string; store: StickStore } {
+  if (!backend) throw StickErrors.COMMAND_ARGS(command, 'backend=<name>');
+  const t = gateway.backends.get(backend)?.data.get(STICK_TABLE_DATA) as { name: string; store: StickStore } | undefined;
+  if (!t) throw StickErrors.NO_TABLE(backend, command);
+  return t;
+}
+
+/** `stick show backend=<b> [key=<k>]`: a table's size, or where one key is stuck. */
+const showCommand: RuntimeCommand = {
+  summary: 'Stick table of a backend: its entry count, or with key=<k> the server that key is stuck to.',
+  args: ['backend', 'key'],
+  async run(gateway, args) {
+    const t = tableOf(gateway, args.backend, 'stick show');
+    if (args.key) return { backend: args.backend, table: t.name, key: args.key, server: (await t.store.get(t.name, args.key)) ?? null };
+    return { backend: args.backend, table: t.name, entries: await t.store.size(t.name) };
+  },
+};
+
+/** `stick clear backend=<b> key=<k>`: unsticks one key (its next request is balanced again). */
+const clearCommand: RuntimeCommand = {
+  summary: 'Forget one key of a backend\'s stick table: key=<k>; its next request is balanced again.',
+  args: ['backend', 'key'],
+  async run(gateway, args) {
+    const t = tableOf(gateway, args.backend, 'stick clear');
+    if (!args.key) throw StickErrors.COMMAND_ARGS('stick clear', 'key=<k>');
+    const before = await t.store.get(t.name, args.key);
+    await t.store.delete(t.name, args.key);
+    return { backend: args.backend, table: t.name, key: args.key, cleared: before !== undefined };
+  },
+};
+
 interface BackendSticky {
   cookie: CookiePersistence | null;
   table: StickTable | null;
@@ -119,6 +150,8 @@ export const plugin = definePlugin({
   schema: { backend: { cookie: cookieSchema, stickTable: stickTableSchema }, server: { cookie: serverCookieSchema } },
   register({ slots }) {
     slots.provide(STICK_STORE_SLOT, 'memory', memoryStoreProvider, { description: memoryStoreProvider.description });
+    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'stick show', showCommand, { description: showCommand.summary });
+    slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'stick clear', clearCommand, { description: clearCommand.summary });
   },
   apply(gateway) {
     const stores = new Map<string, StickStore>();

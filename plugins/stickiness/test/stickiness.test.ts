@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { RUNTIME_COMMAND_SLOT, type RuntimeCommand } from '@switchyard/sdk';
 import { STICK_TABLE_DATA, type StickStore } from '@switchyard/plugin-stickiness';
 
 const FIXTURE = './fixtures/test-plugin';
@@ -223,6 +224,17 @@ describe('stickiness', () => {
       expect(await store.get('user', 'u0')).toBe(u0);
       expect(await store.get('user', 'u3')).toBeDefined();
       expect((await get(gw.url('/', 'user'), undefined, { 'x-user': 'u0' })).upstream).toBe(u0);
+    });
+
+    it('runtime commands show and clear entries', async () => {
+      const cmd = (name: string): RuntimeCommand => gw.gateway.slots.get<RuntimeCommand>(RUNTIME_COMMAND_SLOT, name)!;
+      const home = (await get(gw.url('/', 'user'), undefined, { 'x-user': 'ops' })).upstream;
+      expect(await cmd('stick show').run(gw.gateway, { backend: 'user', key: 'ops' })).toEqual({ backend: 'user', table: 'user', key: 'ops', server: home });
+      expect(await cmd('stick show').run(gw.gateway, { backend: 'user' })).toMatchObject({ entries: 3 });
+      expect(await cmd('stick clear').run(gw.gateway, { backend: 'user', key: 'ops' })).toMatchObject({ cleared: true });
+      expect(await cmd('stick show').run(gw.gateway, { backend: 'user', key: 'ops' })).toMatchObject({ server: null });
+      await expect(Promise.resolve().then(() => cmd('stick show').run(gw.gateway, { backend: 'ins' }))).rejects.toMatchObject({ code: 'SWY_ERR_STICK_NO_TABLE' });
+      await expect(Promise.resolve().then(() => cmd('stick clear').run(gw.gateway, { backend: 'user' }))).rejects.toMatchObject({ code: 'SWY_ERR_STICK_COMMAND_ARGS' });
     });
 
     it('an asynchronous store is read before selection and written after it', async () => {
