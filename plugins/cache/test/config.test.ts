@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { startTestGateway, type TestGateway } from '@switchyard/sdk/testing';
-import { startOrigin, get, sleep, type Origin } from './helpers';
+import { startOrigin, get, sleep, type Origin, closeClient } from './helpers';
 
 describe('cache: configuration and incomplete responses', () => {
   let origin: Origin;
@@ -20,6 +20,7 @@ describe('cache: configuration and incomplete responses', () => {
     });
   });
   afterAll(async () => {
+    await closeClient();
     await gw?.stop();
     await origin?.upstream.close();
   });

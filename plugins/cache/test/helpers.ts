@@ -1,5 +1,5 @@
 import type * as http from 'node:http';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -47,8 +47,15 @@ export interface Got {
   body: string;
 }
 
+/** The tests' HTTP client: its keep-alive connections are closed by closeClient() in afterAll. */
+export const client = new Agent({ keepAliveTimeout: 1000 });
+
+export function closeClient(): Promise<void> {
+  return client.close();
+}
+
 export async function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Got> {
-  const res = await request(url, { method, headers });
+  const res = await request(url, { method, headers, dispatcher: client });
   const body = await res.body.text();
   return { status: res.statusCode, headers: res.headers, body };
 }

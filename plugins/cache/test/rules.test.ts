@@ -1,4 +1,4 @@
-import { startOrigin, startCachingGateway, get, sleep, type Origin } from './helpers';
+import { startOrigin, startCachingGateway, get, sleep, type Origin, closeClient } from './helpers';
 import type { TestGateway } from '@switchyard/sdk/testing';
 
 /** RFC 9111 rules as a client sees them, against an origin that counts its requests. */
@@ -11,6 +11,7 @@ describe('cache: RFC 9111 rules', () => {
     gw = await startCachingGateway(origin);
   });
   afterAll(async () => {
+    await closeClient();
     await gw?.stop();
     await origin?.upstream.close();
   });

@@ -1,5 +1,5 @@
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { get } from './helpers';
+import { get, closeClient } from './helpers';
 
 // Its own gateway and server: the test closes the server to see stale-if-error take over.
 describe('cache: stale-if-error when the server is unreachable', () => {
@@ -23,6 +23,7 @@ describe('cache: stale-if-error when the server is unreachable', () => {
     });
   });
   afterAll(async () => {
+    await closeClient();
     await gw?.stop();
     await up?.close();
   });

@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { RUNTIME_COMMAND_SLOT, type RuntimeCommand } from '@switchyard/sdk';
 import type { TestGateway } from '@switchyard/sdk/testing';
 import { cacheOf, purgeCache } from '@switchyard/plugin-cache';
-import { startOrigin, startCachingGateway, get, sleep, type Origin } from './helpers';
+import { startOrigin, startCachingGateway, get, sleep, type Origin, closeClient, client } from './helpers';
 
 describe('cache: coalescing, streaming, size limits, purge', () => {
   let origin: Origin;
@@ -13,6 +13,7 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
     gw = await startCachingGateway(origin, { maxObjectSize: '4kb', maxSize: '14kb' }, [require.resolve('./fixtures/rewrite-plugin')]);
   });
   afterAll(async () => {
+    await closeClient();
     await gw?.stop();
     await origin?.upstream.close();
   });
@@ -96,7 +97,7 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
       res.write('first part\n');
       finish = () => res.end('second part\n');
     });
-    const res = await request(gw.url('/stream'));
+    const res = await request(gw.url('/stream'), { dispatcher: client });
     expect(res.headers['x-cache']).toBe('MISS');
     const it = res.body[Symbol.asyncIterator]();
     const first = await it.next();
@@ -121,7 +122,7 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
       if (finish === undefined) finish = () => res.end('content\n');
       else res.end('content\n');
     });
-    const res = await request(gw.url('/purged-while-streaming'));
+    const res = await request(gw.url('/purged-while-streaming'), { dispatcher: client });
     const it = res.body[Symbol.asyncIterator]();
     await it.next();
     await purgeCache(gw.gateway, { url: '/purged-while-streaming' });

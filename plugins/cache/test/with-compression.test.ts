@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
 import { request } from 'undici';
 import type { TestGateway } from '@switchyard/sdk/testing';
-import { startOrigin, startCachingGateway, type Origin } from './helpers';
+import { startOrigin, startCachingGateway, type Origin, closeClient, client } from './helpers';
 
 const TEXT = 'cacheable and compressible text\n'.repeat(200);
 
@@ -31,12 +31,13 @@ describe('cache with compression', () => {
     gw = await startCachingGateway(origin, {}, ['@switchyard/plugin-compression']);
   });
   afterAll(async () => {
+    await closeClient();
     await gw?.stop();
     await origin?.upstream.close();
   });
 
   async function fetchDoc(headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-    const res = await request(gw.url('/doc'), { headers });
+    const res = await request(gw.url('/doc'), { headers, dispatcher: client });
     return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
   }
 
@@ -70,9 +71,9 @@ describe('cache with compression', () => {
   });
 
   test('a revalidated compressed variant keeps its weak ETag and its compressed body', async () => {
-    const miss = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' } });
+    const miss = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' }, dispatcher: client });
     await miss.body.arrayBuffer();
-    const res = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' } });
+    const res = await request(gw.url('/checked'), { headers: { 'accept-encoding': 'gzip' }, dispatcher: client });
     const body = Buffer.from(await res.body.arrayBuffer());
     expect(res.headers['x-cache']).toBe('REVALIDATED');
     expect(res.headers['content-encoding']).toBe('gzip');

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 const run = promisify(execFile);
@@ -15,8 +15,10 @@ const decoders: Record<string, (b: Buffer) => Buffer> = {
   br: (b) => zlib.brotliDecompressSync(b),
 };
 
+const client = new Agent({ keepAliveTimeout: 1000 });
+
 async function fetchRaw(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const res = await request(url, { method, headers });
+  const res = await request(url, { method, headers, dispatcher: client });
   const body = Buffer.from(await res.body.arrayBuffer());
   return { status: res.statusCode, headers: res.headers, body };
 }
@@ -92,6 +94,7 @@ describe('compression', () => {
     });
   });
   afterAll(async () => {
+    await client.close();
     await gw?.stop();
     await up?.close();
   });
