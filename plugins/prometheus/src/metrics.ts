@@ -26,8 +26,12 @@ const CODES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 type Classes = [number, number, number, number, number, number];
 
+/** connection.data key: this connection was already counted. */
+const kCounted = Symbol('switchyard.prometheus.counted');
+
 class FrontendRecord {
   requests = 0;
+  connections = 0;
   errors = 0;
   bytesIn = 0;
   bytesOut = 0;
@@ -121,6 +125,11 @@ export class GatewayMetrics {
     const f = this.#frontends.get(ex.frontend);
     if (f !== undefined) {
       f.requests++;
+      const cd = ex.connection.data;
+      if (!cd.has(kCounted)) {
+        cd.set(kCounted, true);
+        f.connections++;
+      }
       f.bytesIn += ex.bytesIn;
       f.bytesOut += ex.bytesOut;
       if (cls >= 0) f.responses[cls]++;
@@ -180,6 +189,9 @@ export class GatewayMetrics {
     });
     this.#gauge('frontend_limit_connections', 'Configured maxconn (0 = unlimited).', ['frontend'], (g) => {
       for (const f of fes()) g.set({ frontend: f.state.name }, f.state.config.maxconn);
+    });
+    this.#counter('frontend_connections_total', 'Client connections that carried at least one request or session.', ['frontend'], (c) => {
+      for (const f of fes()) c.inc({ frontend: f.state.name }, f.connections);
     });
     this.#counter('frontend_requests_total', 'HTTP requests or TCP sessions ended on this frontend.', ['frontend'], (c) => {
       for (const f of fes()) c.inc({ frontend: f.state.name }, f.requests);

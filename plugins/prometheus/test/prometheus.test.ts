@@ -72,6 +72,7 @@ describe('prometheus metrics', () => {
     const { m, type, text } = got;
     expect(type).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(m.get('switchyard_frontend_requests_total{frontend="web"}')).toBe(4);
+    expect(m.get('switchyard_frontend_connections_total{frontend="dead"}')).toBe(1);
     expect(m.get('switchyard_frontend_http_responses_total{frontend="web",code="2xx"}')).toBe(3);
     expect(m.get('switchyard_frontend_http_responses_total{frontend="web",code="4xx"}')).toBe(1);
     expect(m.get('switchyard_frontend_http_responses_total{frontend="dead",code="5xx"}')).toBe(1);

@@ -43,6 +43,9 @@ function lastCheck(s: ServerState): Record<string, unknown> | null {
   };
 }
 
+/** connection.data key: this connection was already counted by the stats collector. */
+const kCounted = Symbol('switchyard.stats.counted');
+
 const CLASS_NAMES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** A ring of the last N per-second samples. */
@@ -79,6 +82,11 @@ class Series {
 /** Counters the gateway does not keep, per frontend. */
 class FrontendRecord {
   requests = 0;
+  /** Client connections that carried at least one exchange. */
+  connectionsTotal = 0;
+  lastConnections = 0;
+  connRate = 0;
+  maxConnRate = 0;
   errors = 0;
   bytesIn = 0;
   bytesOut = 0;
@@ -226,6 +234,12 @@ export class StatsCollector {
     const f = this.#frontends.get(ex.frontend);
     if (f !== undefined) {
       f.requests++;
+      // Once per connection (one Map entry per connection, none per request).
+      const cd = ex.connection.data;
+      if (!cd.has(kCounted)) {
+        cd.set(kCounted, true);
+        f.connectionsTotal++;
+      }
       f.bytesIn += ex.bytesIn;
       f.bytesOut += ex.bytesOut;
       if (cls >= 0) f.responses[cls]++;
@@ -292,6 +306,9 @@ export class StatsCollector {
       f.rate = (f.requests - f.lastRequests) / secs;
       f.lastRequests = f.requests;
       if (f.rate > f.maxRate) f.maxRate = f.rate;
+      f.connRate = (f.connectionsTotal - f.lastConnections) / secs;
+      f.lastConnections = f.connectionsTotal;
+      if (f.connRate > f.maxConnRate) f.maxConnRate = f.connRate;
       if (f.state.connections > f.maxConnections) f.maxConnections = f.state.connections;
       const [p50, p99] = f.latency.quantiles();
       f.history.push(f.rate, p50, p99);
@@ -350,6 +367,7 @@ export class StatsCollector {
         addresses: fe.addresses.map((a) => `${a.host}:${a.port}${a.tls ? ' (tls)' : ''}`),
         sessions: { current: fe.connections, max: Math.max(f.maxConnections, fe.connections), limit: fe.config.maxconn, total: f.requests },
         rate: { current: round(f.rate), max: round(f.maxRate) },
+        connections: { total: f.connectionsTotal, rate: round(f.connRate), maxRate: round(f.maxConnRate) },
         bytes: { in: f.bytesIn, out: f.bytesOut },
         responses: responses(f.responses),
         errors: f.errors,

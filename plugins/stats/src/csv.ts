@@ -7,7 +7,7 @@ import type { BackendStats, FrontendStats, ServerStats, StatsSnapshot } from './
 export const CSV_COLUMNS = [
   'pxname', 'svname', 'qcur', 'qmax', 'scur', 'smax', 'slim', 'stot', 'bin', 'bout', 'ereq', 'econ', 'wretr', 'wredis',
   'status', 'weight', 'act', 'bck', 'lastchg', 'qlimit', 'type', 'rate', 'rate_max', 'hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx',
-  'hrsp_4xx', 'hrsp_5xx', 'hrsp_other', 'check_status', 'lat_p50_ms', 'lat_p99_ms', 'mode',
+  'hrsp_4xx', 'hrsp_5xx', 'hrsp_other', 'check_status', 'lat_p50_ms', 'lat_p99_ms', 'mode', 'conn_rate', 'conn_rate_max', 'conn_tot',
 ] as const;
 
 type Row = Record<(typeof CSV_COLUMNS)[number], string | number>;
@@ -44,7 +44,10 @@ export function toCsv(snap: StatsSnapshot): string {
   for (const f of snap.frontends) {
     const r = empty();
     common(r, f);
-    Object.assign(r, { pxname: f.name, svname: 'FRONTEND', ereq: f.errors, type: 0, mode: f.mode });
+    Object.assign(r, {
+      pxname: f.name, svname: 'FRONTEND', ereq: f.errors, type: 0, mode: f.mode,
+      conn_rate: f.connections.rate, conn_rate_max: f.connections.maxRate, conn_tot: f.connections.total,
+    });
     rows.push(r);
   }
   for (const b of snap.backends) {

@@ -62,7 +62,7 @@ function render(s){
   state = s;
   var h = '';
   s.frontends.forEach(function(f){
-    h += '<table class="px" data-frontend="'+esc(f.name)+'"><tr><th class="pxname" colspan="4">'+esc(f.name)+'</th><th class="pxdesc" colspan="24">frontend, mode '+esc(f.mode)+' &middot; '+esc(f.addresses.join(', '))+'</th></tr>'+HEAD;
+    h += '<table class="px" data-frontend="'+esc(f.name)+'"><tr><th class="pxname" colspan="4">'+esc(f.name)+'</th><th class="pxdesc" colspan="24">frontend, mode '+esc(f.mode)+' &middot; '+esc(f.addresses.join(', '))+' &middot; connections '+num(f.connections.total)+', '+num(f.connections.rate)+'/s (max '+num(f.connections.maxRate)+'/s)</th></tr>'+HEAD;
     h += '<tr class="frontend s-'+f.status+'"><td class="name">FRONTEND</td><td class="status">'+f.status+'</td><td></td><td></td><td></td>'+cells(f,null,null)+'</tr></table>';
   });
   s.backends.forEach(function(b){

@@ -31,6 +31,8 @@ export interface FrontendStats {
   addresses: string[];
   sessions: Sessions;
   rate: Rate;
+  /** Client connections that carried an exchange: total, per second now and at most. */
+  connections: { total: number; rate: number; maxRate: number };
   bytes: { in: number; out: number };
   responses: Record<string, number>;
   errors: number;

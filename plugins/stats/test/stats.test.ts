@@ -70,6 +70,9 @@ describe('stats page data', () => {
     }
     const fe = json.frontends.find((f) => f.name === 'web')!;
     expect(fe.sessions.total).toBe(6);
+    // undici keeps one connection alive for the sequential requests.
+    expect(fe.connections.total).toBeGreaterThanOrEqual(1);
+    expect(fe.connections.total).toBeLessThanOrEqual(6);
     expect(fe.responses['2xx']! + fe.responses['4xx']!).toBe(6);
     const be = json.backends.find((b) => b.name === 'api')!;
     expect(be.sessions.total).toBe(6);
