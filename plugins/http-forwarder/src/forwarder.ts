@@ -107,7 +107,11 @@ export class HttpForwarder {
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     if (this.#attemptsUsed() && this.#attemptBackends.has(ex.backend!.name)) {
-      void this.#forwardWithAttempts(ex, method, path, headers, hasBody, timeouts);
+      this.#forwardWithAttempts(ex, method, path, headers, hasBody, timeouts).catch((err: unknown) => {
+        // Nothing may escape as an unhandled rejection: a throw fails this one request.
+        this.#logger.error({ err, server: ex.server?.id }, 'forwarding attempt failed unexpectedly');
+        ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
+      });
       return;
     }
     const handler = new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, null);
@@ -160,11 +164,16 @@ export class HttpForwarder {
       },
     };
     const send = (): void => {
-      const server = ex.server!;
-      const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
-      const dispatcher: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
-      const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
-      dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, attempt));
+      try {
+        const server = ex.server!;
+        const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
+        const dispatcher: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
+        const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
+        dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, attempt));
+      } catch (err) {
+        this.#logger.error({ err, server: ex.server?.id }, 'could not send a request attempt');
+        ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
+      }
     };
     send();
   }

@@ -62,8 +62,16 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
     }
     hooks.connectFailed.promise(ex, { error, attempt, server }).then(
       (again) => {
-        if (again === true && !client.destroyed) forwardTcp(gateway, ex, attempt + 1);
-        else ex.fail(error);
+        if (again !== true || client.destroyed) {
+          ex.fail(error);
+          return;
+        }
+        try {
+          forwardTcp(gateway, ex, attempt + 1);
+        } catch (err) {
+          gateway.logger.error({ err, server: ex.server?.id }, 'could not connect again; the session is closed');
+          ex.fail(error);
+        }
       },
       (err: unknown) => {
         gateway.logger.error({ err, server: server.id }, 'a connectFailed tap threw; the session is closed');
