@@ -167,7 +167,7 @@ export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze(
     return http((ex) => cookieValue(headerValue(ex, 'cookie'), name));
   }),
   ssl_fc: def('True when the client connection is TLS terminated here.', 'none', both, () => (ex) => ex.connection.tls !== null),
-  ssl_fc_sni: def('Server name (SNI) the client sent in a TLS connection terminated here.', 'none', both, () => (ex) => ex.connection.tls?.servername ?? undefined),
+  ssl_fc_sni: def('Server name (SNI) the client sent in a TLS connection terminated here (plugin-tls provides the same fetch; its copy wins when loaded).', 'none', both, () => (ex) => ex.connection.tls?.servername ?? undefined),
   'req.len': def('Bytes read from a TCP client so far (content inspection).', 'none', ['tcp'], () => (ex) => {
     if (ex.kind !== 'tcp') return undefined;
     let n = 0;

@@ -31,12 +31,18 @@ interface AclState {
 
 const states = new WeakMap<GatewayApi, AclState>();
 
-/** Fetches another plugin (plugin-tls) may already provide with the same meaning. */
+/** Fetches plugin-tls also provides with the same meaning (see compilerFor). */
 const SHARED_FETCHES = new Set(['ssl_fc', 'ssl_fc_sni']);
 
 function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   const existing = states.get(gateway);
   if (existing) return existing.compiler;
+  // ssl_fc / ssl_fc_sni are also offered by @switchyard/plugin-tls. Providing ours only now,
+  // after every plugin registered, keeps theirs when it is loaded, whatever the plugin order.
+  for (const name of SHARED_FETCHES) {
+    const f = FETCHES[name]!;
+    if (gateway.slots.get(FETCH_SLOT, name) === undefined) gateway.slots.provide(FETCH_SLOT, name, f, { description: f.description });
+  }
   const cfg = gateway.config;
   const perFrontend: Record<string, AclDefinitions> = {};
   for (const [name, fe] of Object.entries(cfg.frontends)) perFrontend[name] = (fe.acls as AclDefinitions | undefined) ?? {};
@@ -149,10 +155,8 @@ export const plugin = definePlugin({
     defaults: { acls: { ...aclsSchema, description: 'Named ACLs every frontend has (a frontend\'s own ACL of the same name replaces it).' } },
   },
   register({ slots }) {
-    // ssl_fc / ssl_fc_sni are also offered by @switchyard/plugin-tls: the first plugin listed keeps them.
     for (const [name, f] of Object.entries(FETCHES)) {
-      if (SHARED_FETCHES.has(name) && slots.get(FETCH_SLOT, name) !== undefined) continue;
-      slots.provide(FETCH_SLOT, name, f, { description: f.description });
+      if (!SHARED_FETCHES.has(name)) slots.provide(FETCH_SLOT, name, f, { description: f.description });
     }
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
     for (const [name, c] of Object.entries(CONVERTERS)) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });

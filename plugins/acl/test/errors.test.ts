@@ -27,3 +27,15 @@ test.each([
   ).rejects.toMatchObject({ code });
 });
 
+
+test.each([
+  [['@switchyard/plugin-acl', '@switchyard/plugin-tls']],
+  [['@switchyard/plugin-tls', '@switchyard/plugin-acl']],
+])('loads beside plugin-tls (which also offers ssl_fc_sni) in either order: %j', async (order) => {
+  const gw = await isolatedGateway({
+    plugins: ['@switchyard/preset-standard', ...order],
+    frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'web', acls: { sni: 'ssl_fc_sni -m found' } } },
+    backends: { web: { servers: [{ address: up.address }] } },
+  });
+  await gw.stop();
+});
