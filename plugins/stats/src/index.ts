@@ -1,4 +1,4 @@
-import { definePlugin, durationSchema, type GatewayApi } from '@switchyard/sdk';
+import { definePlugin, durationSchema, Stage, type Exchange, type FrontendState, type GatewayApi, type RouteDecision } from '@switchyard/sdk';
 import { StatsCollector } from './collector';
 import { StatsServer, type StatsConfig } from './server';
 
@@ -54,12 +54,40 @@ export const plugin = definePlugin<RawStatsConfig>({
         latencyWindow: { type: 'integer', minimum: 8, maximum: 65536, default: 512, description: 'p50/p99 are over this many latest exchanges per frontend, backend and server.' },
       },
     },
+    frontend: {
+      stats: {
+        type: 'object',
+        description: 'Also serve the stats page on this HTTP frontend at `path` (HAProxy `stats uri` in a frontend), with `stats.auth`.',
+        additionalProperties: false,
+        required: ['path'],
+        properties: {
+          path: { type: 'string', pattern: '^/[^;?#\\s]*$', description: 'Path of the page on this frontend; `;csv`, `;json`, `;events` are appended.' },
+        },
+      },
+    },
   },
   apply(gateway: GatewayApi, raw: RawStatsConfig) {
     const config: StatsConfig = { ...raw, historySeconds: Math.max(10, Math.round(raw.history / 1000)) };
     const collector = new StatsCollector(gateway, { latencyWindow: config.latencyWindow, historySeconds: config.historySeconds });
     collector.tap();
-    const server = config.enabled ? new StatsServer(gateway, collector, config) : null;
+    const onFrontends = new Map<FrontendState, string>();
+    for (const fe of gateway.frontends.values()) {
+      const fs = fe.config.stats as { path: string } | undefined;
+      if (fs && fe.mode === 'http') onFrontends.set(fe, fs.path);
+    }
+    const http = config.enabled || onFrontends.size > 0 ? new StatsServer(gateway, collector, config) : null;
+    const server = config.enabled ? http : null;
+    if (http && onFrontends.size > 0) {
+      // Before auth plugins (the page has its own basic auth), after address-based security.
+      gateway.hooks.route.tap({ name: '@switchyard/plugin-stats', stage: Stage.AUTH - 10 }, (ex: Exchange): RouteDecision | undefined => {
+        if (ex.kind !== 'http' || ex.res === null) return undefined;
+        const base = onFrontends.get(ex.frontend);
+        if (base === undefined || !StatsServer.matches(ex.path, base)) return undefined;
+        http.serve(ex.req, ex.res, base);
+        ex.status = ex.res.statusCode;
+        return { handled: true };
+      });
+    }
     let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
     const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => undefined);
@@ -82,7 +110,7 @@ export const plugin = definePlugin<RawStatsConfig>({
     });
     gateway.onStop(async () => {
       collector.stop();
-      await server?.close();
+      await http?.close();
     });
   },
 });

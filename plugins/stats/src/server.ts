@@ -7,6 +7,9 @@ import { toCsv } from './csv';
 import { StatsErrors } from './errors';
 import { renderPage } from './page';
 
+/** Bytes an SSE client may leave unread before it is dropped. */
+const MAX_BUFFERED = 1024 * 1024;
+
 export interface StatsConfig {
   enabled: boolean;
   /** `host:port` the stats page listens on. */
@@ -36,7 +39,7 @@ export class StatsServer {
   readonly #config: StatsConfig;
   readonly #collector: StatsCollector;
   readonly #logger: Logger;
-  readonly #page: string;
+  readonly #pages = new Map<string, string>();
   readonly #expectedAuth: string | null;
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
@@ -48,9 +51,8 @@ export class StatsServer {
     this.#config = config;
     this.#collector = collector;
     this.#logger = gateway.logger;
-    this.#page = renderPage({ path: config.path, title: config.title, historySeconds: config.historySeconds });
     this.#expectedAuth = config.auth ? `${config.auth.username}:${config.auth.password}` : null;
-    this.#server = http.createServer((req, res) => this.#handle(req, res));
+    this.#server = http.createServer((req, res) => this.serve(req, res, this.#config.path));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.once('close', () => this.#sockets.delete(s));
@@ -105,7 +107,24 @@ export class StatsServer {
     return sameSecret(given, this.#expectedAuth);
   }
 
-  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  #page(base: string): string {
+    let page = this.#pages.get(base);
+    if (page === undefined) {
+      page = renderPage({ path: base, title: this.#config.title, historySeconds: this.#config.historySeconds });
+      this.#pages.set(base, page);
+    }
+    return page;
+  }
+
+  /** Whether `path` is the page or one of its `;csv` / `;json` / `;events` forms under `base`. */
+  static matches(path: string, base: string): boolean {
+    if (!path.startsWith(base)) return false;
+    const c = path.charCodeAt(base.length);
+    return Number.isNaN(c) || c === 59 /* ; */ || (c === 47 /* / */ && path.length === base.length + 1);
+  }
+
+  /** Answers one request for the page under `base` (its own listener, or a frontend's route tap). */
+  serve(req: http.IncomingMessage, res: http.ServerResponse, base: string): void {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
@@ -120,8 +139,7 @@ export class StatsServer {
       const q = url.indexOf('?');
       const target = q === -1 ? url : url.slice(0, q);
       const query = q === -1 ? '' : url.slice(q + 1);
-      const base = this.#config.path;
-      if (!target.startsWith(base)) return this.#notFound(res);
+      if (!target.startsWith(base)) return this.#notFound(res, base);
       const rest = target.slice(base.length);
       const noStore = { 'cache-control': 'no-store' };
       if (rest === '' || rest === '/') {
@@ -131,7 +149,7 @@ export class StatsServer {
           // Self-contained: nothing may load from elsewhere.
           'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
         });
-        res.end(req.method === 'HEAD' ? undefined : this.#page);
+        res.end(req.method === 'HEAD' ? undefined : this.#page(base));
         return;
       }
       if (rest === ';csv' || rest === ';csv;norefresh') {
@@ -146,14 +164,14 @@ export class StatsServer {
         return;
       }
       if (rest === ';events') {
-        res.writeHead(200, { 'content-type': 'text/event-stream', ...noStore, connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        res.writeHead(200, { 'content-type': 'text/event-stream', ...noStore, 'x-accel-buffering': 'no' });
         res.write('retry: 2000\n\n');
         this.#streams.add(res);
         res.once('close', () => this.#streams.delete(res));
         res.write(this.#message(false));
         return;
       }
-      this.#notFound(res);
+      this.#notFound(res, base);
     } catch (err) {
       this.#logger.error({ err }, 'stats page request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -161,8 +179,8 @@ export class StatsServer {
     }
   }
 
-  #notFound(res: http.ServerResponse): void {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; the stats page is at ${this.#config.path}\n`);
+  #notFound(res: http.ServerResponse, base: string): void {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; the stats page is at ${base}\n`);
   }
 
   #message(withPoint: boolean): string {
@@ -173,6 +191,14 @@ export class StatsServer {
   #push(withPoint: boolean): void {
     if (this.#streams.size === 0) return;
     const msg = this.#message(withPoint);
-    for (const s of this.#streams) s.write(msg);
+    for (const s of this.#streams) {
+      // A client that does not read (a stuck tab) is dropped instead of buffering without bound.
+      if (s.writableLength > MAX_BUFFERED) {
+        this.#streams.delete(s);
+        s.destroy();
+        continue;
+      }
+      s.write(msg);
+    }
   }
 }

@@ -21,7 +21,7 @@ describe('stats page data', () => {
     gw = await startTestGateway({
       plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stats'],
       stats: { listen: '127.0.0.1:0', path: '/haproxy', auth: { username: 'admin', password: 's3cret' } },
-      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api', stats: { path: '/lb-stats' } } },
       backends: { api: { servers: [{ name: 's1', address: up1.address }, { name: 's2', address: up2.address }] } },
     });
     const svc = gw.gateway.container.resolve<StatsService>(STATS_SERVICE);
@@ -132,6 +132,22 @@ describe('stats page data', () => {
     expect(text).toMatch(/^retry: 2000\n\nevent: stats\ndata: \{/);
     ac.abort();
     res.body.destroy();
+  });
+
+  it('also serves the page on a frontend path (stats uri), with the same auth, proxying everything else', async () => {
+    expect((await get(gw.url('/lb-stats'), {})).status).toBe(401);
+    const page = await get(gw.url('/lb-stats'));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('"/lb-stats"');
+    const csv = await get(gw.url('/lb-stats;csv'));
+    expect(csv.body).toMatch(/^# pxname,svname,/);
+    const json = JSON.parse((await get(gw.url('/lb-stats;json'))).body) as StatsSnapshot;
+    expect(json.backends[0]!.name).toBe('api');
+    // A longer path is not the page: it goes to the backend.
+    const other = await request(gw.url('/lb-statsX'));
+    await other.body.text();
+    expect(other.statusCode).toBe(200);
+    expect(up1.requests.concat(up2.requests).some((r) => r.url === '/lb-statsX')).toBe(true);
   });
 
   it('answers 404 outside its path and 405 to other methods', async () => {
