@@ -101,6 +101,14 @@ describe('runtime API with the health-check plugin, and switchyard admin', () =>
     await new Promise((r) => setTimeout(r, 500));
     expect(k1.health).toBe('up');
     expect(await spread(4)).toEqual({ healthy: 2, sick: 2 });
+    // The health-check plugin's control can stop a check but not restart it (yet): say so.
+    const again = await request(`${api}/v1/commands/${encodeURIComponent('enable health')}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ server: 'app/k1' }),
+    });
+    expect(again.statusCode).toBe(501);
+    expect(await again.body.json()).toMatchObject({ ok: false, error: { code: 'SWY_ERR_RUNTIME_NOT_AVAILABLE', message: expect.stringMatching(/setEnabled/) } });
   });
 
   it('switchyard admin runs commands through --config, and through --url/--token', async () => {
