@@ -5,11 +5,15 @@
  * against plain HTTP, as ratios of requests per second, measured with h2load.
  *
  *   npm run build && node test/bench/tls.js              ~1 minute
- *   node test/bench/tls.js --rounds 3 --duration 8       longer, steadier
+ *   node test/bench/tls.js --rounds 3 --requests 100000  longer, steadier
  *
- * Options: --rounds N (default 2), --duration S (seconds per run, default 5), --warmup S
- * (default 1), --connections C (default 50), --streams M (concurrent HTTP/2 streams per
- * connection, default 10), --size BYTES (response body, default 64), --json FILE.
+ * Options: --rounds N (default 2), --requests N (per run, default 30000), --warmup N
+ * (requests per target before measuring, default 2000), --connections C (default 50),
+ * --streams M (concurrent HTTP/2 streams per connection, default 10), --size BYTES
+ * (response body, default 64), --json FILE.
+ *
+ * Runs are count-based (h2load -n), not timed: h2load 1.52's timed mode (-D) can wait
+ * forever for streams at the end of an HTTP/2 run, against node:http2 itself too.
  *
  * One gateway process (the built CLI, `switchyard run --config`) has three frontends on
  * the same upstream: plain HTTP, HTTPS, and the same HTTPS bind reached with HTTP/2. It
@@ -31,8 +35,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '2' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
+    requests: { type: 'string', default: '30000' },
+    warmup: { type: 'string', default: '2000' },
     connections: { type: 'string', default: '50' },
     streams: { type: 'string', default: '10' },
     size: { type: 'string', default: '64' },
@@ -45,8 +49,8 @@ if (opts.help) {
   process.exit(0);
 }
 const ROUNDS = Math.max(1, Math.min(10, Number(opts.rounds)));
-const DURATION = Math.max(1, Math.min(60, Number(opts.duration)));
-const WARMUP = Math.max(0, Math.min(30, Number(opts.warmup)));
+const REQUESTS = Math.max(100, Math.min(10_000_000, Number(opts.requests)));
+const WARMUP = Math.max(0, Math.min(1_000_000, Number(opts.warmup)));
 const CONNECTIONS = Math.max(1, Math.min(1000, Number(opts.connections)));
 const STREAMS = Math.max(1, Math.min(100, Number(opts.streams)));
 const SIZE = Math.max(1, Math.min(1 << 20, Number(opts.size)));
@@ -112,17 +116,16 @@ async function waitPort(port, proc) {
   throw new Error(`${proc.label} did not listen on ${port}:\n${proc.output()}`);
 }
 
-function h2load(url, extra, duration = DURATION) {
+function h2load(url, extra, requests = REQUESTS) {
   return new Promise((resolve, reject) => {
-    // No --warm-up-time: h2load 1.52 can hang with it in HTTP/2 mode; warm-up is a separate, discarded run.
-    const args = ['-c', String(CONNECTIONS), '-t', '1', '-D', String(duration), ...extra, url];
+    const args = ['-c', String(CONNECTIONS), '-t', '1', '-n', String(requests), ...extra, url];
     const p = start('h2load', 0, H2LOAD, args);
     p.child.on('exit', () => {
       const out = p.output();
       const m = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
       const ok = /requests: .*? (\d+) succeeded/.exec(out);
-      if (!m) return reject(new Error(`h2load failed for ${url}:\n${out}`));
-      resolve({ rps: Number(m[1]), succeeded: ok ? Number(ok[1]) : 0 });
+      if (!m || !ok || Number(ok[1]) < requests) return reject(new Error(`h2load failed for ${url}:\n${out}`));
+      resolve({ rps: Number(m[1]), succeeded: Number(ok[1]) });
     });
   });
 }
@@ -173,7 +176,7 @@ async function main() {
     { id: 'h2', label: `HTTP/2 over TLS (${STREAMS} streams/conn)`, url: `https://127.0.0.1:${tlsPort}/`, extra: ['-m', String(STREAMS)] },
   ];
   const results = Object.fromEntries(targets.map((t) => [t.id, []]));
-  if (WARMUP > 0) for (const t of targets) await h2load(t.url, t.extra, WARMUP);
+  if (WARMUP >= 100) for (const t of targets) await h2load(t.url, t.extra, WARMUP);
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of targets) {
       const res = await h2load(t.url, t.extra);
@@ -187,13 +190,13 @@ async function main() {
   const mean = (id) => results[id].reduce((a, b) => a + b, 0) / results[id].length;
   const base = best('http');
   const lines = [
-    `TLS bench: ${CONNECTIONS} connections, ${DURATION}s x ${ROUNDS} rounds, ${SIZE}-byte responses, gateway on 1 core (node ${process.version})`,
+    `TLS bench: ${CONNECTIONS} connections, ${REQUESTS} requests x ${ROUNDS} rounds, ${SIZE}-byte responses, gateway on 1 core (node ${process.version})`,
     ...targets.map((t) => `${t.label.padEnd(34)} best ${String(Math.round(best(t.id))).padStart(7)} req/s  mean ${String(Math.round(mean(t.id))).padStart(7)}  ratio ${(best(t.id) / base).toFixed(2)}`),
     `${'new connections, plain HTTP'.padEnd(34)} ${String(hsPlain.rps).padStart(12)} conn/s`,
     `${'new connections, full TLS handshake'.padEnd(34)} ${String(hsTls.rps).padStart(12)} conn/s  ratio ${(hsTls.rps / hsPlain.rps).toFixed(2)}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ settings: { CONNECTIONS, DURATION, ROUNDS, SIZE, STREAMS }, results, handshakes: { plain: hsPlain, tls: hsTls } }, null, 2));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ settings: { CONNECTIONS, REQUESTS, ROUNDS, SIZE, STREAMS }, results, handshakes: { plain: hsPlain, tls: hsTls } }, null, 2));
   stopAll();
   fs.rmSync(dir, { recursive: true, force: true });
 }

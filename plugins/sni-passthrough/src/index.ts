@@ -85,7 +85,10 @@ export const plugin = definePlugin({
     },
   },
   register({ slots }) {
-    for (const [name, def] of Object.entries(FETCHES)) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    // Another plugin may offer the same fetch (they read the same facts): the first listed keeps it.
+    for (const [name, def] of Object.entries(FETCHES)) {
+      if (slots.get(FETCH_SLOT, name) === undefined) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    }
   },
   apply(gateway) {
     const logger = gateway.logger.child({ plugin: NAME });

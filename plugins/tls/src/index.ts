@@ -111,7 +111,10 @@ export const plugin = definePlugin<TlsPluginConfig>({
     },
   },
   register({ slots }) {
-    for (const [name, def] of Object.entries(TLS_FETCHES)) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    // ssl_fc / ssl_fc_sni are also offered by the ACL plugin: whichever plugin is listed first keeps them.
+    for (const [name, def] of Object.entries(TLS_FETCHES)) {
+      if (slots.get(FETCH_SLOT, name) === undefined) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    }
   },
   apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
