@@ -156,9 +156,14 @@ export class ServerHealthCheck implements HealthControl {
     if (this.#stopped) return;
     const duration = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
     this.last = { ...result, at: Date.now(), duration };
-    // As the main kind, the agent's up/down goes through rise/fall (result.ok); the rest applies now.
-    if (this.#isAgent && result.agent) applyAgentReport(this.server, result.agent, this.#agentOwned);
-    this.#account(result, duration);
+    try {
+      // As the main kind, the agent's up/down goes through rise/fall (result.ok); the rest applies now.
+      if (this.#isAgent && result.agent) applyAgentReport(this.server, result.agent, this.#agentOwned);
+      this.#account(result, duration);
+    } catch (err) {
+      // A server-change listener that throws must not stop the checks (nor the process).
+      this.#logger.error({ err, server: this.server.id }, 'applying a health check result failed');
+    }
     this.#schedule(this.nextInterval());
   }
 
@@ -268,10 +273,13 @@ export class ServerAgentCheck {
     }
     if (this.#stopped) return;
     if (result.agent) {
-      applyAgentReport(this.server, result.agent, this.#owned);
-      this.#applyHealth(result.agent);
-    }
-    else this.#logger.debug({ server: this.server.id, reason: result.reason, info: result.info }, 'agent check failed; state unchanged');
+      try {
+        applyAgentReport(this.server, result.agent, this.#owned);
+        this.#applyHealth(result.agent);
+      } catch (err) {
+        this.#logger.error({ err, server: this.server.id }, 'applying an agent report failed');
+      }
+    } else this.#logger.debug({ server: this.server.id, reason: result.reason, info: result.info }, 'agent check failed; state unchanged');
     this.#schedule(this.#inter);
   }
 }

@@ -192,3 +192,36 @@ describe('config errors', () => {
     ).rejects.toMatchObject({ code: 'SWY_ERR_HEALTH_UNKNOWN_KIND' });
   });
 });
+
+describe('a server-change listener that throws', () => {
+  let s1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    s1 = await flippableUpstream('s1');
+    gw = await startGateway({
+      plugins: PLUGINS,
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: { api: { healthCheck: { type: 'http', inter: '100ms', timeout: '3s', rise: 1, fall: 1, http: { path: '/health' } }, servers: [{ name: 's1', address: s1.address }] } },
+    });
+    gw.gateway.events.on('server-change', () => {
+      throw new Error('a broken subscriber');
+    });
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+    await s1.close();
+  });
+
+  it('neither stops the checks nor the process', async () => {
+    const server = gw.gateway.backends.get('api')!.server('s1')!;
+    s1.state.health = 500;
+    for (let i = 0; i < 100 && server.health !== 'down'; i++) await sleep(30);
+    expect(server.health).toBe('down');
+    s1.state.health = 200;
+    for (let i = 0; i < 100 && server.health !== 'up'; i++) await sleep(30);
+    expect(server.health).toBe('up');
+    expect(gw.logs.some((l) => l.msg === 'applying a health check result failed')).toBe(true);
+  });
+});

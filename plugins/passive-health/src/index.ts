@@ -74,7 +74,11 @@ class ServerObserver {
     this.#recoverTimer = setTimeout(() => {
       this.#recoverTimer = null;
       this.errors = 0;
-      this.server.setHealth('up', `passive health: retried after ${this.#o.recover} ms`);
+      try {
+        this.server.setHealth('up', `passive health: retried after ${this.#o.recover} ms`);
+      } catch (err) {
+        this.#logger.error({ err, server: this.server.id }, 'a server-change listener failed');
+      }
       this.#logger.info({ backend: this.server.backend, server: this.server.name }, `Server ${this.server.id} is UP, reason: passive health retry after ${this.#o.recover}ms. ${this.#left('online')}`);
     }, this.#o.recover);
     this.#recoverTimer.unref();
