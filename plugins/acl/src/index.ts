@@ -126,11 +126,12 @@ const routingExplainer: ExplainStep = {
         if (!t.matched) continue;
       }
       const b = r.pick(ex);
+      const key = r.key ? ` (key ${JSON.stringify(r.key.read(ex) ?? null)})` : '';
       if (b === undefined) {
-        out(`${label}: no map entry for this key; next rule`);
+        out(`${label}${key}: no map entry and no default; next rule`);
         continue;
       }
-      out(`${label}: → ${b}`);
+      out(`${label}${key}: → ${b}`);
       return { backend: b, why: `useBackend[${r.index}]${r.condition ? ` if ${r.condition.source}` : ''}` };
     }
     for (const r of table.routes) {

@@ -41,6 +41,8 @@ export interface CompiledUseBackend {
   readonly index: number;
   readonly condition: CompiledCondition | undefined;
   readonly describe: string;
+  /** The map's key fetch, for `switchyard explain`. */
+  readonly key: CompiledFetch | undefined;
   /** The backend for this exchange, or undefined to try the next rule. */
   readonly pick: (ex: Exchange) => string | undefined;
 }
@@ -139,6 +141,7 @@ export function compileUseBackend(gateway: GatewayApi, compiler: AclCompiler, fr
     }
     let pick: (ex: Exchange) => string | undefined;
     let describe: string;
+    let mapKey: CompiledFetch | undefined;
     if (rule.backend !== undefined) {
       checkBackend(gateway, frontend, rule.backend, `${where}.backend`);
       const name = rule.backend;
@@ -146,6 +149,7 @@ export function compileUseBackend(gateway: GatewayApi, compiler: AclCompiler, fr
       describe = `backend ${name}`;
     } else {
       const { key, lookup } = compileMap(gateway, compiler, frontend, rule.map!, `${where}.map`);
+      mapKey = key;
       pick = (ex) => {
         const k = stringKey(key.read(ex));
         return k === undefined ? rule.map!.default : lookup(k);
@@ -153,7 +157,7 @@ export function compileUseBackend(gateway: GatewayApi, compiler: AclCompiler, fr
       describe = `map ${rule.map!.file ?? 'entries'} on ${key.source}`;
     }
     const cond = condition?.test;
-    return Object.freeze({ index, condition, describe, pick: cond ? (ex: Exchange) => (cond(ex) ? pick(ex) : undefined) : pick });
+    return Object.freeze({ index, condition, describe, key: mapKey, pick: cond ? (ex: Exchange) => (cond(ex) ? pick(ex) : undefined) : pick });
   });
 }
 
