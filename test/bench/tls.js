@@ -173,6 +173,7 @@ async function main() {
   const targets = [
     { id: 'http', label: 'plain HTTP/1.1', url: `http://127.0.0.1:${plainPort}/`, extra: ['--h1'] },
     { id: 'https', label: 'HTTPS HTTP/1.1', url: `https://127.0.0.1:${tlsPort}/`, extra: ['--h1'] },
+    { id: 'h2one', label: 'HTTP/2 over TLS (1 stream/conn)', url: `https://127.0.0.1:${tlsPort}/`, extra: ['-m', '1'] },
     { id: 'h2', label: `HTTP/2 over TLS (${STREAMS} streams/conn)`, url: `https://127.0.0.1:${tlsPort}/`, extra: ['-m', String(STREAMS)] },
   ];
   const results = Object.fromEntries(targets.map((t) => [t.id, []]));

@@ -93,6 +93,14 @@ describe('@switchyard/plugin-tls', () => {
     expect(await servedSubject(port, null)).toMatch(/CN\s*=\s*localhost/);
   });
 
+  it('resumes sessions (tickets) on a certificate chosen by SNI', async () => {
+    const sess = pki.path('sni-session.pem');
+    const port = gw.port('sni');
+    expect(await sClient(port, ['-servername', 'a.example.com', '-tls1_2', '-sess_out', sess])).toMatch(/^New,/m);
+    const again = await sClient(port, ['-servername', 'a.example.com', '-tls1_2', '-sess_in', sess]);
+    expect(again).toMatch(/^Reused,/m);
+  });
+
   it('with strictSni refuses unknown names and handshakes without SNI', async () => {
     const port = gw.port('strict');
     expect(await servedSubject(port, 'a.example.com')).toMatch(/CN\s*=\s*a\.example\.com/);
