@@ -4,22 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { request } from 'undici';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-
-/**
- * The core's config loader keeps one Ajv instance per process and the composed schema has a
- * fixed $id, so a second loadConfig in one module registry fails ("schema with key or id ...
- * already exists"). Each gateway here loads the core in its own registry until that is fixed.
- */
-function startTestGateway(config: Record<string, unknown>): Promise<TestGateway> {
-  let started!: Promise<TestGateway>;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const testing = require('@switchyard/sdk/testing') as typeof import('@switchyard/sdk/testing');
-    started = testing.startTestGateway(config);
-  });
-  return started;
-}
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-access-log'];
 

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { request } from 'undici';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import { adminCommand, RUNTIME_API_SERVICE, type RuntimeApiService } from '@switchyard/plugin-runtime-api';
-import { startIsolatedGateway, until } from './helpers';
+import { until } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'core/bin/switchyard.js');
@@ -41,7 +41,7 @@ describe('runtime API with the health-check plugin, and switchyard admin', () =>
         res.writeHead(req.url === '/health' ? 503 : 200, { 'x-upstream': 'sick' }).end('sick');
       },
     });
-    gw = await startIsolatedGateway({
+    gw = await startTestGateway({
       plugins: ['@switchyard/preset-standard', '@switchyard/plugin-health-check', '@switchyard/plugin-runtime-api'],
       runtimeApi: { enabled: true, listen: '127.0.0.1:0', token: TOKEN },
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },

@@ -1,7 +1,6 @@
 import { request } from 'undici';
-import { startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import { RUNTIME_API_SERVICE, type RuntimeApiService } from '@switchyard/plugin-runtime-api';
-import { startIsolatedGateway, until } from './helpers';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -14,7 +13,7 @@ describe('runtime API', () => {
   beforeAll(async () => {
     one = await startUpstream({ name: 'one' });
     two = await startUpstream({ name: 'two' });
-    gw = await startIsolatedGateway({
+    gw = await startTestGateway({
       plugins: ['@switchyard/preset-standard', '@switchyard/plugin-runtime-api', '@switchyard/plugin-access-log', '@switchyard/plugin-stats'],
       runtimeApi: { enabled: true, listen: '127.0.0.1:0', token: TOKEN },
       accessLog: { output: 'file', file: `/tmp/swy-runtime-api-${process.pid}.log` },
@@ -134,7 +133,7 @@ describe('runtime API', () => {
 describe('runtime API off by default', () => {
   it('does not listen unless enabled', async () => {
     const up = await startUpstream();
-    const gw = await startIsolatedGateway({
+    const gw = await startTestGateway({
       plugins: ['@switchyard/preset-standard', '@switchyard/plugin-runtime-api'],
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
       backends: { api: { servers: [{ name: 's1', address: up.address }] } },
@@ -151,7 +150,7 @@ describe('runtime API off by default', () => {
 
   it('refuses to start enabled without a token', async () => {
     await expect(
-      startIsolatedGateway({
+      startTestGateway({
         plugins: ['@switchyard/preset-standard', '@switchyard/plugin-runtime-api'],
         runtimeApi: { enabled: true },
         frontends: {},
@@ -161,4 +160,3 @@ describe('runtime API off by default', () => {
   });
 });
 
-void until;
