@@ -72,7 +72,11 @@ interface Listener {
   h2Sessions: Set<http2.ServerHttp2Session>;
   /** The handshake owner on a TLS bind. */
   tls: tls.Server | null;
-  /** Connections in a TLS handshake, by the raw socket's remote address:port. */
+  /**
+   * Connections in a TLS handshake, by the raw socket's remote address:port: 'secureConnection'
+   * hands over the TLSSocket only, and the peer address (unique per live connection on one
+   * listener) pairs it with its Connection through public API alone.
+   */
   handshaking: Map<string, ConnectionImpl>;
   /** Sockets accepted above maxconn, waiting unread. */
   pending: net.Socket[];
