@@ -14,17 +14,11 @@ interface Core {
   Gateway: { prepare(loaded: unknown, options: { logger: unknown }): Promise<{ stop(graceMs?: number): Promise<void> }> };
 }
 
-function isolatedCore(): { core: Core; logger: unknown } {
-  let out: { core: Core; logger: unknown } | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const core = require('@switchyard/core') as Core;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pino = require('pino') as (o: Record<string, unknown>, d: Writable) => unknown;
-    out = { core, logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })) };
-  });
-  return out!;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const core = require('@switchyard/core') as Core;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pino = require('pino') as (o: Record<string, unknown>, d: Writable) => unknown;
+const logger = pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() }));
 
 describe('docs/traffic-shaping.md examples', () => {
   it('has examples', () => {
@@ -34,7 +28,6 @@ describe('docs/traffic-shaping.md examples', () => {
   it.each(blocks.map((b, i) => [i, b] as const))('example %i loads and prepares', async (_i, yaml) => {
     // Nothing listens; a Redis example connects to nothing and starts on its insurance limiter.
     const text = yaml.replace(/redis:\/\/127\.0\.0\.1:6379/g, 'redis://127.0.0.1:1').replace(/connectTimeout: 2s/g, 'connectTimeout: 200ms');
-    const { core, logger } = isolatedCore();
     const loaded = core.loadConfig({ text, file: path.join(path.dirname(DOC), 'example.yaml') }, { logger });
     const gw = await core.Gateway.prepare(loaded, { logger });
     await gw.stop(0);
