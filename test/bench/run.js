@@ -141,6 +141,7 @@ async function main() {
   }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  benchDir = dir;
   fs.chmodSync(dir, 0o755); // nginx workers may run as an unprivileged user
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
@@ -451,14 +452,14 @@ function render(result) {
   return lines.join('\n') + '\n';
 }
 
-process.on('SIGINT', () => {
+let benchDir = null;
+const abort = (code) => {
   procs.killAllSync();
-  process.exit(130);
-});
-process.on('SIGTERM', () => {
-  procs.killAllSync();
-  process.exit(143);
-});
+  if (benchDir) fs.rmSync(benchDir, { recursive: true, force: true });
+  process.exit(code);
+};
+process.on('SIGINT', () => abort(130));
+process.on('SIGTERM', () => abort(143));
 process.on('exit', () => procs.killAllSync());
 
 main().catch(async (err) => {

@@ -55,6 +55,17 @@ function start(label, core, cmd, args, options = {}) {
   return proc;
 }
 
+/** Tracks a child started elsewhere (wrk), so an abrupt exit kills it too. */
+function adopt(label, child) {
+  const proc = { label, child, pid: child.pid, exited: false, output: () => '' };
+  child.on('exit', () => {
+    proc.exited = true;
+    started.delete(proc);
+  });
+  started.add(proc);
+  return proc;
+}
+
 /** PIDs of a process and its descendants (nginx master → worker). */
 function tree(pid) {
   const children = new Map();
@@ -213,4 +224,4 @@ function which(file) {
   }
 }
 
-module.exports = { setNice, command, start, stop, stopAll, killAllSync, rss, cpuSeconds, tree, freePort, waitReady, httpGet, sleep, which, tasksetAvailable };
+module.exports = { setNice, command, start, adopt, stop, stopAll, killAllSync, rss, cpuSeconds, tree, freePort, waitReady, httpGet, sleep, which, tasksetAvailable };

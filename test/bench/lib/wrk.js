@@ -1,7 +1,7 @@
 'use strict';
 // Runs wrk (one thread, pinned to the load core) for a bounded time and parses its report.
 const { spawn } = require('node:child_process');
-const { command } = require('./procs');
+const { command, adopt } = require('./procs');
 
 function toMs(text) {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
@@ -40,6 +40,7 @@ function runWrk({ wrk, core, port, seconds, connections, path = '/' }) {
   const { file, argv } = command(core, wrk, args);
   return new Promise((resolve) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    adopt('wrk', child);
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
