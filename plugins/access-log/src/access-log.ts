@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Stage, type Exchange, type GatewayApi, type Logger } from '@switchyard/sdk';
-import { compileFormat, HTTPLOG, TCPLOG, type LineContext } from './format';
+import { bytesIn, bytesOut, compileFormat, HTTPLOG, TCPLOG, type LineContext } from './format';
 import type { Sink } from './sinks';
 
 const PLUGIN = '@switchyard/plugin-access-log';
@@ -89,8 +89,8 @@ export class AccessLog {
       frontend: ex.frontend.name,
       backend: ex.backend?.name ?? null,
       server: ex.server?.name ?? null,
-      bytesIn: ex.bytesIn,
-      bytesOut: ex.bytesOut,
+      bytesIn: bytesIn(ex),
+      bytesOut: bytesOut(ex),
       durationMs: Math.round(ms * 1000) / 1000,
       termination: ex.termination,
       retries: ex.retries,

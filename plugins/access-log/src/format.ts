@@ -54,6 +54,13 @@ function backendActive(ex: Exchange): number {
   return n;
 }
 
+/**
+ * Body bytes. For TCP the core runs the log hook on the client socket's 'close' before the
+ * TCP forwarder copies the socket's counters into the exchange: read the socket then.
+ */
+export const bytesOut = (ex: Exchange): number => (ex.kind === 'tcp' && ex.bytesOut === 0 ? ex.socket.bytesWritten : ex.bytesOut);
+export const bytesIn = (ex: Exchange): number => (ex.kind === 'tcp' && ex.bytesIn === 0 ? ex.socket.bytesRead : ex.bytesIn);
+
 const dash = (v: string | null | undefined): string => (v === null || v === undefined || v === '' ? '-' : v);
 const http = <T>(ex: Exchange, f: (h: Extract<Exchange, { kind: 'http' }>) => T, otherwise: T): T => (ex.kind === 'http' ? f(ex) : otherwise);
 
@@ -80,8 +87,8 @@ export const VARIABLES: Record<string, { description: string; field: Field }> = 
   Ta: { description: 'total active time of the request, ms', field: (ex, c) => String(Math.round(c.ms)) },
   Tt: { description: 'total session time, ms', field: (ex, c) => String(Math.round(c.ms)) },
   ST: { description: 'HTTP status sent to the client (0 for TCP)', field: (ex) => String(ex.kind === 'http' ? ex.status : 0) },
-  B: { description: 'bytes sent to the client (response body)', field: (ex) => String(ex.bytesOut) },
-  U: { description: 'bytes received from the client (request body)', field: (ex) => String(ex.bytesIn) },
+  B: { description: 'bytes sent to the client (response body)', field: (ex) => String(bytesOut(ex)) },
+  U: { description: 'bytes received from the client (request body)', field: (ex) => String(bytesIn(ex)) },
   CC: { description: 'captured request cookie (none: `-`)', field: () => '-' },
   CS: { description: 'captured response cookie (none: `-`)', field: () => '-' },
   tsc: { description: 'termination state with cookie status (4 chars)', field: (ex) => TERMINATION[ex.termination] + '--' },

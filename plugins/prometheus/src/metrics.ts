@@ -122,6 +122,9 @@ export class GatewayMetrics {
   observe(ex: Exchange): void {
     const sec = Number(process.hrtime.bigint() - ex.startHr) / 1e9;
     const cls = ex.kind === 'http' && ex.status > 0 ? (ex.status >= 100 && ex.status < 600 ? (ex.status / 100) | 0 : 0) : -1;
+    // TCP: the log hook runs before the forwarder copies the socket counters (see docs).
+    const bin = ex.kind === 'tcp' && ex.bytesIn === 0 ? ex.socket.bytesRead : ex.bytesIn;
+    const bout = ex.kind === 'tcp' && ex.bytesOut === 0 ? ex.socket.bytesWritten : ex.bytesOut;
     const f = this.#frontends.get(ex.frontend);
     if (f !== undefined) {
       f.requests++;
@@ -130,8 +133,8 @@ export class GatewayMetrics {
         cd.set(kCounted, true);
         f.connections++;
       }
-      f.bytesIn += ex.bytesIn;
-      f.bytesOut += ex.bytesOut;
+      f.bytesIn += bin;
+      f.bytesOut += bout;
       if (cls >= 0) f.responses[cls]++;
       if (ex.error !== null) f.errors++;
       f.duration.observe(sec);
@@ -141,8 +144,8 @@ export class GatewayMetrics {
     const b = this.#backends.get(be);
     if (b === undefined) return;
     b.requests++;
-    b.bytesIn += ex.bytesIn;
-    b.bytesOut += ex.bytesOut;
+    b.bytesIn += bin;
+    b.bytesOut += bout;
     if (cls >= 0) b.responses[cls]++;
     if (ex.error !== null) b.errors++;
     let redispatched = 0;

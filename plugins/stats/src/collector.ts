@@ -231,6 +231,9 @@ export class StatsCollector {
   observe(ex: Exchange): void {
     const ms = Number(process.hrtime.bigint() - ex.startHr) / 1e6;
     const cls = ex.kind === 'http' && ex.status > 0 ? (ex.status >= 100 && ex.status < 600 ? (ex.status / 100) | 0 : 0) : -1;
+    // TCP: the log hook runs before the forwarder copies the socket counters (see docs).
+    const bin = ex.kind === 'tcp' && ex.bytesIn === 0 ? ex.socket.bytesRead : ex.bytesIn;
+    const bout = ex.kind === 'tcp' && ex.bytesOut === 0 ? ex.socket.bytesWritten : ex.bytesOut;
     const f = this.#frontends.get(ex.frontend);
     if (f !== undefined) {
       f.requests++;
@@ -240,8 +243,8 @@ export class StatsCollector {
         cd.set(kCounted, true);
         f.connectionsTotal++;
       }
-      f.bytesIn += ex.bytesIn;
-      f.bytesOut += ex.bytesOut;
+      f.bytesIn += bin;
+      f.bytesOut += bout;
       if (cls >= 0) f.responses[cls]++;
       if (ex.error !== null) f.errors++;
       f.latency.add(ms);
@@ -253,8 +256,8 @@ export class StatsCollector {
     const b = this.#backends.get(be);
     if (b === undefined) return;
     b.requests++;
-    b.bytesIn += ex.bytesIn;
-    b.bytesOut += ex.bytesOut;
+    b.bytesIn += bin;
+    b.bytesOut += bout;
     if (cls >= 0) b.responses[cls]++;
     if (ex.error !== null) b.errors++;
     let redispatched = 0;
