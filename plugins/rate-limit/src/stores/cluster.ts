@@ -42,13 +42,46 @@ function isWorker(): boolean {
   return (cluster as unknown as { isWorker?: boolean }).isWorker === true || (cluster as unknown as { default?: { isWorker?: boolean } }).default?.isWorker === true;
 }
 
+/** rate-limiter-flexible's IPC channel between RateLimiterCluster workers and the primary. */
+const CHANNEL = 'rate_limiter_flexible';
+
+/**
+ * Asks the primary to create a (tiny) limiter, as RateLimiterCluster does, and waits for its
+ * answer: without a RateLimiterClusterMaster there, every consume would wait `timeoutMs`.
+ */
+function primaryAnswers(timeoutMs: number, prefix: string): Promise<boolean> {
+  const keyPrefix = `${prefix}:probe:${process.pid}`;
+  return new Promise((resolve) => {
+    const onMessage = (msg: unknown): void => {
+      const m = msg as { channel?: string; type?: string; keyPrefix?: string } | null;
+      if (m && m.channel === CHANNEL && m.type === 'init' && m.keyPrefix === keyPrefix) done(true);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(ok);
+    };
+    process.on('message', onMessage);
+    process.send!({ channel: CHANNEL, type: 'init', opts: { keyPrefix, points: 1, duration: 1 } });
+  });
+}
+
 export const clusterStore: RateLimitStoreProvider = {
   description: 'Counters in the node:cluster primary, shared by every worker (RateLimiterCluster).',
-  open(ctx: StoreContext): RateLimitStore {
+  async open(ctx: StoreContext): Promise<RateLimitStore> {
     if (!isWorker() || typeof process.send !== 'function') {
       ctx.logger.warn({ store: 'cluster' }, 'rate-limit store "cluster" needs a node:cluster worker; this process is not one, so limits are counted in this process only (memory store)');
       return new MemoryStore();
     }
-    return new ClusterStore(ctx.config.cluster.timeout, ctx.config.cluster.keyPrefix);
+    const { timeout, keyPrefix } = ctx.config.cluster;
+    if (!(await primaryAnswers(timeout, keyPrefix))) {
+      ctx.logger.warn(
+        { store: 'cluster' },
+        'rate-limit store "cluster": the primary does not answer (no startClusterStoreMaster() there), so limits are counted per worker (memory store)',
+      );
+      return new MemoryStore();
+    }
+    return new ClusterStore(timeout, keyPrefix);
   },
 };
