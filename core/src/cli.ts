@@ -10,11 +10,18 @@ import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
 import { Gateway } from './gateway';
 import { CORE_VERSION } from './version';
 import { startDemoUpstreams } from './demo';
+import { isWorkerProcess, Master, runWorker } from './cluster';
+import * as os from 'node:os';
 
 const HELP = `switchyard ${CORE_VERSION} — a TCP/HTTP load balancer and reverse proxy
 
 Usage:
   switchyard run --config <file>        run a gateway (YAML, JSON, or a format an adapter reads)
+  switchyard run --config <file> --workers N|auto
+                                        a master and N worker processes: SIGHUP (or
+                                        \`switchyard reload\`) reloads without dropping a connection
+  switchyard reload --config <file> | --pid <pid>
+                                        ask a running master to reload (global.pidFile)
   switchyard run --demo [--port N]      the quick start: demo upstreams + an embedded config
   switchyard validate --config <file>   check a config; print every problem and exit 1
   switchyard plugins --config <file>    list loaded plugins with their versions, hooks and slots
@@ -27,6 +34,8 @@ Options:
       --lenient         adapters warn about unsupported directives instead of failing
       --log-level <l>   fatal, error, warn, info, debug, trace or silent
       --port <n>        with --demo: the gateway's port (default 8080)
+      --workers <n>     run a master and n workers (auto = one per core)
+      --pid <pid>       with reload: the master's PID
   -h, --help            this help
   -v, --version         the core's version
 `;
@@ -36,7 +45,7 @@ interface Io {
   err: (s: string) => void;
 }
 
-const CORE_COMMANDS = new Set(['run', 'validate', 'plugins', 'schema', 'help']);
+const CORE_COMMANDS = new Set(['run', 'validate', 'plugins', 'schema', 'reload', 'help']);
 
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
@@ -69,6 +78,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         lenient: { type: 'boolean' },
         demo: { type: 'boolean' },
         port: { type: 'string' },
+        workers: { type: 'string' },
+        pid: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -80,6 +91,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const values = parsed.values as {
     config?: string; adapter?: string; lenient?: boolean; demo?: boolean; port?: string; 'log-level'?: string; help?: boolean; version?: boolean;
+    workers?: string; pid?: string;
   };
   const positionals = parsed.positionals;
   if (values.version) {
@@ -131,7 +143,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return 0;
       }
       case 'run':
+        if (isWorkerProcess()) return await runWorker(logger);
+        if (values.workers !== undefined) return await runMaster(values, logger, io);
         return await run(values, input, logger, io);
+      case 'reload':
+        return reloadCommand(values, input, logger, io);
       default:
         return await pluginCommand(command, argv, input, logger, io);
     }
@@ -216,5 +232,70 @@ async function run(
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGUSR1', () => {
+      // Soft stop: stop listening and let everything in flight finish, however long.
+      runLogger.info({ signal: 'SIGUSR1' }, 'SIGUSR1: soft stop');
+      gw.stop(24 * 3_600_000).then(() => resolve(0), () => resolve(1));
+    });
+    process.on('SIGUSR2', () => gw.events.emit('reopen-logs'));
+    process.on('SIGHUP', () => runLogger.warn('SIGHUP: reload needs master mode (run --workers N); ignored'));
   });
+}
+
+async function runMaster(values: { workers?: string; config?: string; 'log-level'?: string }, logger: Logger, io: Io): Promise<number> {
+  if (!values.config) {
+    io.err('error: run --workers needs --config <file>\n');
+    return 2;
+  }
+  const n = values.workers === 'auto' ? os.availableParallelism() : Number(values.workers);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    io.err(`error: --workers must be a whole number from 1 to 256, or auto (got ${values.workers})\n`);
+    return 2;
+  }
+  const master = new Master({
+    file: path.resolve(values.config),
+    workers: n,
+    logger,
+    workerArgs: [],
+    onReady: (addresses) => {
+      for (const a of addresses) logger.info({ frontend: a.frontend, address: a.host, port: a.port }, `frontend ${a.frontend} listening on ${a.host}:${a.port}`);
+    },
+  });
+  return master.run();
+}
+
+/** Sends SIGHUP to a running master, found by --pid or the config's global.pidFile. */
+function reloadCommand(values: { pid?: string; config?: string }, input: ConfigInput, logger: Logger, io: Io): number {
+  let pid = values.pid ? Number(values.pid) : NaN;
+  if (!values.pid) {
+    if (!values.config) {
+      io.err('error: reload needs --config <file> (with global.pidFile) or --pid <pid>\n');
+      return 2;
+    }
+    const loaded = loadConfig(input, { logger: pino({ level: 'silent' }) as unknown as Logger });
+    const pidFile = loaded.config.global.pidFile as string | undefined;
+    if (!pidFile) {
+      io.err(`error: ${values.config} has no global.pidFile; pass --pid <pid>\n`);
+      return 2;
+    }
+    const full = path.resolve(path.dirname(path.resolve(values.config)), pidFile);
+    try {
+      pid = Number(fs.readFileSync(full, 'utf8').trim());
+    } catch (err) {
+      io.err(`error: cannot read ${full}: ${(err as Error).message} (is the master running?)\n`);
+      return 1;
+    }
+  }
+  if (!Number.isInteger(pid) || pid <= 0) {
+    io.err('error: not a PID\n');
+    return 2;
+  }
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (err) {
+    io.err(`error: cannot signal ${pid}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.out(`sent SIGHUP to ${pid}: the master validates the config, then starts new workers (see its log)\n`);
+  return 0;
 }

@@ -11,7 +11,7 @@ import type { DependencyContainer } from 'tsyringe';
 import {
   Slots, SwitchyardError, type BackendState, type BalancePolicyClass, type BindConfig, type Connection, type Exchange,
   type FrontendState, type GatewayApi, type GatewayEvents, type Hooks, type Logger, type ServerChange, type ServerState,
-  type SwitchyardConfig, type TlsInfo,
+  type SwitchyardConfig, type TlsInfo, type ReloadResult, type AdminState, type HealthState,
 } from '@switchyard/sdk';
 import type { LoadedConfig } from './config/load';
 import { CoreErrors } from './errors';
@@ -85,6 +85,8 @@ interface Listener {
 export interface GatewayOptions {
   /** A pino logger (or compatible). Default: pino to stdout at the config's logLevel. */
   logger?: Logger;
+  /** How `gateway.reload()` reaches the master (set in worker processes). */
+  reload?: () => Promise<ReloadResult>;
 }
 
 interface Waiter {
@@ -114,9 +116,12 @@ export class Gateway implements GatewayApi {
   #use!: HookUse;
   #listeners: Listener[] = [];
   #sockets = new Set<net.Socket>();
+  /** Responses not yet finished: told to close their connection when a stop begins. */
+  #inflight = new Set<http.ServerResponse>();
   #stopFns: Array<() => void | Promise<void>> = [];
   #baseDir: string;
   #applied = false;
+  #reload: (() => Promise<ReloadResult>) | undefined;
 
   private constructor(loaded: LoadedConfig, options: GatewayOptions) {
     this.config = loaded.config;
@@ -126,6 +131,7 @@ export class Gateway implements GatewayApi {
     this.configFile = loaded.file;
     this.warnings = loaded.warnings;
     this.#baseDir = loaded.baseDir;
+    this.#reload = options.reload;
     this.logger = options.logger ?? (pino({ level: loaded.config.global.logLevel, base: { pid: process.pid } }) as unknown as Logger);
     this.events.setMaxListeners(0);
     this.container.register(TOKENS.GATEWAY, { useValue: this });
@@ -196,6 +202,30 @@ export class Gateway implements GatewayApi {
 
   onStop(fn: () => void | Promise<void>): void {
     this.#stopFns.push(fn);
+  }
+
+  reload(): Promise<ReloadResult> {
+    if (this.#reload) return this.#reload();
+    return Promise.resolve({
+      ok: false,
+      message: 'reload needs master mode: run with --workers N (the master reloads on SIGHUP)',
+      errors: [],
+    });
+  }
+
+  /**
+   * Applies saved server states by id (`backend/server`): what a reload or another worker
+   * knew. Servers no longer in the config are ignored.
+   */
+  applyServerStates(states: Readonly<Record<string, { admin: AdminState; health: HealthState; weight: number }>>): void {
+    for (const [id, st] of Object.entries(states)) {
+      const slash = id.indexOf('/');
+      const server = this.backends.get(id.slice(0, slash))?.server(id.slice(slash + 1));
+      if (!server) continue;
+      server.setAdmin(st.admin, 'state carried over');
+      server.setHealth(st.health, 'state carried over');
+      server.setWeight(st.weight, 'state carried over');
+    }
   }
 
   // ---------------------------------------------------------------- listeners
@@ -421,7 +451,11 @@ export class Gateway implements GatewayApi {
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const ex = new HttpExchangeImpl(this.#report, this.#connectionOf(req.socket), req, res, null);
     if (this.stopping) res.shouldKeepAlive = false;
-    res.once('close', () => this.#endExchange(ex));
+    else this.#inflight.add(res);
+    res.once('close', () => {
+      this.#inflight.delete(res);
+      this.#endExchange(ex);
+    });
     void this.#process(ex);
   }
 
@@ -504,6 +538,7 @@ export class Gateway implements GatewayApi {
       }
     }
     if (ex.slotHeld) this.releaseServer(ex);
+    else if (ex.server === null && ex.backend !== null) this.#leaveQueue(ex, ex.backend as BackendRuntime);
     if (this.#use.log) {
       try {
         this.hooks.log.call(ex);
@@ -522,7 +557,9 @@ export class Gateway implements GatewayApi {
   #select(ex: Exchange, be: BackendRuntime): ServerRuntime | undefined {
     if (this.#use.selectServer) {
       const s = this.hooks.selectServer.call(ex) as ServerRuntime | undefined;
-      if (s !== undefined && s.usable) return s;
+      // A pinned (sticky) client may still reach a server in drain or at weight 0, as in
+      // HAProxy; never one that is down, in maintenance or at maxconn.
+      if (s !== undefined && s.health === 'up' && s.admin !== 'maint' && (s.maxconn === 0 || s.active < s.maxconn)) return s;
     }
     const s = be.primaryPolicy.select(ex) as ServerRuntime | undefined;
     if (s !== undefined || be.backupPolicy === null || be.hasAvailablePrimary()) return s;
@@ -576,6 +613,17 @@ export class Gateway implements GatewayApi {
     s.active--;
     const be = this.backends.get(s.backend);
     if (be && be.queued > 0) this.#drainQueue(be);
+  }
+
+  /** A client that goes away while queued gives its place up at once. */
+  #leaveQueue(ex: Exchange, be: BackendRuntime): void {
+    for (let i = be.waitingHead; i < be.waiting.length; i++) {
+      const w = be.waiting[i] as Waiter;
+      if (w.exchange !== ex) continue;
+      clearTimeout(w.timer!);
+      be.waiting.splice(i, 1);
+      return;
+    }
   }
 
   #drainQueue(be: BackendRuntime): void {
@@ -642,9 +690,20 @@ export class Gateway implements GatewayApi {
       for (const s of l.pending) s.destroy();
       if (l.server.listening) l.server.close();
     }
-    const deadline = Date.now() + graceMs;
+    // Responses in flight close their connection when done ("Connection: close"), so
+    // keep-alive clients reconnect elsewhere instead of racing an idle-close.
+    for (const res of this.#inflight) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.#inflight.clear();
+    const started = Date.now();
+    const deadline = started + graceMs;
+    // Idle keep-alive connections are closed only after the keep-alive timeout: a client
+    // about to reuse one would otherwise see it reset. Requests that arrive meanwhile
+    // are answered with "Connection: close".
+    let idleAfter = 0;
+    for (const l of this.#listeners) idleAfter = Math.max(idleAfter, l.frontend.config.timeouts.keepAlive);
+    idleAfter = Math.min(idleAfter, graceMs / 2);
     while (this.#sockets.size > 0 && Date.now() < deadline) {
-      for (const l of this.#listeners) l.http?.closeIdleConnections();
+      if (Date.now() - started >= idleAfter) for (const l of this.#listeners) l.http?.closeIdleConnections();
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of this.#sockets) s.destroy();

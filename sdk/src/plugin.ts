@@ -24,6 +24,16 @@ export interface GatewayEventMap {
   started: [];
   /** Stop (or the old side of a reload) has begun: stop accepting, finish in-flight work. */
   stopping: [];
+  /** Log files should be reopened (SIGUSR2, after logrotate moved them). */
+  'reopen-logs': [];
+}
+
+/** What a reload answered. */
+export interface ReloadResult {
+  ok: boolean;
+  message: string;
+  /** Config problems, one per line, when the new config was refused (the old one keeps serving). */
+  errors: string[];
 }
 
 export interface GatewayEvents {
@@ -63,6 +73,13 @@ export interface GatewayApi {
   releaseServer(exchange: Exchange): void;
   /** Runs at stop, in reverse order of registration. */
   onStop(fn: () => void | Promise<void>): void;
+  /**
+   * Asks for a hitless reload of the config file (master mode, `run --workers`): the master
+   * validates it, starts new workers on it and drains the old ones. Resolves once the new
+   * workers serve, or with the reasons the new config was refused. In single-process mode
+   * it resolves `{ ok: false }` saying so.
+   */
+  reload(): Promise<ReloadResult>;
 }
 
 /** What a plugin's `register` step gets. */

@@ -119,7 +119,8 @@ export function composeSchema(
         default: {},
         additionalProperties: false,
         properties: {
-          gracePeriod: durationSchema('How long in-flight work may take to finish on stop.', '10s'),
+          gracePeriod: durationSchema('How long in-flight work may take to finish on stop or reload.', '10s'),
+          pidFile: { type: 'string', description: 'File the master (run --workers) writes its PID to, for `switchyard reload` (relative to the config file).' },
           logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Level of the gateway\'s own log.' },
         },
       },

@@ -127,11 +127,8 @@ describe('backend queue with leastconn', () => {
     expect(one.arrivals).toContain('/fast/after');
   });
 
-  // Core bug (reported with its fix): an abandoned request keeps its place in the queue, and
-  // counts against maxqueue, until a slot frees or timeouts.queue fires. `it.failing` passes
-  // while the bug is there; once the core removes the waiter when the exchange ends, turn
-  // this into a plain `it`.
-  it.failing('forgets a queued request as soon as its client goes away', async () => {
+  // An abandoned request gives its queue place (and its share of maxqueue) up at once.
+  it('forgets a queued request as soon as its client goes away', async () => {
     inflight.push(get(gw.url('/hold/busy', 'fifo')));
     await waitFor(() => one.held.includes('/hold/busy'), 'the slot to be taken');
     const ac = new AbortController();

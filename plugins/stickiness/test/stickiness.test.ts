@@ -134,11 +134,8 @@ describe('stickiness', () => {
       expect((await get(gw.url('/', 'ins'), 'SERVERID=B')).upstream).toBe('b');
     });
 
-    // Core bug (reported with its fix): the core accepts a selectServer answer only when the
-    // server is `usable`, which excludes drain and weight 0, so persistent clients cannot
-    // finish their sessions on a draining server as the SDK's AdminState says they should.
-    // `it.failing` passes while the bug is there; make it a plain `it` once the core is fixed.
-    it.failing('a draining server keeps its persistent clients and gets no new ones', async () => {
+    // Persistent clients finish their sessions on a draining server (SDK AdminState, HAProxy).
+    it('a draining server keeps its persistent clients and gets no new ones', async () => {
       const a = gw.gateway.backends.get('ins')!.server('a')!;
       a.setAdmin('drain', 'test');
       try {
