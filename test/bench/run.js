@@ -4,7 +4,7 @@
  * Switchyard side by side with HAProxy, nginx and the Node proxies (see docs/performance.md).
  *
  *   npm run bench                 full run (~7 minutes on an idle 2-core machine)
- *   npm run bench -- --quick      ~2 minutes, fewer rounds and shorter runs
+ *   npm run bench -- --quick      ~2 minutes there: fewer rounds, shorter runs, 2 000 idle connections
  *
  * Options: --rounds N, --duration S (seconds per run), --warmup S, --connections C,
  * --idle N (idle keep-alive connections for the memory check), --only a,b (target ids),
