@@ -1,0 +1,272 @@
+import {
+  FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchDefinition, type GatewayApi, type HttpExchange, type JsonSchema,
+} from '@switchyard/sdk';
+import { BasicAuthErrors } from './errors';
+import { Userlist, parseBasic, type UserEntry, type UserlistConfig } from './userlist';
+
+export { BasicAuthErrors } from './errors';
+export { Userlist, parseBasic, type UserlistConfig, type UserConfig, type UserEntry } from './userlist';
+export { shaCrypt, parseShaCrypt } from './shacrypt';
+
+export const NAME = '@switchyard/plugin-basic-auth';
+
+/** Key in `exchange.vars` holding the authenticated user name (for access logs and other plugins). */
+export const USER_VAR = 'auth.user';
+/** Key in `exchange.vars` saying which auth plugin let the request in. */
+export const METHOD_VAR = 'auth.method';
+
+export interface BasicAuthConfig {
+  userlist: string;
+  realm: string;
+  groups?: string[];
+  forwardCredentials: boolean;
+  if?: string;
+  unless?: string;
+}
+
+export interface UserlistsConfig {
+  [name: string]: UserlistConfig;
+}
+
+/** A userlist named by a fetch, bound once the config is applied. */
+interface ListCell {
+  list: Userlist | undefined;
+  /** `exchange.vars` key of this list's verdict: a UserEntry, or null. */
+  readonly varKey: string;
+}
+
+/** What register and apply share for one config load (register has no config yet). */
+class BasicAuthState {
+  readonly cells = new Map<string, ListCell>();
+  lists: Map<string, Userlist> | undefined;
+
+  cell(name: string): ListCell {
+    let c = this.cells.get(name);
+    if (!c) {
+      c = { list: this.lists?.get(name), varKey: `basic-auth.verdict.${name}` };
+      if (this.lists && !c.list) throw BasicAuthErrors.UNKNOWN_USERLIST('http_auth', name, [...this.lists.keys()].join(', ') || 'none');
+      this.cells.set(name, c);
+    }
+    return c;
+  }
+}
+
+const STATE_SLOT = 'basic-auth.state';
+
+/** The verdict for one list, computed once per exchange (blocking only where nothing could wait). */
+function verdictSync(ex: HttpExchange, cell: ListCell): UserEntry | null {
+  const done = ex.vars.get(cell.varKey) as UserEntry | null | undefined;
+  if (done !== undefined) return done;
+  const creds = parseBasic(headerOf(ex));
+  const v = creds && cell.list ? cell.list.verifySync(creds.user, creds.password) : null;
+  ex.vars.set(cell.varKey, v);
+  return v;
+}
+
+async function verdict(ex: HttpExchange, cell: ListCell, creds: { user: string; password: string } | null): Promise<UserEntry | null> {
+  const done = ex.vars.get(cell.varKey) as UserEntry | null | undefined;
+  if (done !== undefined) return done;
+  const v = creds && cell.list ? await cell.list.verify(creds.user, creds.password) : null;
+  ex.vars.set(cell.varKey, v);
+  return v;
+}
+
+function headerOf(ex: HttpExchange): string | undefined {
+  const h = ex.req.headers.authorization;
+  return typeof h === 'string' ? h : undefined;
+}
+
+function fetches(state: BasicAuthState): Record<string, FetchDefinition> {
+  const listArg = (arg: string | undefined): ListCell => {
+    if (!arg) throw new Error('needs a userlist name: http_auth(<userlist>)');
+    return state.cell(arg);
+  };
+  return {
+    http_auth: {
+      description: 'True when the request carries Basic credentials valid in the userlist named by the argument (use with -m bool).',
+      arg: 'required',
+      modes: ['http'],
+      compile(arg) {
+        const cell = listArg(arg);
+        return (ex: Exchange) => (ex.kind === 'http' ? verdictSync(ex, cell) !== null : undefined);
+      },
+    },
+    http_auth_group: {
+      description: 'Groups of the user whose Basic credentials are valid in the userlist; `http_auth_group(list) g1 g2` matches members of g1 or g2.',
+      arg: 'required',
+      modes: ['http'],
+      compile(arg) {
+        const cell = listArg(arg);
+        return (ex: Exchange) => {
+          if (ex.kind !== 'http') return undefined;
+          const u = verdictSync(ex, cell);
+          return u === null ? undefined : u.groups;
+        };
+      },
+    },
+    http_auth_user: {
+      description: 'User name sent in Basic credentials, not verified (HAProxy\'s http_auth_user); use http_auth() to check it.',
+      arg: 'none',
+      modes: ['http'],
+      compile() {
+        return (ex: Exchange) => (ex.kind === 'http' ? parseBasic(headerOf(ex))?.user : undefined);
+      },
+    },
+  };
+}
+
+interface AclCompilerLike {
+  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
+}
+interface AclServiceLike {
+  forGateway(gateway: GatewayApi): AclCompilerLike;
+}
+
+function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }, where: string): ((ex: Exchange) => boolean) | null {
+  if (rule.if === undefined && rule.unless === undefined) return null;
+  const service = gateway.slots.get<AclServiceLike>('acl.compiler', 'default');
+  if (!service) throw BasicAuthErrors.NO_ACL(where);
+  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
+  return c === undefined ? null : (ex) => c.test(ex);
+}
+
+interface FrontendGuard {
+  readonly frontend: string;
+  readonly cell: ListCell;
+  readonly challenge: string;
+  readonly groups: ReadonlySet<string> | null;
+  readonly forward: boolean;
+  readonly condition: ((ex: Exchange) => boolean) | null;
+}
+
+const userSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'A user: exactly one of password (a crypt(3) hash) or insecurePassword.',
+  properties: {
+    password: { type: 'string', description: 'crypt(3) hash: bcrypt ($2a$/$2b$/$2y$), SHA-256-crypt ($5$) or SHA-512-crypt ($6$), e.g. from `mkpasswd -m sha-512` or `openssl passwd -6`.' },
+    insecurePassword: { type: 'string', description: 'The password in clear (HAProxy\'s insecure-password). For tests and local setups.' },
+    groups: { type: 'array', items: { type: 'string' }, default: [], description: 'Groups the user belongs to (declared under groups).' },
+  },
+};
+
+const userlistsSchema: JsonSchema = {
+  type: 'object',
+  default: {},
+  description: 'HAProxy-style userlists by name, for basicAuth and the http_auth / http_auth_group fetches.',
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['users'],
+    properties: {
+      groups: {
+        type: 'object',
+        default: {},
+        description: 'Group name → member user names (members may also be given per user).',
+        additionalProperties: { type: 'array', items: { type: 'string' } },
+      },
+      users: { type: 'object', description: 'User name → password and groups.', additionalProperties: userSchema },
+    },
+  },
+};
+
+const basicAuthSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['userlist'],
+  description: 'Ask for HTTP basic credentials valid in a userlist (401 with WWW-Authenticate otherwise).',
+  properties: {
+    userlist: { type: 'string', description: 'Name of a userlist under `userlists`.' },
+    realm: { type: 'string', default: 'Switchyard', pattern: '^[^"\\\\\\r\\n\\u0000]*$', description: 'Realm shown by browsers in the login prompt (no quotes, backslashes or line breaks).' },
+    groups: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Only members of one of these groups get in (403 for other valid users).' },
+    forwardCredentials: { type: 'boolean', default: false, description: 'Send the Authorization header on to the server (removed by default).' },
+    if: { type: 'string', description: 'Ask for credentials only when this ACL condition holds (needs plugin-acl).' },
+    unless: { type: 'string', description: 'Ask for credentials unless this ACL condition holds (needs plugin-acl).' },
+  },
+};
+
+export const plugin = definePlugin<UserlistsConfig>({
+  name: NAME,
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
+  configKey: 'userlists',
+  schema: {
+    config: userlistsSchema,
+    frontend: { basicAuth: basicAuthSchema },
+  },
+  register({ slots }) {
+    const state = new BasicAuthState();
+    slots.provide(STATE_SLOT, 'default', state, { description: 'Userlists shared by the basic-auth fetches and route tap.' });
+    for (const [name, f] of Object.entries(fetches(state))) slots.provide(FETCH_SLOT, name, f, { description: f.description });
+  },
+  apply(gateway, config) {
+    const state = gateway.slots.get<BasicAuthState>(STATE_SLOT, 'default')!;
+    const cacheOptions = { max: 10_000, ttl: 60_000 };
+    const lists = new Map<string, Userlist>();
+    for (const [name, cfg] of Object.entries(config ?? {})) lists.set(name, new Userlist(name, cfg, `userlists.${name}`, cacheOptions));
+    const listNames = [...lists.keys()].join(', ') || 'none';
+    for (const [name, cell] of state.cells) {
+      cell.list = lists.get(name);
+      if (!cell.list) throw BasicAuthErrors.UNKNOWN_USERLIST('http_auth', name, listNames);
+    }
+    state.lists = lists;
+
+    const guards = new Map<object, FrontendGuard>();
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const cfg = fe.basicAuth as BasicAuthConfig | undefined;
+      if (!cfg || fe.mode !== 'http') continue;
+      const where = `frontends.${name}.basicAuth`;
+      if (!lists.has(cfg.userlist)) throw BasicAuthErrors.UNKNOWN_USERLIST.with({ location: { path: where } }, where, cfg.userlist, listNames);
+      const list = lists.get(cfg.userlist)!;
+      for (const g of cfg.groups ?? []) if (!list.hasGroup(g)) throw BasicAuthErrors.UNKNOWN_GROUP.with({ location: { path: where } }, where, g, cfg.userlist);
+      guards.set(gateway.frontends.get(name)!, {
+        frontend: name,
+        cell: state.cell(cfg.userlist),
+        challenge: `Basic realm="${cfg.realm}", charset="UTF-8"`,
+        groups: cfg.groups ? new Set(cfg.groups) : null,
+        forward: cfg.forwardCredentials,
+        condition: compileCondition(gateway, name, cfg, where),
+      });
+    }
+    const log = gateway.logger.child({ plugin: NAME });
+
+    // Verify credentials before the request rules (stage SECURITY) run, without blocking the
+    // event loop on bcrypt: http_auth() in httpRequest rules then reads the verdict.
+    gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY - 10 }, async (ex: Exchange) => {
+      if (ex.kind !== 'http' || state.cells.size === 0) return undefined;
+      const header = headerOf(ex);
+      if (header === undefined) return undefined;
+      const creds = parseBasic(header);
+      for (const cell of state.cells.values()) await verdict(ex, cell, creds);
+      return undefined;
+    });
+
+    if (guards.size === 0) return;
+    gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.AUTH }, async (ex: Exchange) => {
+      if (ex.kind !== 'http') return undefined;
+      const guard = guards.get(ex.frontend);
+      if (guard === undefined || (guard.condition !== null && !guard.condition(ex))) return undefined;
+      const header = headerOf(ex);
+      const creds = parseBasic(header);
+      const user = await verdict(ex, guard.cell, creds);
+      if (user === null) {
+        const reason = header === undefined ? 'no credentials' : creds === null ? 'not basic credentials' : 'wrong user or password';
+        log.info({ code: BasicAuthErrors.DENIED.code, frontend: guard.frontend, user: creds?.user, reason, src: ex.clientAddress }, 'basic auth refused');
+        ex.respond(401, 'authentication required\n', { 'www-authenticate': guard.challenge, 'content-type': 'text/plain; charset=utf-8' });
+        return { handled: true };
+      }
+      if (guard.groups !== null && !user.groups.some((g) => guard.groups!.has(g))) {
+        log.info({ code: BasicAuthErrors.DENIED.code, frontend: guard.frontend, user: user.name, reason: 'not in an allowed group', src: ex.clientAddress }, 'basic auth refused');
+        ex.respond(403, 'forbidden\n', { 'content-type': 'text/plain; charset=utf-8' });
+        return { handled: true };
+      }
+      ex.vars.set(USER_VAR, user.name);
+      ex.vars.set(METHOD_VAR, 'basic');
+      if (!guard.forward) delete ex.upstream.headers.authorization;
+      return undefined;
+    });
+  },
+});
+
+export default plugin;
