@@ -1,0 +1,157 @@
+import { request } from 'undici';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import type { ServerState } from '@switchyard/sdk';
+import { RedisServer, until } from './redis-server';
+
+/**
+ * Two gateways in this process share one real redis-server: one stick table, one HTTP
+ * cache, operator server-state changes; then Redis dies and comes back under traffic.
+ */
+const redis = new RedisServer();
+let upA: Upstream;
+let upB: Upstream;
+let gwA: TestGateway;
+let gwB: TestGateway;
+const prefix = `t${process.pid}x${Date.now()}`;
+
+function config(instance: string): Record<string, unknown> {
+  return {
+    plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', '@switchyard/plugin-cache', '@switchyard/plugin-redis-state'],
+    redis: { url: redis.url, keyPrefix: prefix, instanceId: instance, retryMin: '50ms', retryMax: '300ms' },
+    cache: { store: 'redis' },
+    frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
+    backends: {
+      app: {
+        balance: 'roundrobin',
+        stickTable: { key: 'src', expire: '1m', store: 'redis' },
+        servers: [
+          { name: 's1', address: upA.address },
+          { name: 's2', address: upB.address },
+        ],
+      },
+    },
+  };
+}
+
+const handler = (name: string) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+  req.resume();
+  req.on('end', () => {
+    const cacheable = req.url?.startsWith('/cached') ?? false;
+    const body = `${name} ${req.url}\n`;
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': name, 'content-length': Buffer.byteLength(body), ...(cacheable ? { 'cache-control': 'public, max-age=60' } : { 'cache-control': 'no-store' }) });
+    res.end(body);
+  });
+};
+
+async function get(gw: TestGateway, path: string): Promise<{ status: number; upstream: string; cache: string; body: string }> {
+  const res = await request(gw.url(path), { headers: { host: 'app.example' } });
+  const body = await res.body.text();
+  return { status: res.statusCode, upstream: String(res.headers['x-upstream'] ?? ''), cache: String(res.headers['x-cache'] ?? ''), body };
+}
+
+function server(gw: TestGateway, name: string): ServerState {
+  return gw.gateway.backends.get('app')!.server(name)!;
+}
+
+function logged(gw: TestGateway, level: number, text: string): boolean {
+  return gw.logs.some((r) => r.level === level && typeof r.msg === 'string' && r.msg.includes(text));
+}
+
+beforeAll(async () => {
+  await redis.start();
+  upA = await startUpstream({ name: 's1', handler: handler('s1') });
+  upB = await startUpstream({ name: 's2', handler: handler('s2') });
+  gwA = await startTestGateway(config('gw-a'));
+  gwB = await startTestGateway(config('gw-b'));
+});
+
+afterAll(async () => {
+  await gwA?.stop();
+  await gwB?.stop();
+  await upA?.close();
+  await upB?.close();
+  await redis.stop();
+});
+
+describe('redis-state: two gateways, one redis', () => {
+  it('both gateways connect and say so', () => {
+    expect(logged(gwA, 30, 'redis connected')).toBe(true);
+    expect(logged(gwB, 30, 'redis connected')).toBe(true);
+  });
+
+  it('a client pinned by gateway A stays pinned through gateway B', async () => {
+    // Without the shared table, B's round robin alternates s1/s2 for the same client.
+    const first = await get(gwA, '/pin');
+    expect(first.status).toBe(200);
+    const table = gwB.gateway.backends.get('app')!.data.get('stickiness.table') as { name: string; store: { get(t: string, k: string): Promise<string | undefined> } };
+    await until('the entry is in redis', async () => (await table.store.get(table.name, '127.0.0.1')) === first.upstream);
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) seen.add((await get(gwB, `/pin/${i}`)).upstream);
+    expect([...seen]).toEqual([first.upstream]);
+  });
+
+  it('the shared table is bounded by its size across gateways', async () => {
+    const table = gwA.gateway.backends.get('app')!.data.get('stickiness.table') as {
+      store: { set(t: string, k: string, s: string, ttl: number, max: number): Promise<void>; get(t: string, k: string): Promise<string | undefined>; size(t: string): Promise<number> };
+    };
+    for (const k of ['k1', 'k2', 'k3']) await table.store.set('bounded', k, 's1', 60_000, 2);
+    expect(await table.store.size('bounded')).toBe(2);
+    expect(await table.store.get('bounded', 'k1')).toBeUndefined();
+    expect(await table.store.get('bounded', 'k3')).toBe('s1');
+  });
+
+  it('a response cached by gateway A is a HIT on gateway B', async () => {
+    const miss = await get(gwA, '/cached/page');
+    expect(miss.cache).toBe('MISS');
+    const hitsBefore = upA.hits + upB.hits;
+    await until('B serves it from the shared cache', async () => (await get(gwB, '/cached/page')).cache === 'HIT');
+    const hit = await get(gwB, '/cached/page');
+    expect(hit).toMatchObject({ status: 200, cache: 'HIT', body: miss.body });
+    expect(upA.hits + upB.hits).toBe(hitsBefore);
+  });
+
+  it('a drain issued on A reaches B, and nothing echoes back', async () => {
+    let changesOnA = 0;
+    const count = (): void => void changesOnA++;
+    gwA.gateway.events.on('server-change', count);
+    server(gwA, 's2').setAdmin('drain', 'runtime API');
+    await until('B drains s2', () => server(gwB, 's2').admin === 'drain');
+    expect(gwB.logs.some((r) => r.msg === 'server state applied from another gateway' && r.from === 'gw-a')).toBe(true);
+    server(gwB, 's2').setAdmin('ready', 'runtime API');
+    await until('A sees s2 ready again', () => server(gwA, 's2').admin === 'ready');
+    await new Promise((r) => setTimeout(r, 300));
+    gwA.gateway.events.off('server-change', count);
+    expect(changesOnA).toBe(2); // drain here, ready from B: no echo
+    expect(server(gwB, 's2').admin).toBe('ready');
+    // Health and automatic changes stay local.
+    server(gwA, 's1').setWeight(7, 'slowstart');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server(gwB, 's1').weight).not.toBe(7);
+    server(gwA, 's1').setWeight(server(gwA, 's1').config.weight ?? 1, 'slowstart');
+  });
+
+  it('Redis dies: traffic is still served on local state and the logs say so; it comes back: recovery logged', async () => {
+    await redis.stop();
+    await until('A logs the loss', () => logged(gwA, 40, 'redis unreachable'));
+    await until('B logs the loss', () => logged(gwB, 40, 'redis unreachable'));
+    for (let i = 0; i < 6; i++) {
+      expect((await get(gwA, `/down/${i}`)).status).toBe(200);
+      expect((await get(gwB, `/cached/down${i % 2}`)).status).toBe(200);
+    }
+    // Local stickiness still holds on each gateway while Redis is away.
+    const pinned = (await get(gwA, '/down/x')).upstream;
+    for (let i = 0; i < 4; i++) expect((await get(gwA, `/down/y${i}`)).upstream).toBe(pinned);
+    // A drain made meanwhile is published once Redis is back.
+    server(gwA, 's1').setAdmin('drain', 'runtime API');
+
+    await redis.start();
+    await until('A logs the recovery', () => logged(gwA, 30, 'redis reachable again'), 10_000);
+    await until('B logs the recovery', () => logged(gwB, 30, 'redis reachable again'), 10_000);
+    await until('the drain made during the outage reaches B', () => server(gwB, 's1').admin === 'drain', 10_000);
+    server(gwA, 's1').setAdmin('ready', 'runtime API');
+    await until('B sees s1 ready', () => server(gwB, 's1').admin === 'ready');
+    // Shared again: a fresh object stored through B is a HIT on A.
+    expect((await get(gwB, '/cached/after')).cache).toBe('MISS');
+    await until('A hits it', async () => (await get(gwA, '/cached/after')).cache === 'HIT');
+  });
+});
