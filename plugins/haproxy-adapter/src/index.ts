@@ -1,0 +1,25 @@
+import { CLI_COMMAND_SLOT, Slots, definePlugin, type ConfigAdapter } from '@switchyard/sdk';
+import { adaptHaproxy } from './adapt';
+import { adaptCommand } from './cli';
+
+export { adaptHaproxy, adaptCommand };
+export { HaproxyErrors } from './errors';
+
+/** The `haproxy` config adapter: reads haproxy.cfg (`.cfg`, or `--adapter haproxy`). */
+export const haproxyAdapter: ConfigAdapter = {
+  extensions: ['.cfg'],
+  adapt: (text, file, options) => adaptHaproxy(text, file, options),
+};
+
+export const plugin = definePlugin({
+  name: '@switchyard/plugin-haproxy-adapter',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: "Reads HAProxy's haproxy.cfg (config adapter `haproxy`) and prints its native YAML (`switchyard adapt`).",
+  register({ slots }) {
+    slots.provide(Slots.CONFIG_ADAPTER, 'haproxy', haproxyAdapter, { description: 'haproxy.cfg → the canonical model.' });
+    slots.provide(CLI_COMMAND_SLOT, 'adapt', adaptCommand, { description: 'Print the native YAML of a haproxy.cfg.' });
+  },
+});
+
+export default plugin;
