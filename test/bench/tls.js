@@ -15,14 +15,15 @@
  * Runs are count-based (h2load -n), not timed: h2load 1.52's timed mode (-D) can wait
  * forever for streams at the end of an HTTP/2 run, against node:http2 itself too.
  *
- * One gateway process (the built CLI, `switchyard run --config`) has three frontends on
- * the same upstream: plain HTTP, HTTPS, and the same HTTPS bind reached with HTTP/2. It
- * runs pinned to core 1; h2load and the Node upstream share core 0 (taskset). Runs are
- * interleaved in rounds; the best run per target is reported with the mean. Keep-alive
- * throughout, so this is the per-request cost of TLS records and HTTP/2 framing, not of
- * handshakes; a last line measures full handshakes per second (one request per
- * connection, no resumption). Test certificates are made with the openssl CLI in a temp
- * dir. Every process is stopped by PID, also on Ctrl-C.
+ * One gateway process (the built CLI, `switchyard run --config`) has two frontends on the
+ * same upstream: a plain HTTP bind and a TLS bind, the latter measured with HTTP/1.1 and
+ * with HTTP/2 (1 and --streams concurrent streams per connection). The gateway runs pinned
+ * to core 1; h2load and the Node upstream share core 0 (taskset). Runs are interleaved in
+ * rounds; the best run per target is reported with the mean. Keep-alive throughout, so
+ * this is the per-request cost of TLS records and HTTP/2 framing, not of handshakes; two
+ * last lines count TLS handshakes per second with openssl s_time, full and resumed
+ * (session reuse), from one client. Test certificates are made with the openssl CLI in a
+ * temp dir. Every process is stopped by PID, also on Ctrl-C.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -130,18 +131,16 @@ function h2load(url, extra, requests = REQUESTS) {
   });
 }
 
-function handshakes(url) {
-  // Full handshakes: every connection does one request and closes; -n bounds the run.
+/** TLS handshakes per second with openssl s_time: full (-new) or resumed (-reuse). */
+function handshakes(port, mode) {
   return new Promise((resolve, reject) => {
-    const n = 2000;
-    const p = start('h2load', 0, H2LOAD, ['-c', '20', '-t', '1', '-n', String(n), '-m', '1', '--h1', '-H', 'connection: close', url]);
+    const openssl = which('openssl');
+    const p = start('openssl s_time', 0, openssl, ['s_time', '-connect', `127.0.0.1:${port}`, mode, '-time', String(Math.max(2, Math.min(10, Math.round(REQUESTS / 5000))))]);
     p.child.on('exit', () => {
       const out = p.output();
-      const m = /finished in ([\d.]+)(m?s)/.exec(out);
-      const ok = /requests: .*? (\d+) succeeded/.exec(out);
-      if (!m) return reject(new Error(`h2load failed:\n${out}`));
-      const secs = Number(m[1]) / (m[2] === 'ms' ? 1000 : 1);
-      resolve({ rps: Math.round((ok ? Number(ok[1]) : 0) / secs) });
+      const m = /(\d+) connections in (\d+) real seconds/.exec(out);
+      if (!m) return reject(new Error(`openssl s_time failed:\n${out}`));
+      resolve({ perSecond: Math.round(Number(m[1]) / Number(m[2])) });
     });
   });
 }
@@ -185,19 +184,19 @@ async function main() {
       process.stderr.write(`round ${r + 1}/${ROUNDS} ${t.label}: ${Math.round(res.rps)} req/s\n`);
     }
   }
-  const hsPlain = await handshakes(`http://127.0.0.1:${plainPort}/`);
-  const hsTls = await handshakes(`https://127.0.0.1:${tlsPort}/`);
+  const hsFull = await handshakes(tlsPort, '-new');
+  const hsResumed = await handshakes(tlsPort, '-reuse');
   const best = (id) => Math.max(...results[id]);
   const mean = (id) => results[id].reduce((a, b) => a + b, 0) / results[id].length;
   const base = best('http');
   const lines = [
     `TLS bench: ${CONNECTIONS} connections, ${REQUESTS} requests x ${ROUNDS} rounds, ${SIZE}-byte responses, gateway on 1 core (node ${process.version})`,
     ...targets.map((t) => `${t.label.padEnd(34)} best ${String(Math.round(best(t.id))).padStart(7)} req/s  mean ${String(Math.round(mean(t.id))).padStart(7)}  ratio ${(best(t.id) / base).toFixed(2)}`),
-    `${'new connections, plain HTTP'.padEnd(34)} ${String(hsPlain.rps).padStart(12)} conn/s`,
-    `${'new connections, full TLS handshake'.padEnd(34)} ${String(hsTls.rps).padStart(12)} conn/s  ratio ${(hsTls.rps / hsPlain.rps).toFixed(2)}`,
+    `${'TLS handshakes, full (s_time -new)'.padEnd(34)} ${String(hsFull.perSecond).padStart(12)} conn/s`,
+    `${'TLS handshakes, resumed (-reuse)'.padEnd(34)} ${String(hsResumed.perSecond).padStart(12)} conn/s`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ settings: { CONNECTIONS, REQUESTS, ROUNDS, SIZE, STREAMS }, results, handshakes: { plain: hsPlain, tls: hsTls } }, null, 2));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ settings: { CONNECTIONS, REQUESTS, ROUNDS, SIZE, STREAMS }, results, handshakes: { full: hsFull, resumed: hsResumed } }, null, 2));
   stopAll();
   fs.rmSync(dir, { recursive: true, force: true });
 }
