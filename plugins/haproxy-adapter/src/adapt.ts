@@ -183,6 +183,8 @@ class Adapter {
   }
 
   #use(plugin: string): void {
+    // The rules plugin compiles its conditions and %[…] formats with the ACL plugin.
+    if (plugin === P('http-rules') || plugin === P('rate-limit')) this.#use(P('acl'));
     if (!this.#plugins.includes(plugin)) this.#plugins.push(plugin);
   }
 
