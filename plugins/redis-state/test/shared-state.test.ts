@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { freePort, startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import type { ServerState } from '@switchyard/sdk';
 import { RedisServer, until } from './redis-server';
 
@@ -14,9 +14,10 @@ let gwA: TestGateway;
 let gwB: TestGateway;
 const prefix = `t${process.pid}x${Date.now()}`;
 
-function config(instance: string): Record<string, unknown> {
+function config(instance: string, extra: string[] = []): Record<string, unknown> {
   return {
-    plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', '@switchyard/plugin-cache', '@switchyard/plugin-redis-state'],
+    plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', '@switchyard/plugin-cache', '@switchyard/plugin-redis-state', ...extra],
+    ...(extra.length > 0 ? { prometheus: { listen: '127.0.0.1:0', processMetrics: false, hookTiming: false } } : {}),
     redis: { url: redis.url, keyPrefix: prefix, instanceId: instance, retryMin: '50ms', retryMax: '300ms' },
     cache: { store: 'redis' },
     frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
@@ -53,6 +54,13 @@ function server(gw: TestGateway, name: string): ServerState {
   return gw.gateway.backends.get('app')!.server(name)!;
 }
 
+async function redisGauge(): Promise<string> {
+  const svc = gwA.gateway.container.resolve<{ ready: Promise<{ url: string }> }>('switchyard.prometheus');
+  const res = await request((await svc.ready).url);
+  const line = (await res.body.text()).split('\n').find((l) => l.startsWith('switchyard_redis_connected '));
+  return line ?? 'missing';
+}
+
 function logged(gw: TestGateway, level: number, text: string): boolean {
   return gw.logs.some((r) => r.level === level && typeof r.msg === 'string' && r.msg.includes(text));
 }
@@ -61,7 +69,7 @@ beforeAll(async () => {
   await redis.start();
   upA = await startUpstream({ name: 's1', handler: handler('s1') });
   upB = await startUpstream({ name: 's2', handler: handler('s2') });
-  gwA = await startTestGateway(config('gw-a'));
+  gwA = await startTestGateway(config('gw-a', ['@switchyard/plugin-prometheus']));
   gwB = await startTestGateway(config('gw-b'));
 });
 
@@ -77,6 +85,10 @@ describe('redis-state: two gateways, one redis', () => {
   it('both gateways connect and say so', () => {
     expect(logged(gwA, 30, 'redis connected')).toBe(true);
     expect(logged(gwB, 30, 'redis connected')).toBe(true);
+  });
+
+  it('metrics: switchyard_redis_connected is 1', async () => {
+    expect(await redisGauge()).toBe('switchyard_redis_connected 1');
   });
 
   it('a client pinned by gateway A stays pinned through gateway B', async () => {
@@ -134,6 +146,7 @@ describe('redis-state: two gateways, one redis', () => {
     await redis.stop();
     await until('A logs the loss', () => logged(gwA, 40, 'redis unreachable'));
     await until('B logs the loss', () => logged(gwB, 40, 'redis unreachable'));
+    expect(await redisGauge()).toBe('switchyard_redis_connected 0');
     for (let i = 0; i < 6; i++) {
       expect((await get(gwA, `/down/${i}`)).status).toBe(200);
       expect((await get(gwB, `/cached/down${i % 2}`)).status).toBe(200);
@@ -150,8 +163,29 @@ describe('redis-state: two gateways, one redis', () => {
     await until('the drain made during the outage reaches B', () => server(gwB, 's1').admin === 'drain', 10_000);
     server(gwA, 's1').setAdmin('ready', 'runtime API');
     await until('B sees s1 ready', () => server(gwB, 's1').admin === 'ready');
+    expect(await redisGauge()).toBe('switchyard_redis_connected 1');
     // Shared again: a fresh object stored through B is a HIT on A.
     expect((await get(gwB, '/cached/after')).cache).toBe('MISS');
     await until('A hits it', async () => (await get(gwA, '/cached/after')).cache === 'HIT');
+  });
+});
+
+describe('redis-state: Redis unreachable at start-up', () => {
+  it('the gateway starts within connectTimeout, serves on local state and says so', async () => {
+    const up = await startUpstream();
+    const gw = await startTestGateway({
+      plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', '@switchyard/plugin-cache', '@switchyard/plugin-redis-state'],
+      redis: { port: await freePort(), connectTimeout: '300ms', retryMin: '50ms', retryMax: '200ms' },
+      cache: { store: 'redis' },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
+      backends: { app: { stickTable: { store: 'redis' }, servers: [{ name: 's1', address: up.address }] } },
+    });
+    try {
+      expect(logged(gw, 40, 'redis unreachable')).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await request(gw.url('/'))).statusCode).toBe(200);
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
   });
 });
