@@ -79,7 +79,7 @@ describe('master and workers (run --workers)', () => {
   });
 
   it('10 reloads under steady load: zero failed requests, zero resets', async () => {
-    const load = loadLoop(`http://127.0.0.1:${port}`, 4, 150_000);
+    const load = loadLoop(`http://127.0.0.1:${port}`, 4, 280_000);
     for (let i = 2; i <= 11; i++) {
       writeConfig(`generation ${i}`);
       master.child.kill('SIGHUP');
@@ -90,7 +90,7 @@ describe('master and workers (run --workers)', () => {
     expect(result.errors.slice(0, 5)).toEqual([]);
     expect(result.failed).toBe(0);
     expect(result.ok).toBeGreaterThan(100);
-  }, 180_000);
+  }, 300_000);
 
   it('a reload with a broken config changes nothing', async () => {
     fs.writeFileSync(config, 'frontends:\n  web: { bind: nonsense }\n');

@@ -77,6 +77,11 @@ export class Master {
       for (const e of first.errors) process.stderr.write(`error: ${e}\n`);
       return 1;
     }
+    // Workers accept on the shared listening socket themselves (SCHED_NONE): with the
+    // master handing out connections (round-robin), a connection in transit to a worker
+    // that is closing its listener during a reload can be lost. NODE_CLUSTER_SCHED_POLICY=rr
+    // restores node's default.
+    if (process.env.NODE_CLUSTER_SCHED_POLICY !== 'rr') cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: process.argv[1], args: [...process.argv.slice(2), ...this.#opts.workerArgs], silent: false });
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
     cluster.on('message', (worker, msg: FromWorker) => this.#onMessage(worker, msg));
