@@ -18,7 +18,7 @@ function config(instance: string, extra: string[] = []): Record<string, unknown>
   return {
     plugins: ['@switchyard/preset-standard', '@switchyard/plugin-stickiness', '@switchyard/plugin-cache', '@switchyard/plugin-redis-state', ...extra],
     ...(extra.length > 0 ? { prometheus: { listen: '127.0.0.1:0', processMetrics: false, hookTiming: false } } : {}),
-    redis: { url: redis.url, keyPrefix: prefix, instanceId: instance, retryMin: '50ms', retryMax: '300ms' },
+    redis: { url: redis.url, keyPrefix: prefix, instanceId: instance, retryMin: '50ms', retryMax: '300ms', cache: { maxObjectSize: '4kb' } },
     cache: { store: 'redis' },
     frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
     backends: {
@@ -38,7 +38,7 @@ const handler = (name: string) => (req: import('node:http').IncomingMessage, res
   req.resume();
   req.on('end', () => {
     const cacheable = req.url?.startsWith('/cached') ?? false;
-    const body = `${name} ${req.url}\n`;
+    const body = req.url?.startsWith('/cached/big') ? 'x'.repeat(8192) : `${name} ${req.url}\n`;
     res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': name, 'content-length': Buffer.byteLength(body), ...(cacheable ? { 'cache-control': 'public, max-age=60' } : { 'cache-control': 'no-store' }) });
     res.end(body);
   });
@@ -120,6 +120,14 @@ describe('redis-state: two gateways, one redis', () => {
     const hit = await get(gwB, '/cached/page');
     expect(hit).toMatchObject({ status: 200, cache: 'HIT', body: miss.body });
     expect(upA.hits + upB.hits).toBe(hitsBefore);
+  });
+
+  it('an object bigger than redis.cache.maxObjectSize is not stored in Redis', async () => {
+    expect((await get(gwA, '/cached/big')).cache).toBe('MISS');
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await get(gwB, '/cached/big');
+    expect(again).toMatchObject({ status: 200, cache: 'MISS' });
+    expect(again.body.length).toBe(8192);
   });
 
   it('a drain issued on A reaches B, and nothing echoes back', async () => {
