@@ -175,6 +175,7 @@ async function pluginCommand(name: string, argv: string[], input: ConfigInput, l
   const quiet = pino({ level: 'silent' }) as unknown as Logger;
   return command.run({
     argv: argv.slice(argv.indexOf(name) + 1),
+    configFile: input.file ? path.resolve(input.file) : undefined,
     out: io.out,
     err: io.err,
     prepare: async (i) => Gateway.prepare(loadConfig(i, { logger: quiet }), { logger: quiet }),

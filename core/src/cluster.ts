@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatError, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
+import { CLUSTER_MASTER_SLOT, formatError, type ClusterMasterSetup, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
 import { ConfigErrors, loadConfig } from './config/load';
 import { Gateway } from './gateway';
 
@@ -83,6 +83,7 @@ export class Master {
     // restores node's default.
     if (process.env.NODE_CLUSTER_SCHED_POLICY !== 'rr') cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: process.argv[1], args: [...process.argv.slice(2), ...this.#opts.workerArgs], silent: false });
+    await this.#setupPlugins();
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
     cluster.on('message', (worker, msg: FromWorker) => this.#onMessage(worker, msg));
     const started = await this.#startGeneration();
@@ -101,6 +102,19 @@ export class Master {
     process.once('SIGUSR1', () => void this.#shutdown('SIGUSR1', 24 * 3_600_000));
     process.on('SIGUSR2', () => this.#broadcast({ type: 'reopen-logs' }));
     return done;
+  }
+
+  /** Runs every plugin's `cluster.master` set-up (first config only), before forking. */
+  async #setupPlugins(): Promise<void> {
+    const loaded = loadConfig({ file: this.#opts.file, text: this.#configText }, { logger: this.#log });
+    for (const e of loaded.slots.entries.filter((x) => x.slot === CLUSTER_MASTER_SLOT)) {
+      try {
+        await loaded.slots.get<ClusterMasterSetup>(CLUSTER_MASTER_SLOT, e.name)?.setup();
+        this.#log.info({ plugin: e.owner }, `master set-up done: ${e.name}`);
+      } catch (err) {
+        this.#log.error({ err, plugin: e.owner }, `master set-up ${e.name} failed`);
+      }
+    }
   }
 
   #validate(): ReloadResult {

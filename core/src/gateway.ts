@@ -526,6 +526,10 @@ export class Gateway implements GatewayApi {
     if (ex.kind === 'http' && ex.res) {
       if (ex.status === 0) ex.status = ex.res.headersSent ? ex.res.statusCode : 0;
       if (!ex.res.writableFinished && ex.termination === 'ok') ex.termination = 'client-abort';
+    } else if (ex.kind === 'tcp') {
+      // The session's bytes, final now that the client socket closed.
+      ex.bytesIn = Math.max(ex.bytesIn, ex.socket.bytesRead);
+      ex.bytesOut = Math.max(ex.bytesOut, ex.socket.bytesWritten);
     }
     const server = ex.server as ServerRuntime | null;
     if (server) {
@@ -653,7 +657,12 @@ export class Gateway implements GatewayApi {
       { backend: change.server.backend, server: change.server.name, what: change.what, from: change.from, to: change.to, reason: change.reason },
       `server ${change.server.id} ${change.what} ${change.from} -> ${change.to}${change.reason ? ` (${change.reason})` : ''}`,
     );
-    this.events.emit('server-change', change);
+    try {
+      this.events.emit('server-change', change);
+    } catch (err) {
+      // A listener's bug must not stop the queue handling below, nor the caller (a health check).
+      this.logger.error({ err }, 'a server-change listener failed');
+    }
     if (be && be.queued > 0) {
       if (!be.hasAvailable()) {
         while (be.queued > 0) {

@@ -70,6 +70,8 @@ export interface ConfigAdapter {
 export interface CliContext {
   /** Arguments after the command name. */
   readonly argv: ReadonlyArray<string>;
+  /** The `--config` file the CLI was given, if any (absolute). */
+  readonly configFile: string | undefined;
   out(text: string): void;
   err(text: string): void;
   /**
@@ -108,7 +110,22 @@ export interface FetchDefinition {
   readonly modes: ReadonlyArray<'http' | 'tcp'>;
   /** Called once at load with the argument; returns the per-exchange reader. Throw to reject the argument. */
   compile(arg: string | undefined): (exchange: Exchange) => FetchValue;
+  /**
+   * How an ACL matches this fetch's values when no `-m` is given: `int` for counters and
+   * rates (so `sc_http_req_rate(0) gt 10` compares numbers), `str` by default.
+   */
+  readonly defaultMatch?: 'int' | 'str' | 'bool' | 'ip' | 'found';
 }
+
+/**
+ * Set-up that must run in the master process of `run --workers` before any worker is forked
+ * (slot `cluster.master`), e.g. the primary side of a cluster-wide rate-limit store.
+ */
+export interface ClusterMasterSetup {
+  setup(): void | Promise<void>;
+}
+
+export const CLUSTER_MASTER_SLOT = 'cluster.master';
 
 export const FETCH_SLOT = 'fetch';
 

@@ -130,7 +130,7 @@ export class AclCompilerImpl implements AclCompiler {
   }
 
   /** `hdr_beg(host),lower` → the fetch, plus the method its name implies (`beg`). */
-  #parseFetch(text: string, where: string): { fetch: CompiledFetch; name: string; impliedMethod: string | undefined } {
+  #parseFetch(text: string, where: string): { fetch: CompiledFetch; name: string; impliedMethod: string | undefined; defaultMatch: string | undefined } {
     const call = splitCall(text);
     if (!call) throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `"${text}" is not a fetch expression such as path, hdr(host) or cookie(id)`);
     let name = FETCH_ALIASES[call.name] ?? call.name;
@@ -186,7 +186,7 @@ export class AclCompilerImpl implements AclCompiler {
               return v;
             };
     }
-    return { fetch: Object.freeze({ source: text, read }), name, impliedMethod: implied };
+    return { fetch: Object.freeze({ source: text, read }), name, impliedMethod: implied, defaultMatch: call.rest === '' ? def.defaultMatch : undefined };
   }
 
   compileFetch(text: string, where: string): CompiledFetch {
@@ -206,7 +206,7 @@ export class AclCompilerImpl implements AclCompiler {
 
   #lineFromTokens(tokens: ReadonlyArray<Token>, source: string, where: string): AclLine {
     if (tokens.length === 0) throw AclErrors.SYNTAX.with({ location: { path: where } }, where, 'empty ACL');
-    const { fetch, name, impliedMethod } = this.#parseFetch(tokens[0]!.text, where);
+    const { fetch, name, impliedMethod, defaultMatch } = this.#parseFetch(tokens[0]!.text, where);
     let method: string | undefined = impliedMethod;
     let ignoreCase = false;
     const patterns: string[] = [];
@@ -230,7 +230,7 @@ export class AclCompilerImpl implements AclCompiler {
       }
     }
     for (; i < tokens.length; i++) patterns.push(tokens[i]!.text);
-    method ??= DEFAULT_METHOD[name] ?? 'str';
+    method ??= DEFAULT_METHOD[name] ?? defaultMatch ?? 'str';
     const matcher = this.#slots.get<MatchDefinition>(MATCH_SLOT, method);
     if (!matcher) throw AclErrors.UNKNOWN_MATCH.with({ location: { path: where } }, where, method, this.#slots.names(MATCH_SLOT).join(', '));
     if (matcher.noPatterns && patterns.length > 0) {

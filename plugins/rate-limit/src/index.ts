@@ -1,4 +1,4 @@
-import { definePlugin, FETCH_SLOT, Stage } from '@switchyard/sdk';
+import { definePlugin, FETCH_SLOT, Stage, CLUSTER_MASTER_SLOT, type ClusterMasterSetup } from '@switchyard/sdk';
 import { RateLimitErrors } from './errors';
 import { RateLimits } from './limits';
 import { configSchema, rateLimitsSchema, trackSchema } from './schema';
@@ -19,7 +19,7 @@ export const TRACK_STAGE = Stage.SECURITY - 50;
 
 export const plugin = definePlugin<RateLimitConfig>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Request rate limits (429 with RateLimit headers) and stick-table tracking, on rate-limiter-flexible.',
   configKey: 'rateLimit',
@@ -32,6 +32,10 @@ export const plugin = definePlugin<RateLimitConfig>({
     slots.provide(RATELIMIT_STORE_SLOT, 'cluster', clusterStore, { description: clusterStore.description });
     slots.provide(RATELIMIT_STORE_SLOT, 'redis', redisStore, { description: redisStore.description });
     for (const [name, def] of stickFetches()) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    // Under `run --workers`, the master answers the workers' cluster-store requests.
+    slots.provide<ClusterMasterSetup>(CLUSTER_MASTER_SLOT, 'rate-limit-cluster-store', { setup: () => void startClusterStoreMaster() }, {
+      description: 'Starts rate-limiter-flexible\'s cluster master so `store: cluster` limits are shared by all workers.',
+    });
   },
   async apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });

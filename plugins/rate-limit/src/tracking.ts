@@ -147,11 +147,11 @@ export function stickFetches(): Array<[string, FetchDefinition]> {
   const out: Array<[string, FetchDefinition]> = [
     ['sc_http_req_rate', {
       description: 'HTTP requests of the key tracked in sticky counter N (track: counter N) over its period; 0 when not tracked.',
-      arg: 'required', modes: ['http', 'tcp'], compile: (arg) => rateOf(counterArg(arg)),
+      arg: 'required', modes: ['http', 'tcp'], defaultMatch: 'int', compile: (arg) => rateOf(counterArg(arg)),
     }],
     ['sc_tracked', {
       description: 'True when the exchange is tracked in sticky counter N.',
-      arg: 'required', modes: ['http', 'tcp'], compile: (arg) => trackedOf(counterArg(arg)),
+      arg: 'required', modes: ['http', 'tcp'], defaultMatch: 'bool', compile: (arg) => trackedOf(counterArg(arg)),
     }],
     ['sc_key', {
       description: 'The key tracked in sticky counter N (the client address for `key: src`).',
@@ -160,7 +160,7 @@ export function stickFetches(): Array<[string, FetchDefinition]> {
   ];
   for (let n = 0; n < MAX_COUNTERS; n++) {
     out.push([`sc${n}_http_req_rate`, {
-      description: `Same as sc_http_req_rate(${n}).`, arg: 'none', modes: ['http', 'tcp'], compile: () => rateOf(n),
+      description: `Same as sc_http_req_rate(${n}).`, arg: 'none', modes: ['http', 'tcp'], defaultMatch: 'int', compile: () => rateOf(n),
     }]);
   }
   return out;
