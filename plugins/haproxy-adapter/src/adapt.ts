@@ -49,6 +49,19 @@ const OPTION_NOOP: Record<string, string> = {
   'tcpka': 'TCP keep-alive is set by the forwarders',
 };
 
+/** Fetches of boolean type: HAProxy matches them without a pattern; the ACL plugin wants `-m bool`. */
+const BOOL_FETCHES = new Set(['http_auth', 'ssl_fc', 'ssl_fc_has_sni', 'ssl_c_used', 'ssl_fc_has_crt', 'req.ssl_hello_type', 'always_true', 'always_false']);
+
+function withBool(line: string): string {
+  const m = /^([a-z0-9_.]+)(\([^)]*\))?$/.exec(line.trim());
+  return m && BOOL_FETCHES.has(m[1]!) ? `${line.trim()} -m bool` : line;
+}
+
+/** Inline `{ ssl_fc }` → `{ ssl_fc -m bool }` in a condition. */
+function boolInline(cond: string): string {
+  return cond.replace(/\{\s*([^{}]*?)\s*\}/g, (all, inner: string) => (withBool(inner) === inner ? all : `{ ${withBool(inner)} }`));
+}
+
 interface Problem {
   line: number;
   directive: string;
@@ -140,7 +153,7 @@ class Adapter {
           this.#cache(s);
           break;
         case 'userlist':
-          this.#problem(s.line, `userlist ${s.name}`, 'user lists need an auth plugin (@switchyard/plugin-basic-auth), which is not available yet');
+          this.#userlist(s);
           break;
         default:
           this.#problem(s.line, `${s.keyword} ${s.name}`.trim(), `the "${s.keyword}" section has no Switchyard equivalent yet`);
@@ -340,6 +353,78 @@ class Adapter {
     if (!this.#logTarget) this.#logTarget = { obj, line: d.line };
   }
 
+  // ── userlist section → @switchyard/plugin-basic-auth ─────────────────────
+
+  #userlist(s: Section): void {
+    const base: KeyPath = ['userlists', s.name];
+    this.#use(P('basic-auth'));
+    this.#set([...base, 'users'], {}, s.line);
+    for (const d of s.directives) {
+      const w = d.words;
+      if (w[0] === 'group' && w[1]) {
+        const members = w[2] === 'users' && w[3] ? w[3].split(',') : [];
+        if (w.length > (w[2] === 'users' ? 4 : 2)) {
+          this.#problem(d.line, w.join(' '), 'group takes a name and optionally "users a,b"');
+          continue;
+        }
+        this.#set([...base, 'groups', w[1]], members, d.line);
+      } else if (w[0] === 'user' && w[1]) {
+        const u: Obj = {};
+        for (let i = 2; i < w.length; i++) {
+          if (w[i] === 'password') u.password = w[++i];
+          else if (w[i] === 'insecure-password') u.insecurePassword = w[++i];
+          else if (w[i] === 'groups') u.groups = (w[++i] ?? '').split(',');
+          else {
+            this.#problem(d.line, w.join(' '), `unknown user option "${w[i]}"`);
+            break;
+          }
+        }
+        this.#set([...base, 'users', w[1]], u, d.line);
+      } else this.#problem(d.line, w.join(' '), 'a userlist holds group and user lines');
+    }
+  }
+
+  /**
+   * `http-request auth [realm R] if !{ http_auth(L) }` (or `unless { http_auth(L) }`,
+   * `http_auth_group(L) g1 g2`, with other ACLs beside) → frontends.<f>.basicAuth.
+   */
+  #auth(args: string[], cond: string[], d: Directive, ctx: Ctx): void {
+    const realm = args[0] === 'realm' ? args[1] : undefined;
+    if (args.length > (realm === undefined ? 0 : 2)) return this.#problem(d.line, d.words.join(' '), 'auth takes only "realm <name>"');
+    const kw = cond[0];
+    // a named ACL that is only http_auth(...) is written inline, so it can be recognised
+    const acls = (this.#get(['frontends', ctx.feName!, 'acls']) ?? {}) as Obj;
+    const text = cond
+      .slice(1)
+      .map((t) => {
+        const name = t.replace(/^!/, '');
+        const def = acls[name];
+        const bare = typeof def === 'string' ? def.replace(/ -m bool$/, '') : '';
+        return /^http_auth(_group)?\(/.test(bare) ? `${t.startsWith('!') ? '!' : ''}{ ${bare} }` : joinWords([t]);
+      })
+      .join(' ');
+    const neg = kw === 'if' ? '!' : '';
+    const re = new RegExp(`(^|\\s)${neg === '!' ? '!\\s*' : '(?<!!)'}\\{\\s*(http_auth|http_auth_group)\\(([^)]+)\\)((?:\\s+[^\\s}]+)*)\\s*\\}`);
+    const m = kw === 'if' || kw === 'unless' ? re.exec(text) : null;
+    if (!m) {
+      return this.#problem(d.line, d.words.join(' '), 'auth is supported as "http-request auth [realm R] if !{ http_auth(<userlist>) }" (or unless { http_auth… }), optionally with other ACLs');
+    }
+    const rest = (text.slice(0, m.index) + ' ' + text.slice(m.index + m[0].length)).trim();
+    const cfg: Obj = { userlist: m[3] };
+    if (realm !== undefined) cfg.realm = realm;
+    if (m[2] === 'http_auth_group') {
+      const groups = m[4]!.trim().split(/\s+/).filter((x) => x !== '' && !x.startsWith('-'));
+      if (groups.length > 0) cfg.groups = groups;
+    }
+    if (rest !== '') {
+      if (kw !== 'if') return this.#problem(d.line, d.words.join(' '), 'auth with "unless" may only test http_auth(...)');
+      cfg.if = boolInline(rest);
+    }
+    this.#use(P('basic-auth'));
+    this.#use(P('acl'));
+    this.#set(['frontends', ctx.feName!, 'basicAuth'], cfg, d.line);
+  }
+
   // ── cache section ──────────────────────────────────────────────────────────
 
   #cache(s: Section): void {
@@ -480,7 +565,7 @@ class Adapter {
         const name = w[1];
         if (!name || w.length < 3) return this.#problem(d.line, w.join(' '), 'acl needs a name and a criterion');
         this.#use(P('acl'));
-        const line = joinWords(w.slice(2));
+        const line = withBool(joinWords(w.slice(2)));
         const prev = this.#get(fe('acls', name));
         if (prev === undefined) this.#set(fe('acls', name), line, d.line);
         else this.#set(fe('acls', name), [...(Array.isArray(prev) ? prev : [prev]), line], d.line);
@@ -549,7 +634,7 @@ class Adapter {
     const kw = words[0];
     if ((kw === 'if' || kw === 'unless') && words.length > 1) {
       this.#use(P('acl'));
-      return { [kw]: joinWords(words.slice(1)) };
+      return { [kw]: boolInline(joinWords(words.slice(1))) };
     }
     this.#problem(d.line, d.words.join(' '), `unexpected "${words.join(' ')}" (expected "if <condition>" or "unless <condition>")`);
     return {};
@@ -1217,6 +1302,8 @@ class Adapter {
         return add({ action, match: args[0], replace: args[1] });
       case 'cache-use':
         return this.#cacheUse(args[0], d, ctx);
+      case 'auth':
+        return this.#auth(args, cond, d, ctx);
       case 'set-log-level':
       case 'capture':
         return this.#warn(d.line, `http-request ${action} ignored`);
@@ -1439,6 +1526,11 @@ class Adapter {
   }
 
   #finish(): void {
+    // Readable output: a backend's mode and policy first, its servers last.
+    for (const [name, b] of Object.entries(this.#config.backends as Record<string, Obj>)) {
+      const { mode, balance, servers, ...rest } = b;
+      (this.#config.backends as Record<string, Obj>)[name] = { mode, ...(balance !== undefined ? { balance } : {}), ...rest, servers };
+    }
     // compression declared in a backend: enable it on the frontends that can reach it
     for (const b of this.#compressedBackends) {
       for (const [name, f] of Object.entries(this.#config.frontends as Record<string, Obj>)) {

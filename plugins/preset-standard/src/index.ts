@@ -9,6 +9,7 @@ export const preset = definePreset({
     '@switchyard/plugin-http-forwarder',
     '@switchyard/plugin-tcp-forwarder',
     '@switchyard/plugin-roundrobin',
+    '@switchyard/plugin-haproxy-adapter',
   ],
 });
 
