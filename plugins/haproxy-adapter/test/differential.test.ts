@@ -1,0 +1,236 @@
+/**
+ * Differential test: the same haproxy.cfg and the same requests against HAProxy
+ * (/usr/sbin/haproxy, started with -f file -db as a child and stopped by PID) and against
+ * Switchyard (the file read by the adapter). What a client sees (status, chosen server,
+ * response headers) and what a server sees (request headers) must agree, except for the
+ * differences listed in ACCEPTED below.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import { freePort, startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+import { corpusFile, tmpDir, waitFor } from './helpers';
+
+const HAPROXY = '/usr/sbin/haproxy';
+const haveHaproxy = fs.existsSync(HAPROXY);
+const maybe = haveHaproxy ? describe : describe.skip;
+
+/**
+ * Differences we accept, and why. Each is applied by what the comparison leaves out.
+ * - hashes: `balance uri` and `balance url_param` use a different hash function than
+ *   HAProxy's, so a key may land on another server; both must keep one key on one server.
+ * - round-robin phase: which server takes the very first request differs; both must
+ *   alternate evenly (compared as counts per server).
+ * - generated bodies: HAProxy's own 403/401 pages and its stats page are HTML of its own;
+ *   only statuses (and WWW-Authenticate's presence) are compared.
+ * - rate estimate: HAProxy's http_req_rate is a sliding-window estimate, Switchyard counts a
+ *   fixed window; both must pass the first request of a burst and deny before its end.
+ * - hop-by-hop and identity headers (date, server when set by the proxy, connection,
+ *   keep-alive, content-length of generated answers) are not compared.
+ */
+export const ACCEPTED = ['hashes', 'round-robin phase', 'generated bodies', 'rate estimate', 'hop-by-hop headers'];
+
+interface Seen {
+  name: string;
+  status: number;
+  server?: string;
+  headers: Record<string, string | undefined>;
+  upstream: Record<string, string | undefined>;
+}
+
+async function startHaproxy(file: string, ports: number[]): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(HAPROXY, ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const ok = await waitFor(
+    async () =>
+      (
+        await Promise.all(
+          ports.map(
+            (p) =>
+              new Promise<boolean>((resolve) => {
+                const s = net.connect(p, '127.0.0.1');
+                s.once('connect', () => {
+                  s.destroy();
+                  resolve(true);
+                });
+                s.once('error', () => resolve(false));
+              }),
+          ),
+        )
+      ).every(Boolean) || child.exitCode !== null,
+    10000,
+    100,
+  );
+  if (!ok || child.exitCode !== null) throw new Error(`haproxy did not start: ${err}`);
+  return { child, stderr: () => err };
+}
+
+async function stopHaproxy(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  await exited;
+}
+
+function lastRequest(ups: Upstream[], name: string | undefined): Record<string, string | undefined> {
+  const up = ups.find((u) => u.name === name);
+  const r = up?.requests[up.requests.length - 1];
+  if (!r) return {};
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(r.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+async function hit(base: string, ups: Upstream[], name: string, path: string, headers: Record<string, string> = {}, keep: string[] = [], upKeep: string[] = []): Promise<Seen> {
+  const res = await request(base + path, { headers });
+  const body = await res.body.text();
+  const server = res.headers['x-upstream'] as string | undefined;
+  const h: Record<string, string | undefined> = {};
+  for (const k of keep) h[k] = res.headers[k] === undefined ? undefined : String(res.headers[k]);
+  const seenUp = server ? lastRequest(ups, server) : {};
+  const u: Record<string, string | undefined> = {};
+  for (const k of upKeep) u[k] = seenUp[k];
+  void body;
+  return { name, status: res.statusCode, server, headers: h, upstream: u };
+}
+
+const dir = tmpDir('diff');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+maybe('differential: website.cfg', () => {
+  let ups: Upstream[] = [];
+  beforeAll(async () => {
+    ups = await Promise.all(['app1', 'app2', 'static1', 'static2', 'sorry'].map((name) => startUpstream({ name })));
+  });
+  afterAll(async () => {
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  async function script(base: string): Promise<{ seen: Seen[]; rr: Record<string, number>; staticStable: boolean }> {
+    const seen: Seen[] = [];
+    const rr: Record<string, number> = {};
+    for (let i = 0; i < 6; i++) {
+      const s = await hit(base, ups, 'app', '/page', {}, ['x-served-by'], ['x-site', 'x-forwarded-for']);
+      rr[s.server ?? '-'] = (rr[s.server ?? '-'] ?? 0) + 1;
+      seen.push({ ...s, server: undefined });
+    }
+    const first = await hit(base, ups, 'static', '/static/a.css', {}, ['x-served-by'], ['x-site']);
+    let staticStable = ['static1', 'static2'].includes(first.server ?? '');
+    for (let i = 0; i < 3; i++) staticStable &&= (await hit(base, ups, 'static', '/static/a.css')).server === first.server;
+    seen.push({ ...first, server: undefined });
+    seen.push(await hit(base, ups, 'images', '/images/x.png', {}, [], []).then((s) => ({ ...s, server: s.server?.replace(/\d$/, '') })));
+    return { seen, rr, staticStable };
+  }
+
+  it('answers the same way', async () => {
+    const [a1, a2, s1, s2, sorry] = ups as [Upstream, Upstream, Upstream, Upstream, Upstream];
+    const hp = await freePort();
+    const repl = { 9001: a1.port, 9002: a2.port, 9003: s1.port, 9004: s2.port, 9009: sorry.port };
+    const h = corpusFile('website.cfg', dir, { ...repl, 8080: hp });
+    const ha = await startHaproxy(h.file, [hp]);
+    let fromHaproxy;
+    try {
+      // let the first health checks pass
+      await waitFor(async () => (await hit(`http://127.0.0.1:${hp}`, ups, 'x', '/')).server?.startsWith('app') === true, 5000);
+      fromHaproxy = await script(`http://127.0.0.1:${hp}`);
+    } finally {
+      await stopHaproxy(ha.child);
+    }
+    const s = corpusFile('website.cfg', dir, { ...repl, 8080: 0 });
+    const gw: TestGateway = await startTestGateway(s.text, { file: s.file });
+    let fromSwitchyard;
+    try {
+      await waitFor(async () => (await hit(gw.url(''), ups, 'x', '/')).server?.startsWith('app') === true, 5000);
+      fromSwitchyard = await script(gw.url(''));
+    } finally {
+      await gw.stop();
+    }
+    // the observations are not trivially equal: HAProxy itself gave these
+    expect(fromHaproxy.seen.map((x) => [x.status, x.headers['x-served-by'], x.upstream['x-site'], x.upstream['x-forwarded-for']])).toContainEqual([200, 'switchyard-or-haproxy', 'www', '127.0.0.1']);
+    expect(fromSwitchyard.seen).toEqual(fromHaproxy.seen);
+    expect(fromHaproxy.rr).toEqual({ app1: 3, app2: 3 });
+    expect(fromSwitchyard.rr).toEqual(fromHaproxy.rr);
+    expect(fromHaproxy.staticStable).toBe(true);
+    expect(fromSwitchyard.staticStable).toBe(true);
+  });
+});
+
+maybe('differential: api-gateway.cfg', () => {
+  let ups: Upstream[] = [];
+  beforeAll(async () => {
+    ups = await Promise.all(
+      ['u1', 'u2', 'o1', 'o2'].map((name) =>
+        startUpstream({
+          name,
+          handler: (req, res) => {
+            req.resume();
+            res.writeHead(200, { 'x-upstream': name, server: 'node-upstream', 'content-type': 'text/plain' });
+            res.end(name);
+          },
+        }),
+      ),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  async function script(base: string, stats: string): Promise<{ seen: Seen[]; leastconn: Record<string, number>; orderStable: boolean; burst: number[] }> {
+    const seen: Seen[] = [];
+    const strip = (x: Seen): Seen => ({ ...x, server: x.server?.replace(/\d$/, '') });
+    seen.push(await hit(base, ups, 'ping', '/ping', {}, ['content-type']));
+    seen.push(await hit(base, ups, 'redirect', '/u', {}, ['location']));
+    seen.push(await hit(base, ups, 'admin denied', '/admin/x'));
+    seen.push(strip(await hit(base, ups, 'v2 header', '/users/1', { host: 'v2.api.example', 'x-debug': '1' }, ['server'], ['x-api-version', 'x-debug'])));
+    seen.push(strip(await hit(base, ups, 'v1', '/users/2', { host: 'api.example' }, ['server'], ['x-api-version'])));
+    seen.push(strip(await hit(base, ups, 'default', '/', {}, [], [])));
+    const leastconn: Record<string, number> = {};
+    for (let i = 0; i < 4; i++) {
+      const s = await hit(base, ups, 'lc', '/users/x');
+      leastconn[s.server ?? '-'] = (leastconn[s.server ?? '-'] ?? 0) + 1;
+    }
+    const first = await hit(base, ups, 'orders', '/orders?customer=42');
+    let orderStable = ['o1', 'o2'].includes(first.server ?? '');
+    for (let i = 0; i < 3; i++) orderStable &&= (await hit(base, ups, 'orders', '/orders?customer=42')).server === first.server;
+    const noAuth = await hit(stats, ups, 'stats no auth', '/stats', {}, []);
+    seen.push({ ...noAuth, headers: { 'www-authenticate': noAuth.status === 401 ? 'present' : 'absent' } });
+    seen.push(await hit(stats, ups, 'stats', '/stats', { authorization: 'Basic ' + Buffer.from('admin:s3cret').toString('base64') }));
+    const burst: number[] = [];
+    for (let i = 0; i < 40; i++) burst.push((await hit(base, ups, 'burst', '/users/1')).status);
+    return { seen, leastconn, orderStable, burst };
+  }
+
+  it('answers the same way', async () => {
+    const [u1, u2, o1, o2] = ups as [Upstream, Upstream, Upstream, Upstream];
+    const repl = { 9011: u1.port, 9012: u2.port, 9021: o1.port, 9022: o2.port };
+    const [hp, hs] = [await freePort(), await freePort()];
+    const h = corpusFile('api-gateway.cfg', dir, { ...repl, 8081: hp, 8404: hs });
+    const ha = await startHaproxy(h.file, [hp, hs]);
+    let fromHaproxy;
+    try {
+      fromHaproxy = await script(`http://127.0.0.1:${hp}`, `http://127.0.0.1:${hs}`);
+    } finally {
+      await stopHaproxy(ha.child);
+    }
+    const s = corpusFile('api-gateway.cfg', dir, { ...repl, 8081: 0, 8404: 0 });
+    const gw = await startTestGateway(s.text, { file: s.file });
+    let fromSwitchyard;
+    try {
+      fromSwitchyard = await script(gw.url('', 'api'), gw.url('', 'stats'));
+    } finally {
+      await gw.stop();
+    }
+    expect(fromHaproxy.seen.map((x) => x.status)).toEqual([200, 301, 403, 200, 200, 200, 401, 200]);
+    expect(fromHaproxy.seen[3]!.upstream).toEqual({ 'x-api-version': '2', 'x-debug': undefined });
+    expect(fromSwitchyard.seen).toEqual(fromHaproxy.seen);
+    // idle leastconn servers take turns in both
+    expect(fromSwitchyard.leastconn).toEqual(fromHaproxy.leastconn);
+    expect([fromHaproxy.orderStable, fromSwitchyard.orderStable]).toEqual([true, true]);
+    for (const b of [fromHaproxy.burst, fromSwitchyard.burst]) {
+      expect(b[0]).toBe(200);
+      expect(b.slice(-5)).toEqual([429, 429, 429, 429, 429]);
+    }
+  });
+});
