@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { request } from 'undici';
+import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
+
+const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-acl', '@switchyard/plugin-http-rules', '@switchyard/plugin-api-key'];
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+describe('API keys in a header or query parameter, stored hashed', () => {
+  let up: Upstream;
+  let gw: TestGateway;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-apikey-'));
+
+  beforeAll(async () => {
+    up = await startUpstream({ name: 'app' });
+    fs.writeFileSync(path.join(dir, 'keys.txt'), `# partners\nglobex ${sha256('globex-key-2')}\n\n`);
+    gw = await startTestGateway({
+      plugins: PLUGINS,
+      apiKeys: {
+        partners: { keys: [{ name: 'acme', sha256: sha256('acme-key-1') }], file: path.join(dir, 'keys.txt') },
+      },
+      frontends: {
+        api: {
+          bind: '127.0.0.1:0',
+          apiKey: { keySet: 'partners', queryParam: 'api_key', unless: '{ path /health }' },
+          httpRequest: [{ action: 'set-header', name: 'X-Partner', value: '%[api_key_name]', if: '{ api_key_name -m found }' }],
+          defaultBackend: 'app',
+        },
+        fwd: {
+          bind: '127.0.0.1:0',
+          apiKey: { keySet: 'partners', header: 'x-token', forwardKey: true },
+          defaultBackend: 'app',
+        },
+      },
+      backends: { app: { servers: [{ name: 'a', address: up.address }] } },
+    });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await up?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function get(p: string, headers: Record<string, string> = {}, frontend?: string) {
+    const res = await request(gw.url(p, frontend), { headers });
+    return { status: res.statusCode, body: await res.body.text() };
+  }
+
+  it('401 without a key, 403 with an unknown key; the server never sees them', async () => {
+    const hits = up.hits;
+    expect((await get('/v1/x')).status).toBe(401);
+    expect((await get('/v1/x', { 'x-api-key': 'guess' })).status).toBe(403);
+    expect((await get('/v1/x?api_key=guess')).status).toBe(403);
+    expect(up.hits).toBe(hits);
+    expect((await get('/health')).status).toBe(200);
+  });
+
+  it('a key in the header (inline hash) or the query parameter (file hash) gets in; the key is removed upstream, its name is usable', async () => {
+    expect((await get('/v1/a', { 'x-api-key': 'acme-key-1' })).status).toBe(200);
+    let seen = up.requests[up.requests.length - 1]!;
+    expect(seen.headers['x-api-key']).toBeUndefined();
+    expect(seen.headers['x-partner']).toBe('acme');
+    expect((await get('/v1/b?x=1&api_key=globex-key-2&y=%20z')).status).toBe(200);
+    seen = up.requests[up.requests.length - 1]!;
+    expect(seen.url).toBe('/v1/b?x=1&y=%20z');
+    expect(seen.headers['x-partner']).toBe('globex');
+  });
+
+  it('forwardKey keeps the key; a custom header name is used', async () => {
+    expect((await get('/', { 'x-token': 'globex-key-2' }, 'fwd')).status).toBe(200);
+    expect(up.requests[up.requests.length - 1]!.headers['x-token']).toBe('globex-key-2');
+    expect((await get('/', { 'x-api-key': 'globex-key-2' }, 'fwd')).status).toBe(401);
+  });
+
+  it('logs refusals with a code and reason, never the key', async () => {
+    await get('/v1/x', { 'x-api-key': 'secret-guess-123' });
+    expect(gw.logs.some((l) => l.code === 'SWY_ERR_APIKEY_DENIED' && l.reason === 'unknown key')).toBe(true);
+    expect(JSON.stringify(gw.logs)).not.toContain('secret-guess-123');
+  });
+
+  it('refuses a key that is not a SHA-256 hex at load', async () => {
+    await expect(startTestGateway({
+      plugins: PLUGINS,
+      apiKeys: { s: { keys: [{ name: 'n', sha256: 'plain-key' }] } },
+      frontends: { f: { bind: '127.0.0.1:0', apiKey: { keySet: 's' }, defaultBackend: 'b' } },
+      backends: { b: { servers: [{ name: 's', address: '127.0.0.1:9' }] } },
+    })).rejects.toMatchObject({ code: 'SWY_ERR_APIKEY_BAD_KEY' });
+  });
+});
