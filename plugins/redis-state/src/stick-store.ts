@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { GatewayApi, Logger } from '@switchyard/sdk';
 import { connectionOf, type RedisConnection } from './connection';
 
@@ -104,6 +105,13 @@ export class RedisStickStore implements StickStoreLike {
   readonly #logger: Logger;
   readonly #local = new LocalTables();
   readonly #ttl = new Map<string, number>();
+  /**
+   * Last write per table/key from this gateway. Every request refreshes its entry; a refresh
+   * of the same server within a tenth of the expiry is skipped (one Redis write per key per
+   * ttl/10 instead of one per request), so an entry lives between 0.9 and 1 × expire after
+   * the last request. A lookup that finds another server or none forgets the mark.
+   */
+  readonly #written = new LRUCache<string, { server: string; at: number }>({ max: 100_000 });
   #failures = 0;
 
   constructor(conn: RedisConnection, logger: Logger) {
@@ -129,6 +137,8 @@ export class RedisStickStore implements StickStoreLike {
     if (!this.#conn.connected) return this.#local.get(table, key);
     try {
       const v = await this.#conn.client.get(this.#entry(table, key));
+      const mark = table + '\0' + key;
+      if (v === null || this.#written.get(mark)?.server !== v) this.#written.delete(mark);
       return v ?? undefined;
     } catch (err) {
       this.#failed(err, 'get');
@@ -139,9 +149,14 @@ export class RedisStickStore implements StickStoreLike {
   async set(table: string, key: string, server: string, ttlMs: number, maxEntries: number): Promise<void> {
     this.#ttl.set(table, ttlMs);
     if (!this.#conn.connected) return this.#local.set(table, key, server, ttlMs, maxEntries);
+    const mark = table + '\0' + key;
+    const now = Date.now();
+    const last = this.#written.get(mark);
+    if (last !== undefined && last.server === server && now - last.at < ttlMs / 10) return;
     try {
       const ttl = Math.max(1, Math.round(ttlMs));
-      await (this.#conn.client as unknown as StickCommands).swyStickSet(this.#index(table), this.#entry(table, key), server, ttl, Date.now(), maxEntries);
+      await (this.#conn.client as unknown as StickCommands).swyStickSet(this.#index(table), this.#entry(table, key), server, ttl, now, maxEntries);
+      this.#written.set(mark, { server, at: now });
     } catch (err) {
       this.#failed(err, 'set');
       this.#local.set(table, key, server, ttlMs, maxEntries);
@@ -150,6 +165,7 @@ export class RedisStickStore implements StickStoreLike {
 
   async delete(table: string, key: string): Promise<void> {
     this.#local.delete(table, key);
+    this.#written.delete(table + '\0' + key);
     if (!this.#conn.connected) return;
     const entry = this.#entry(table, key);
     await this.#conn.client.multi().del(entry).zrem(this.#index(table), entry).exec();
@@ -165,6 +181,7 @@ export class RedisStickStore implements StickStoreLike {
   close(): void {
     // The connection is the gateway's; it closes after the stores.
     this.#local.clear();
+    this.#written.clear();
   }
 }
 

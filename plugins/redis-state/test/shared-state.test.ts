@@ -112,6 +112,19 @@ describe('redis-state: two gateways, one redis', () => {
     expect(await table.store.get('bounded', 'k3')).toBe('s1');
   });
 
+  it('a key cleared through one gateway is stored again by the other on its next request', async () => {
+    type Store = { set(t: string, k: string, s: string, ttl: number, max: number): Promise<void>; get(t: string, k: string): Promise<string | undefined>; delete(t: string, k: string): Promise<void> };
+    const a = (gwA.gateway.backends.get('app')!.data.get('stickiness.table') as { store: Store }).store;
+    const b = (gwB.gateway.backends.get('app')!.data.get('stickiness.table') as { store: Store }).store;
+    await a.set('cleared', 'k', 's2', 60_000, 0);
+    await a.set('cleared', 'k', 's2', 60_000, 0); // a refresh within expire/10: skipped
+    expect(await b.get('cleared', 'k')).toBe('s2');
+    await b.delete('cleared', 'k');
+    expect(await a.get('cleared', 'k')).toBeUndefined();
+    await a.set('cleared', 'k', 's2', 60_000, 0);
+    expect(await b.get('cleared', 'k')).toBe('s2');
+  });
+
   it('a response cached by gateway A is a HIT on gateway B', async () => {
     const miss = await get(gwA, '/cached/page');
     expect(miss.cache).toBe('MISS');
