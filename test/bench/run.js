@@ -429,7 +429,8 @@ function render(result) {
     lines.push(target('≤ 60 MB RSS idle', mb(sy.rssIdle), sy.rssIdle ? sy.rssIdle <= 60 * memory.MB : null));
     if (sy.body) {
       const g = Math.max(sy.body.upload.growth, sy.body.download.growth);
-      lines.push(target('100 MB body grows RSS ≤ 32 MB', `${mb(sy.body.upload.growth)} up, ${mb(sy.body.download.growth)} down`, sy.body.upload.ok && sy.body.download.ok ? g <= 32 * memory.MB : false));
+      const shown = (x) => `${(x.growth / memory.MB).toFixed(1)} MB`;
+      lines.push(target('100 MB body grows RSS ≤ 32 MB', `${shown(sy.body.upload)} up, ${shown(sy.body.download)} down`, sy.body.upload.ok && sy.body.download.ok ? g <= 32 * memory.MB : false));
     }
   }
   lines.push('');
