@@ -52,6 +52,11 @@ const OPTION_NOOP: Record<string, string> = {
 /** Fetches of boolean type: HAProxy matches them without a pattern; the ACL plugin wants `-m bool`. */
 const BOOL_FETCHES = new Set(['http_auth', 'ssl_fc', 'ssl_fc_has_sni', 'ssl_c_used', 'ssl_fc_has_crt', 'req.ssl_hello_type', 'always_true', 'always_false']);
 
+/** HAProxy fetch aliases the ACL plugin knows under another name. */
+function aliases(text: string): string {
+  return text.replace(/\breq\.cookie\(/g, 'req.cook(');
+}
+
 function withBool(line: string): string {
   const m = /^([a-z0-9_.]+)(\([^)]*\))?$/.exec(line.trim());
   return m && BOOL_FETCHES.has(m[1]!) ? `${line.trim()} -m bool` : line;
@@ -565,7 +570,7 @@ class Adapter {
         const name = w[1];
         if (!name || w.length < 3) return this.#problem(d.line, w.join(' '), 'acl needs a name and a criterion');
         this.#use(P('acl'));
-        const line = withBool(joinWords(w.slice(2)));
+        const line = withBool(aliases(joinWords(w.slice(2))));
         const prev = this.#get(fe('acls', name));
         if (prev === undefined) this.#set(fe('acls', name), line, d.line);
         else this.#set(fe('acls', name), [...(Array.isArray(prev) ? prev : [prev]), line], d.line);
@@ -597,7 +602,7 @@ class Adapter {
       case 'stick': {
         if (!hasBe) return notHere('stick belongs in a backend');
         if (w[1] !== 'on' || !w[2] || w.length > 3) return this.#problem(d.line, w.join(' '), 'only "stick on <fetch>" is supported (no match/store rules, no conditions)');
-        ctx.stickOn = { key: w[2], line: d.line };
+        ctx.stickOn = { key: aliases(w[2]), line: d.line };
         return;
       }
       case 'compression':
@@ -634,7 +639,7 @@ class Adapter {
     const kw = words[0];
     if ((kw === 'if' || kw === 'unless') && words.length > 1) {
       this.#use(P('acl'));
-      return { [kw]: boolInline(joinWords(words.slice(1))) };
+      return { [kw]: boolInline(aliases(joinWords(words.slice(1)))) };
     }
     this.#problem(d.line, d.words.join(' '), `unexpected "${words.join(' ')}" (expected "if <condition>" or "unless <condition>")`);
     return {};
@@ -952,7 +957,7 @@ class Adapter {
       case 'hash':
         if (!arg) return this.#problem(d.line, w.join(' '), 'balance hash needs an expression');
         this.#use(P('acl'));
-        this.#set(be('hashKey'), arg, d.line);
+        this.#set(be('hashKey'), aliases(arg), d.line);
         return;
       default:
         if (w.length > 2) this.#problem(d.line, w.join(' '), `balance ${algo} takes no arguments`);
@@ -1245,7 +1250,7 @@ class Adapter {
     const m = /^track-sc(\d)$/.exec(action);
     if (m) {
       if (!args[0]) return this.#problem(d.line, d.words.join(' '), 'track-sc needs a key');
-      const t: Obj = { counter: Number(m[1]), key: args[0] };
+      const t: Obj = { counter: Number(m[1]), key: aliases(args[0]) };
       if (args[1] === 'table' && args[2]) t.table = args[2];
       const period = this.#tablePeriod(ctx, d);
       if (period !== undefined) t.period = period;
@@ -1516,6 +1521,12 @@ class Adapter {
         this.#set(fe('forwardedHeaders'), f, ctx.forwardfor.line);
       }
       if (ctx.compression) this.#set(fe('compression'), true, s.line);
+      const content = this.#get(fe('tcpRequest', 'content')) as unknown[] | undefined;
+      if (content && this.#get(fe('mode')) === 'http') {
+        const line = this.#lines.get(JSON.stringify(fe('tcpRequest', 'content', 0))) ?? s.line;
+        this.#problem(line, 'tcp-request content', 'content rules in an http frontend are not supported (use http-request rules)');
+        delete (this.#get(fe('tcpRequest')) as Obj).content;
+      }
       if (ctx.logOption && ctx.logEnabled) this.#logFrontends.push({ fe: ctx.feName!, option: ctx.logOption });
       else if (ctx.logOption && !ctx.fromDefaults) this.#warn(ctx.logOption.line, `frontend ${ctx.feName}: a log format without a "log" target logs nothing (as in HAProxy)`);
       if (ctx.stickTable && !ctx.be && !(this.#get(fe('track')) as unknown[] | undefined)?.length) {

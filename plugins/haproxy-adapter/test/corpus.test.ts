@@ -2,6 +2,7 @@
  * The corpus of realistic haproxy.cfg files, each read by the core through the adapter
  * (the `.cfg` extension) and run with real traffic against real upstreams on 127.0.0.1.
  */
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import { request, Agent } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
@@ -194,5 +195,55 @@ describe('tls.cfg', () => {
     const r = await get(gw.url('/login?x=1', 'http_in'), { host: 'shop.example' });
     expect(r.status).toBe(301);
     expect(r.headers.location).toBe('https://shop.example/login?x=1');
+  });
+});
+
+describe('kitchen-sink.cfg', () => {
+  let up: Upstream;
+  let gw: TestGateway;
+  let syslog: dgram.Socket;
+  const lines: string[] = [];
+  const certDir = tmpDir('kitchen');
+  const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+  const page = '<html>' + 'hello haproxy '.repeat(200) + '</html>';
+  beforeAll(async () => {
+    makeCert(certDir);
+    syslog = dgram.createSocket('udp4');
+    syslog.on('message', (m) => lines.push(m.toString()));
+    await new Promise<void>((r) => syslog.bind(0, '127.0.0.1', () => r()));
+    up = await startUpstream({
+      name: 'a',
+      handler: (req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'max-age=60', 'x-upstream': 'a' });
+        res.end(page);
+      },
+    });
+    const { file, text } = corpusFile('kitchen-sink.cfg', dir, { 8090: 0, 8091: 0, 9101: up.port, 514: syslog.address().port, CERTDIR: certDir });
+    gw = await startTestGateway(text, { file });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await insecure.close();
+    await up.close();
+    syslog.close();
+    fs.rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('runs: TLS bind, compression, cache, log-format to syslog', async () => {
+    const url = `https://127.0.0.1:${gw.gateway.address('fe', 1).port}/index.html`;
+    const bodies: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await request(url, { dispatcher: insecure, headers: { 'accept-encoding': 'gzip' } });
+      const buf = Buffer.from(await res.body.arrayBuffer());
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-encoding']).toBe('gzip');
+      bodies.push(buf.length);
+      expect(res.headers['x-cache']).toBe(i === 0 ? 'MISS' : 'HIT');
+    }
+    expect(bodies[0]!).toBeLessThan(page.length);
+    expect(up.requests.filter((r) => r.url === '/index.html')).toHaveLength(1); // the second came from the cache
+    expect(up.requests.some((r) => r.method === 'HEAD' && r.url === '/healthz' && r.headers.host === 'app.local')).toBe(true);
+    expect(await waitFor(() => lines.some((l) => /^<134>.* 127\.0\.0\.1:\d+ \[\d+\/\w+\/\d{4}:[\d:.]+\] fe~ pool\/a 200 \d+ "GET \/index.html HTTP\/1.1"$/.test(l)), 5000)).toBe(true);
   });
 });
