@@ -163,6 +163,20 @@ describe('redis-state: two gateways, one redis', () => {
     server(gwA, 's1').setWeight(server(gwA, 's1').config.weight ?? 1, 'slowstart');
   });
 
+  it('a gateway that starts later learns of a drain issued before it started', async () => {
+    server(gwA, 's1').setAdmin('maint', 'runtime API');
+    await until('B sees it', () => server(gwB, 's1').admin === 'maint');
+    const gwC = await startTestGateway(config('gw-c'));
+    try {
+      expect(server(gwC, 's1').admin).toBe('maint');
+      expect(server(gwC, 's2').admin).toBe('ready');
+    } finally {
+      await gwC.stop();
+      server(gwA, 's1').setAdmin('ready', 'runtime API');
+      await until('B sees s1 ready', () => server(gwB, 's1').admin === 'ready');
+    }
+  });
+
   it('Redis dies: traffic is still served on local state and the logs say so; it comes back: recovery logged', async () => {
     await redis.stop();
     await until('A logs the loss', () => logged(gwA, 40, 'redis unreachable'));
