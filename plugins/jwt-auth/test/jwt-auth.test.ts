@@ -36,6 +36,7 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
   let served: JWK[] = [];
   let k1: Kp, k2: Kp, ed: Kp, rogue: Kp;
   let hsGw: TestGateway;
+  let rsa: { privateKey: CryptoKey };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-jwt-'));
 
   beforeAll(async () => {
@@ -87,11 +88,14 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
         gold: { servers: [{ name: 'g', address: gold.address }] },
       },
     });
-    const rsa = await generateKeyPair('RS256', { extractable: true });
+    rsa = await generateKeyPair('RS256', { extractable: true });
     fs.writeFileSync(path.join(dir, 'rsa.pem'), await exportSPKI(rsa.publicKey));
     hsGw = await startTestGateway({
       plugins: PLUGINS,
-      frontends: { hs: { bind: '127.0.0.1:0', jwtAuth: { algorithms: ['HS256'], secret: 'a-shared-secret-of-32-bytes-long!' }, defaultBackend: 'app' } },
+      frontends: {
+        hs: { bind: '127.0.0.1:0', jwtAuth: { algorithms: ['HS256'], secret: 'a-shared-secret-of-32-bytes-long!' }, defaultBackend: 'app' },
+        pem: { bind: '127.0.0.1:0', jwtAuth: { algorithms: ['RS256', 'PS256'], keyFile: path.join(dir, 'rsa.pem'), header: 'x-jwt', scheme: '' }, defaultBackend: 'app' },
+      },
       backends: { app: { servers: [{ name: 'a', address: up.address }] } },
     });
   });
@@ -191,6 +195,17 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
     expect((await get(hsGw, '/', await sign(k1, 'RS256', { sub: 'h' }))).status).toBe(401);
   });
 
+  it('PEM public key file, token in a custom header without scheme; a token from another key is refused', async () => {
+    const t = await sign(rsa, 'RS256', { sub: 'p' });
+    const ok = await request(hsGw.url('/', 'pem'), { headers: { 'x-jwt': t } });
+    await ok.body.text();
+    expect(ok.statusCode).toBe(200);
+    expect(up.requests[up.requests.length - 1]!.headers['x-jwt']).toBeUndefined();
+    const other = await request(hsGw.url('/', 'pem'), { headers: { 'x-jwt': await sign(k1, 'RS256', { sub: 'p' }) } });
+    await other.body.text();
+    expect(other.statusCode).toBe(401);
+  });
+
   it('JWKS unreachable and nothing cached: fails closed with 503 and a coded log', async () => {
     const dead = http.createServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
@@ -208,5 +223,23 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
     } finally {
       await g.stop();
     }
+  });
+});
+
+describe('JWT config errors', () => {
+  const base = (jwtAuth: Record<string, unknown>) => ({
+    plugins: PLUGINS,
+    frontends: { f: { bind: '127.0.0.1:0', jwtAuth, defaultBackend: 'b' } },
+    backends: { b: { servers: [{ name: 's', address: '127.0.0.1:9' }] } },
+  });
+
+  it('refuses HS* with a public-key source, and mixed algorithm families', async () => {
+    await expect(startTestGateway(base({ algorithms: ['HS256'], jwksUrl: 'http://127.0.0.1:9/jwks' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_ALGORITHMS' });
+    await expect(startTestGateway(base({ algorithms: ['HS256', 'RS256'], secret: 'x'.repeat(32) }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_ALGORITHMS' });
+  });
+
+  it('refuses two key sources, and an unreadable key file', async () => {
+    await expect(startTestGateway(base({ algorithms: ['RS256'], jwksUrl: 'http://127.0.0.1:9/jwks', keyFile: '/nonexistent.pem' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_NO_KEYS' });
+    await expect(startTestGateway(base({ algorithms: ['RS256'], keyFile: '/nonexistent.pem' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_KEY_LOAD' });
   });
 });
