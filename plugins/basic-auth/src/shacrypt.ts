@@ -55,10 +55,22 @@ export function parseShaCrypt(text: string): ShaCryptSetting | undefined {
   return { id: m[1] as '5' | '6', salt: m[3]!.slice(0, 16), rounds, explicitRounds };
 }
 
-/** crypt(3) with a `$5$` or `$6$` setting: returns the full hash string. */
-export function shaCrypt(password: string | Buffer, setting: string | ShaCryptSetting): string {
+interface ShaCryptRun {
+  readonly s: ShaCryptSetting;
+  readonly algo: 'sha256' | 'sha512';
+  readonly p: Buffer;
+  readonly sBytes: Buffer;
+  a: Buffer;
+}
+
+function settingOf(setting: string | ShaCryptSetting): ShaCryptSetting {
   const s = typeof setting === 'string' ? parseShaCrypt(setting) : setting;
   if (!s) throw new TypeError('not a $5$ or $6$ crypt setting');
+  return s;
+}
+
+/** Steps 1–20: everything before the rounds. */
+function begin(password: string | Buffer, s: ShaCryptSetting): ShaCryptRun {
   const algo = s.id === '5' ? 'sha256' : 'sha512';
   const size = s.id === '5' ? 32 : 64;
   const key = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
@@ -72,7 +84,7 @@ export function shaCrypt(password: string | Buffer, setting: string | ShaCryptSe
   for (; n > size; n -= size) ha.update(b);
   ha.update(b.subarray(0, n));
   for (let len = key.length; len > 0; len >>>= 1) ha.update(len & 1 ? b : key);
-  let a = ha.digest();
+  const a = ha.digest();
   // Steps 13–16: P, from digest DP = H(key repeated len(key) times).
   const hp = createHash(algo);
   for (let i = 0; i < key.length; i++) hp.update(key);
@@ -80,9 +92,14 @@ export function shaCrypt(password: string | Buffer, setting: string | ShaCryptSe
   // Steps 17–20: S, from digest DS = H(salt repeated 16 + A[0] times).
   const hs = createHash(algo);
   for (let i = 0; i < 16 + a[0]!; i++) hs.update(salt);
-  const sBytes = stretch(hs.digest(), salt.length);
-  // Step 21: the rounds.
-  for (let i = 0; i < s.rounds; i++) {
+  return { s, algo, p, sBytes: stretch(hs.digest(), salt.length), a };
+}
+
+/** Step 21, rounds [from, to). */
+function rounds(run: ShaCryptRun, from: number, to: number): void {
+  const { algo, p, sBytes } = run;
+  let a = run.a;
+  for (let i = from; i < to; i++) {
     const hc = createHash(algo);
     hc.update(i & 1 ? p : a);
     if (i % 3 !== 0) hc.update(sBytes);
@@ -90,10 +107,35 @@ export function shaCrypt(password: string | Buffer, setting: string | ShaCryptSe
     hc.update(i & 1 ? a : p);
     a = hc.digest();
   }
-  // Step 22: the output string.
+  run.a = a;
+}
+
+/** Step 22: the output string. */
+function finish(run: ShaCryptRun): string {
+  const { s, a } = run;
   const out: string[] = [];
   for (const [x, y, z] of s.id === '5' ? ORDER_256 : ORDER_512) b64From24(out, a[x]!, a[y]!, a[z]!, 4);
   if (s.id === '5') b64From24(out, 0, a[31]!, a[30]!, 3);
   else b64From24(out, 0, 0, a[63]!, 2);
   return `$${s.id}$${s.explicitRounds ? `rounds=${s.rounds}$` : ''}${s.salt}$${out.join('')}`;
+}
+
+/** crypt(3) with a `$5$` or `$6$` setting: returns the full hash string. */
+export function shaCrypt(password: string | Buffer, setting: string | ShaCryptSetting): string {
+  const run = begin(password, settingOf(setting));
+  rounds(run, 0, run.s.rounds);
+  return finish(run);
+}
+
+/**
+ * Same as shaCrypt, yielding to the event loop every `slice` rounds so that one hash (tens of
+ * milliseconds at the default 5000 rounds) does not hold up other requests.
+ */
+export async function shaCryptAsync(password: string | Buffer, setting: string | ShaCryptSetting, slice = 500): Promise<string> {
+  const run = begin(password, settingOf(setting));
+  for (let i = 0; i < run.s.rounds; i += slice) {
+    rounds(run, i, Math.min(run.s.rounds, i + slice));
+    if (i + slice < run.s.rounds) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return finish(run);
 }

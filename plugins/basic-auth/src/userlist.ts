@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
 import { BasicAuthErrors } from './errors';
-import { parseShaCrypt, shaCrypt, type ShaCryptSetting } from './shacrypt';
+import { parseShaCrypt, shaCrypt, shaCryptAsync, type ShaCryptSetting } from './shacrypt';
 
 /** A userlist as written in config (`userlists.<name>`). */
 export interface UserlistConfig {
@@ -108,7 +108,10 @@ export class Userlist {
     const cached = this.#verdicts.get(key);
     if (cached !== undefined) return cached ? rec : null;
     const v = rec.verifier;
-    const ok = v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash) : this.#check(v, password);
+    const ok =
+      v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash)
+      : v.kind === 'sha' ? sameString(await shaCryptAsync(password, v.setting), v.hash)
+      : this.#check(v, password);
     this.#verdicts.set(key, ok);
     return ok ? rec : null;
   }

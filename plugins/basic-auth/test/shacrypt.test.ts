@@ -33,3 +33,17 @@ describe('SHA-crypt ($5$, $6$)', () => {
     }
   });
 });
+
+describe('shaCryptAsync', () => {
+  it('gives the same hashes as shaCrypt while letting timers run between slices', async () => {
+    const { shaCryptAsync } = await import('../src/shacrypt');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    try {
+      for (const [setting, password, expected] of VECTORS) expect(await shaCryptAsync(password, setting, 100)).toBe(expected);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
