@@ -38,6 +38,8 @@ interface ListCell {
 /** What register and apply share for one config load (register has no config yet). */
 class BasicAuthState {
   readonly cells = new Map<string, ListCell>();
+  /** Frontend state → its basicAuth, once applied. */
+  readonly guards = new Map<object, FrontendGuard>();
   lists: Map<string, Userlist> | undefined;
 
   cell(name: string): ListCell {
@@ -114,6 +116,47 @@ function fetches(state: BasicAuthState): Record<string, FetchDefinition> {
     },
   };
 }
+
+/** Answers the client when the verdict says no; null when the request may go on. */
+function refuse(ex: HttpExchange, guard: FrontendGuard, header: string | undefined, creds: { user: string } | null, user: UserEntry | null): { status: number; reason: string } | null {
+  if (user === null) {
+    const reason = header === undefined ? 'no credentials' : creds === null ? 'not basic credentials' : 'wrong user or password';
+    ex.respond(401, 'authentication required\n', { 'www-authenticate': guard.challenge, 'content-type': 'text/plain; charset=utf-8' });
+    return { status: 401, reason };
+  }
+  if (guard.groups !== null && !user.groups.some((g) => guard.groups!.has(g))) {
+    ex.respond(403, 'forbidden\n', { 'content-type': 'text/plain; charset=utf-8' });
+    return { status: 403, reason: 'not in an allowed group' };
+  }
+  return null;
+}
+
+/** `switchyard explain` (plugin-acl): what basicAuth does with the request, checked synchronously. */
+const explainer = {
+  stage: Stage.AUTH,
+  title: 'basic auth',
+  explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): { handled: string } | undefined {
+    const guard = gateway.slots.get<BasicAuthState>(STATE_SLOT, 'default')?.guards.get(ex.frontend);
+    if (guard === undefined) {
+      out('no basicAuth on this frontend');
+      return undefined;
+    }
+    if (guard.condition !== null && !guard.condition(ex)) {
+      out(`basicAuth (userlist ${guard.cell.list?.name}): condition false → not asked`);
+      return undefined;
+    }
+    const header = headerOf(ex);
+    const creds = parseBasic(header);
+    const user = verdictSync(ex, guard.cell);
+    const refusal = refuse(ex, guard, header, creds, user);
+    if (refusal !== null) {
+      out(`basicAuth (userlist ${guard.cell.list?.name}): ${refusal.reason} → ${refusal.status}`);
+      return { handled: `basicAuth ${refusal.status} (${refusal.reason})` };
+    }
+    out(`basicAuth (userlist ${guard.cell.list?.name}): user ${user!.name} authenticated${user!.groups.length ? ` (groups ${user!.groups.join(', ')})` : ''}`);
+    return undefined;
+  },
+};
 
 interface AclCompilerLike {
   compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
@@ -199,6 +242,7 @@ export const plugin = definePlugin<UserlistsConfig>({
     const state = new BasicAuthState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'Userlists shared by the basic-auth fetches and route tap.' });
     for (const [name, f] of Object.entries(fetches(state))) slots.provide(FETCH_SLOT, name, f, { description: f.description });
+    slots.provide('acl.explain', 'basic-auth', explainer, { description: 'basicAuth in `switchyard explain`.' });
   },
   apply(gateway, config) {
     const state = gateway.slots.get<BasicAuthState>(STATE_SLOT, 'default')!;
@@ -212,7 +256,7 @@ export const plugin = definePlugin<UserlistsConfig>({
     }
     state.lists = lists;
 
-    const guards = new Map<object, FrontendGuard>();
+    const guards = state.guards;
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
       const cfg = fe.basicAuth as BasicAuthConfig | undefined;
       if (!cfg || fe.mode !== 'http') continue;
@@ -250,18 +294,12 @@ export const plugin = definePlugin<UserlistsConfig>({
       const header = headerOf(ex);
       const creds = parseBasic(header);
       const user = await verdict(ex, guard.cell, creds);
-      if (user === null) {
-        const reason = header === undefined ? 'no credentials' : creds === null ? 'not basic credentials' : 'wrong user or password';
-        log.info({ code: BasicAuthErrors.DENIED.code, frontend: guard.frontend, user: creds?.user, reason, src: ex.clientAddress }, 'basic auth refused');
-        ex.respond(401, 'authentication required\n', { 'www-authenticate': guard.challenge, 'content-type': 'text/plain; charset=utf-8' });
+      const refusal = refuse(ex, guard, header, creds, user);
+      if (refusal !== null) {
+        log.info({ code: BasicAuthErrors.DENIED.code, frontend: guard.frontend, user: creds?.user, reason: refusal.reason, src: ex.clientAddress }, 'basic auth refused');
         return { handled: true };
       }
-      if (guard.groups !== null && !user.groups.some((g) => guard.groups!.has(g))) {
-        log.info({ code: BasicAuthErrors.DENIED.code, frontend: guard.frontend, user: user.name, reason: 'not in an allowed group', src: ex.clientAddress }, 'basic auth refused');
-        ex.respond(403, 'forbidden\n', { 'content-type': 'text/plain; charset=utf-8' });
-        return { handled: true };
-      }
-      ex.vars.set(USER_VAR, user.name);
+      ex.vars.set(USER_VAR, user!.name);
       ex.vars.set(METHOD_VAR, 'basic');
       if (!guard.forward) delete ex.upstream.headers.authorization;
       return undefined;

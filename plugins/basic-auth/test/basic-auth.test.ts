@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import bcrypt from 'bcryptjs';
 import { request } from 'undici';
+import { explain } from '@switchyard/plugin-acl';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-acl', '@switchyard/plugin-http-rules', '@switchyard/plugin-basic-auth'];
@@ -105,6 +106,17 @@ describe('basic auth with userlists', () => {
     expect((await get('/', basic('dave', 'dave-pw'), 'strict')).status).toBe(403);
     expect((await get('/', basic('alice', 'alice-pw'), 'strict')).status).toBe(200);
     expect(up.requests[up.requests.length - 1]!.headers.authorization).toBe(basic('alice', 'alice-pw'));
+  });
+
+  it('switchyard explain shows the basicAuth step and its answer', () => {
+    const run = (headers: Array<[string, string]>): string => {
+      let text = '';
+      explain(gw.gateway, 'strict', { method: 'GET', target: 'http://x.example/', headers, src: '127.0.0.1' }, (s) => (text += s), () => undefined);
+      return text;
+    };
+    expect(run([])).toMatch(/basicAuth \(userlist staff\): no credentials → 401[\s\S]*answered by the gateway: basicAuth 401/);
+    expect(run([['Authorization', basic('dave', 'dave-pw')]])).toContain('not in an allowed group → 403');
+    expect(run([['Authorization', basic('alice', 'alice-pw')]])).toMatch(/user alice authenticated \(groups admin\)[\s\S]*backend   app/);
   });
 
   it('logs refusals with the user name and reason, never the password', async () => {
