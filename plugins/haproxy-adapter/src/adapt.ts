@@ -169,7 +169,7 @@ class Adapter {
       const list = this.#problems.map((p) => `  ${this.#file}:${p.line}: ${p.directive} — ${p.why}`);
       if (!this.#lenient) {
         const first = this.#problems[0]!;
-        throw HaproxyErrors.UNKNOWN_DIRECTIVES.with({ location: { file: this.#file, line: first.line } }, this.#file, this.#problems.length, list.join('\n'));
+        throw HaproxyErrors.UNKNOWN_DIRECTIVES.with({ location: { file: this.#file, line: first.line } }, this.#problems.length, list.join('\n'));
       }
       for (const p of this.#problems) this.#warnings.push(`${this.#file}:${p.line}: ignored unsupported "${p.directive}": ${p.why}`);
     }
