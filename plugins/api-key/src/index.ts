@@ -197,6 +197,30 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
   register({ slots }) {
     const state = new ApiKeyState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'API key guards shared with the api_key_name fetch.' });
+    slots.provide('acl.explain', 'api-key', {
+      stage: Stage.AUTH,
+      title: 'API key',
+      explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): { handled: string } | undefined {
+        const g = state.guards.get(ex.frontend);
+        if (g === undefined) {
+          out('no apiKey on this frontend');
+          return undefined;
+        }
+        if (g.condition !== null && !g.condition(ex)) {
+          out('apiKey: condition false → not asked');
+          return undefined;
+        }
+        const v = verdictOf(ex, g);
+        if (v.name === null) {
+          const status = v.reason === 'no key' ? 401 : 403;
+          ex.respond(status, '', {});
+          out(`apiKey: ${v.reason} → ${status}`);
+          return { handled: `apiKey ${status} (${v.reason})` };
+        }
+        out(`apiKey: key "${v.name}"`);
+        return undefined;
+      },
+    }, { description: 'apiKey in `switchyard explain`.' });
     slots.provide(FETCH_SLOT, 'api_key_name', {
       description: 'Name of the valid API key the request carries (frontends with apiKey); absent otherwise.',
       arg: 'none',

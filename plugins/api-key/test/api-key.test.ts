@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { request } from 'undici';
+import { explain } from '@switchyard/plugin-acl';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 
 const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-acl', '@switchyard/plugin-http-rules', '@switchyard/plugin-api-key'];
@@ -73,6 +74,17 @@ describe('API keys in a header or query parameter, stored hashed', () => {
     expect((await get('/', { 'x-token': 'globex-key-2' }, 'fwd')).status).toBe(200);
     expect(up.requests[up.requests.length - 1]!.headers['x-token']).toBe('globex-key-2');
     expect((await get('/', { 'x-api-key': 'globex-key-2' }, 'fwd')).status).toBe(401);
+  });
+
+  it('switchyard explain shows the apiKey step', () => {
+    const run = (headers: Array<[string, string]>): string => {
+      let text = '';
+      explain(gw.gateway, 'api', { method: 'GET', target: 'http://x.example/v1', headers, src: '127.0.0.1' }, (s) => (text += s), () => undefined);
+      return text;
+    };
+    expect(run([])).toMatch(/apiKey: no key → 401[\s\S]*answered by the gateway: apiKey 401/);
+    expect(run([['X-Api-Key', 'nope']])).toContain('apiKey: unknown key → 403');
+    expect(run([['X-Api-Key', 'acme-key-1']])).toMatch(/apiKey: key "acme"[\s\S]*backend   app/);
   });
 
   it('logs refusals with a code and reason, never the key', async () => {

@@ -45,6 +45,9 @@ const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'c
 
 class AuthTimeout extends Error {}
 
+/** Guards by gateway, for `switchyard explain`. */
+const explainable = new WeakMap<GatewayApi, ReadonlyMap<object, Guard>>();
+
 function cacheKey(ex: HttpExchange, g: Guard): string {
   const h = createHash('sha256').update(ex.method).update('\0').update(ex.host).update('\0').update(ex.url);
   for (const name of g.requestHeaders) {
@@ -152,6 +155,19 @@ export const plugin = definePlugin({
   core: '^0.1.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
   schema: { frontend: { forwardAuth: forwardAuthSchema } },
+  register({ slots }) {
+    slots.provide('acl.explain', 'forward-auth', {
+      stage: Stage.AUTH,
+      title: 'forward auth',
+      explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): undefined {
+        const g = explainable.get(gateway)?.get(ex.frontend);
+        if (g === undefined) out('no forwardAuth on this frontend');
+        else if (g.condition !== null && !g.condition(ex)) out('forwardAuth: condition false → not asked');
+        else out(`forwardAuth: would ask ${g.origin}${g.url.pathname} (${g.method ?? ex.method}); a non-2xx answer goes to the client (explain does not call it)`);
+        return undefined;
+      },
+    }, { description: 'forwardAuth in `switchyard explain`.' });
+  },
   apply(gateway) {
     const guards = new Map<object, Guard>();
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
@@ -180,6 +196,7 @@ export const plugin = definePlugin({
         condition: compileCondition(gateway, name, cfg, where),
       });
     }
+    explainable.set(gateway, guards);
     if (guards.size === 0) return;
     const agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
     gateway.onStop(() => agent.close());

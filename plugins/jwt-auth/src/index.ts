@@ -63,6 +63,8 @@ interface Verifier {
 }
 
 const OUTCOME_VAR = 'jwt.outcome';
+/** Verifiers by gateway, for `switchyard explain`. */
+const explainable = new WeakMap<GatewayApi, ReadonlyMap<object, Verifier>>();
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const CTL = /[\r\n\0]/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -198,6 +200,23 @@ export const plugin = definePlugin({
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: { frontend: { jwtAuth: jwtAuthSchema } },
   register({ slots }) {
+    slots.provide('acl.explain', 'jwt-auth', {
+      stage: Stage.AUTH,
+      title: 'JWT',
+      explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): { handled: string } | undefined {
+        const v = explainable.get(gateway)?.get(ex.frontend);
+        if (v === undefined) out('no jwtAuth on this frontend');
+        else if (v.condition !== null && !v.condition(ex)) out('jwtAuth: condition false → not asked');
+        else if (tokenOf(ex, v) !== undefined) out('jwtAuth: token present; explain does not verify it (an invalid token gets 401)');
+        else if (v.optional) out('jwtAuth: no token, optional → passes');
+        else {
+          out('jwtAuth: no token → 401');
+          ex.respond(401, '', { 'www-authenticate': v.challenge });
+          return { handled: 'jwtAuth 401 (no token)' };
+        }
+        return undefined;
+      },
+    }, { description: 'jwtAuth in `switchyard explain`.' });
     slots.provide(FETCH_SLOT, 'jwt_claim', {
       description: 'A claim of the verified JWT (dotted path for nested claims): strings, numbers, booleans, lists; objects as JSON.',
       arg: 'required',
@@ -242,6 +261,7 @@ export const plugin = definePlugin({
         challenge: 'Bearer',
       });
     }
+    explainable.set(gateway, verifiers);
     if (verifiers.size === 0) return;
     const log = gateway.logger.child({ plugin: NAME });
 
