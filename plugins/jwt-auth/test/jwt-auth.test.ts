@@ -243,3 +243,37 @@ describe('JWT config errors', () => {
     await expect(startTestGateway(base({ algorithms: ['RS256'], keyFile: '/nonexistent.pem' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_KEY_LOAD' });
   });
 });
+
+describe('JWT claims as rate-limit keys (with plugin-rate-limit)', () => {
+  it('counts per jwt_claim(sub), not per client address', async () => {
+    const up = await startUpstream({ name: 'app' });
+    const secret = 'another-shared-secret-32-bytes!!';
+    const g = await startTestGateway({
+      plugins: [...PLUGINS, '@switchyard/plugin-rate-limit'],
+      frontends: {
+        f: {
+          bind: '127.0.0.1:0',
+          jwtAuth: { algorithms: ['HS256'], secret },
+          rateLimits: [{ name: 'per-user', key: 'jwt_claim(sub)', points: 2, duration: '1m' }],
+          defaultBackend: 'app',
+        },
+      },
+      backends: { app: { servers: [{ name: 'a', address: up.address }] } },
+    });
+    try {
+      const key = new TextEncoder().encode(secret);
+      const alice = await sign({ privateKey: key }, 'HS256', { sub: 'alice' });
+      const bob = await sign({ privateKey: key }, 'HS256', { sub: 'bob' });
+      const status = async (t: string): Promise<number> => {
+        const r = await request(g.url('/'), { headers: { authorization: `Bearer ${t}` } });
+        await r.body.text();
+        return r.statusCode;
+      };
+      expect([await status(alice), await status(alice), await status(alice)]).toEqual([200, 200, 429]);
+      expect(await status(bob)).toBe(200);
+    } finally {
+      await g.stop();
+      await up.close();
+    }
+  });
+});
