@@ -64,6 +64,11 @@ export class Userlist {
   readonly name: string;
   readonly #users = new Map<string, UserRecord>();
   readonly #verdicts: LRUCache<string, boolean>;
+  /**
+   * A hashed user checked (and always refused) for unknown user names, so an unknown name
+   * takes as long as a wrong password: the timing does not tell which names exist.
+   */
+  readonly #decoy: UserRecord | undefined;
 
   constructor(name: string, config: UserlistConfig, where: string, cache: { max: number; ttl: number }) {
     this.name = name;
@@ -88,6 +93,10 @@ export class Userlist {
       }
       this.#users.set(userName, { name: userName, groups: [...set], groupSet: set, verifier: verifierFor(path, user) });
     }
+    let decoy: UserRecord | undefined;
+    for (const u of this.#users.values()) if (u.verifier.kind !== 'plain' && (decoy === undefined || u.verifier.kind === 'bcrypt')) decoy = u;
+    // A copy: never the same object as a real user, whose own checks must still succeed.
+    this.#decoy = decoy === undefined ? undefined : { ...decoy, name: '' };
     this.#verdicts = new LRUCache<string, boolean>({ max: Math.max(1, cache.max), ttl: Math.max(1, cache.ttl) });
   }
 
@@ -102,29 +111,29 @@ export class Userlist {
 
   /** The user when the password is right, null otherwise. */
   async verify(user: string, password: string): Promise<UserEntry | null> {
-    const rec = this.#users.get(user);
+    const rec = this.#users.get(user) ?? this.#decoy;
     if (!rec) return null;
     const key = this.#cacheKey(user, password);
     const cached = this.#verdicts.get(key);
-    if (cached !== undefined) return cached ? rec : null;
+    if (cached !== undefined) return cached && rec !== this.#decoy ? rec : null;
     const v = rec.verifier;
     const ok =
-      v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash)
+      (v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash)
       : v.kind === 'sha' ? sameString(await shaCryptAsync(password, v.setting), v.hash)
-      : this.#check(v, password);
+      : this.#check(v, password)) && rec !== this.#decoy;
     this.#verdicts.set(key, ok);
     return ok ? rec : null;
   }
 
   /** Same as verify, blocking (bcrypt included): for callers that cannot wait (explain). */
   verifySync(user: string, password: string): UserEntry | null {
-    const rec = this.#users.get(user);
+    const rec = this.#users.get(user) ?? this.#decoy;
     if (!rec) return null;
     const key = this.#cacheKey(user, password);
     const cached = this.#verdicts.get(key);
-    if (cached !== undefined) return cached ? rec : null;
+    if (cached !== undefined) return cached && rec !== this.#decoy ? rec : null;
     const v = rec.verifier;
-    const ok = v.kind === 'bcrypt' ? bcrypt.compareSync(password, v.hash) : this.#check(v, password);
+    const ok = (v.kind === 'bcrypt' ? bcrypt.compareSync(password, v.hash) : this.#check(v, password)) && rec !== this.#decoy;
     this.#verdicts.set(key, ok);
     return ok ? rec : null;
   }
