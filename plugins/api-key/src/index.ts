@@ -193,7 +193,7 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
   core: '^0.1.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',
-  schema: { config: keySetsSchema, frontend: { apiKey: apiKeySchema } },
+  schema: { config: keySetsSchema, frontend: { apiKey: apiKeySchema }, defaults: { apiKey: { ...apiKeySchema, description: 'apiKey for every http frontend that has none of its own.' } } },
   register({ slots }) {
     const state = new ApiKeyState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'API key guards shared with the api_key_name fetch.' });
@@ -240,7 +240,7 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
     const sets = new Map<string, Map<string, string>>();
     for (const [name, cfg] of Object.entries(config ?? {})) sets.set(name, loadKeySet(name, cfg, baseDir));
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
-      const cfg = fe.apiKey as ApiKeyConfig | undefined;
+      const cfg = (fe.apiKey ?? gateway.config.defaults.apiKey) as ApiKeyConfig | undefined;
       if (!cfg || fe.mode !== 'http') continue;
       const where = `frontends.${name}.apiKey`;
       const keys = sets.get(cfg.keySet);

@@ -102,3 +102,32 @@ describe('API keys in a header or query parameter, stored hashed', () => {
     })).rejects.toMatchObject({ code: 'SWY_ERR_APIKEY_BAD_KEY' });
   });
 });
+
+describe('defaults.apiKey', () => {
+  it('applies to frontends without their own; a frontend can opt out with unless: TRUE', async () => {
+    const up = await startUpstream({ name: 'app' });
+    const g = await startTestGateway({
+      plugins: PLUGINS,
+      apiKeys: { s: { keys: [{ name: 'n', sha256: sha256('k') }] } },
+      defaults: { apiKey: { keySet: 's' } },
+      frontends: {
+        a: { bind: '127.0.0.1:0', defaultBackend: 'app' },
+        open: { bind: '127.0.0.1:0', apiKey: { keySet: 's', unless: 'TRUE' }, defaultBackend: 'app' },
+      },
+      backends: { app: { servers: [{ name: 'a', address: up.address }] } },
+    });
+    try {
+      const status = async (frontend: string, headers: Record<string, string> = {}): Promise<number> => {
+        const r = await request(g.url('/', frontend), { headers });
+        await r.body.text();
+        return r.statusCode;
+      };
+      expect(await status('a')).toBe(401);
+      expect(await status('a', { 'x-api-key': 'k' })).toBe(200);
+      expect(await status('open')).toBe(200);
+    } finally {
+      await g.stop();
+      await up.close();
+    }
+  });
+});

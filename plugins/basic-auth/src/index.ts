@@ -237,6 +237,7 @@ export const plugin = definePlugin<UserlistsConfig>({
   schema: {
     config: userlistsSchema,
     frontend: { basicAuth: basicAuthSchema },
+    defaults: { basicAuth: { ...basicAuthSchema, description: 'basicAuth for every http frontend that has none of its own.' } },
   },
   register({ slots }) {
     const state = new BasicAuthState();
@@ -258,7 +259,7 @@ export const plugin = definePlugin<UserlistsConfig>({
 
     const guards = state.guards;
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
-      const cfg = fe.basicAuth as BasicAuthConfig | undefined;
+      const cfg = (fe.basicAuth ?? gateway.config.defaults.basicAuth) as BasicAuthConfig | undefined;
       if (!cfg || fe.mode !== 'http') continue;
       const where = `frontends.${name}.basicAuth`;
       if (!lists.has(cfg.userlist)) throw BasicAuthErrors.UNKNOWN_USERLIST.with({ location: { path: where } }, where, cfg.userlist, listNames);

@@ -154,7 +154,10 @@ export const plugin = definePlugin({
   version: '0.1.0',
   core: '^0.1.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
-  schema: { frontend: { forwardAuth: forwardAuthSchema } },
+  schema: {
+    frontend: { forwardAuth: forwardAuthSchema },
+    defaults: { forwardAuth: { ...forwardAuthSchema, description: 'forwardAuth for every http frontend that has none of its own.' } },
+  },
   register({ slots }) {
     slots.provide('acl.explain', 'forward-auth', {
       stage: Stage.AUTH,
@@ -171,7 +174,7 @@ export const plugin = definePlugin({
   apply(gateway) {
     const guards = new Map<object, Guard>();
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
-      const cfg = fe.forwardAuth as ForwardAuthConfig | undefined;
+      const cfg = (fe.forwardAuth ?? gateway.config.defaults.forwardAuth) as ForwardAuthConfig | undefined;
       if (!cfg || fe.mode !== 'http') continue;
       const where = `frontends.${name}.forwardAuth`;
       let url: URL;

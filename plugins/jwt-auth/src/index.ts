@@ -198,7 +198,10 @@ export const plugin = definePlugin({
   version: '0.1.0',
   core: '^0.1.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
-  schema: { frontend: { jwtAuth: jwtAuthSchema } },
+  schema: {
+    frontend: { jwtAuth: jwtAuthSchema },
+    defaults: { jwtAuth: { ...jwtAuthSchema, description: 'jwtAuth for every http frontend that has none of its own.' } },
+  },
   register({ slots }) {
     slots.provide('acl.explain', 'jwt-auth', {
       stage: Stage.AUTH,
@@ -233,7 +236,7 @@ export const plugin = definePlugin({
     const jwksSets = new Map<string, JWTVerifyGetKey>();
     const verifiers = new Map<object, Verifier>();
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
-      const cfg = fe.jwtAuth as JwtAuthConfig | undefined;
+      const cfg = (fe.jwtAuth ?? gateway.config.defaults.jwtAuth) as JwtAuthConfig | undefined;
       if (!cfg || fe.mode !== 'http') continue;
       const where = `frontends.${name}.jwtAuth`;
       const claimHeaders: Array<readonly [string, ReadonlyArray<string>]> = [];
