@@ -6,7 +6,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import { request, Agent } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { corpusFile, makeCert, startTcpUpstream, tcpHello, tmpDir, waitFor, type TcpUpstream } from './helpers';
+import { corpusFile, makeCert, startTcpUpstream, tcpHello, tcpOpen, tmpDir, waitFor, type TcpUpstream } from './helpers';
 
 const dir = tmpDir('corpus');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -138,9 +138,10 @@ describe('tcp-db.cfg', () => {
   });
 
   it('spreads connections over the pool (leastconn) and keeps a source on one server', async () => {
-    const names = new Set<string>();
-    for (let i = 0; i < 4; i++) names.add(await tcpHello(gw.port('postgres')));
-    expect([...names].sort()).toEqual(['pg1', 'pg2']);
+    const held = [];
+    for (let i = 0; i < 4; i++) held.push(await tcpOpen(gw.port('postgres')));
+    for (const h of held) h.socket.destroy();
+    expect(held.map((h) => h.name).sort()).toEqual(['pg1', 'pg1', 'pg2', 'pg2']);
     const first = await tcpHello(gw.port('mysql'));
     expect(['my1', 'my2']).toContain(first);
     for (let i = 0; i < 3; i++) expect(await tcpHello(gw.port('mysql'))).toBe(first);

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'undici';
 import { freePort, startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { corpusFile, makeCert, startTcpUpstream, tcpHello, tmpDir, waitFor, type TcpUpstream } from './helpers';
+import { corpusFile, makeCert, startTcpUpstream, tcpHello, tcpOpen, tmpDir, waitFor, type TcpUpstream } from './helpers';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const haveHaproxy = fs.existsSync(HAPROXY);
@@ -77,9 +77,10 @@ async function stopHaproxy(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function lastRequest(ups: Upstream[], name: string | undefined): Record<string, string | undefined> {
+/** The last request `name` received for `url` (health checks interleave with traffic). */
+function lastRequest(ups: Upstream[], name: string | undefined, url: string): Record<string, string | undefined> {
   const up = ups.find((u) => u.name === name);
-  const r = up?.requests[up.requests.length - 1];
+  const r = up?.requests.filter((x) => x.url === url).pop();
   if (!r) return {};
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(r.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -92,7 +93,7 @@ async function hit(base: string, ups: Upstream[], name: string, path: string, he
   const server = res.headers['x-upstream'] as string | undefined;
   const h: Record<string, string | undefined> = {};
   for (const k of keep) h[k] = res.headers[k] === undefined ? undefined : String(res.headers[k]);
-  const seenUp = server ? lastRequest(ups, server) : {};
+  const seenUp = server ? lastRequest(ups, server, path) : {};
   const u: Record<string, string | undefined> = {};
   for (const k of upKeep) u[k] = seenUp[k];
   void body;
@@ -248,10 +249,17 @@ maybe('differential: tcp-db.cfg', () => {
   });
 
   async function script(pg: number, my: number): Promise<{ pg: Record<string, number>; myStable: boolean }> {
+    // connections held open at once, so leastconn's choice does not depend on close timing
     const counts: Record<string, number> = {};
-    for (let i = 0; i < 4; i++) {
-      const n = await tcpHello(pg);
-      counts[n] = (counts[n] ?? 0) + 1;
+    const open: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const c = await tcpOpen(pg);
+        open.push(c.socket);
+        counts[c.name] = (counts[c.name] ?? 0) + 1;
+      }
+    } finally {
+      for (const s of open) s.destroy();
     }
     const first = await tcpHello(my);
     let myStable = ['my1', 'my2'].includes(first);

@@ -106,3 +106,28 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, ms: number, 
   }
   return fn();
 }
+
+/** Connects and reads the greeting, keeping the connection open (for leastconn). */
+export function tcpOpen(port: number, timeoutMs = 5000): Promise<{ name: string; socket: net.Socket }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('no greeting'));
+    }, timeoutMs);
+    s.on('data', (d) => {
+      buf += d.toString();
+      const i = buf.indexOf('\n');
+      if (i >= 0) {
+        clearTimeout(timer);
+        s.removeAllListeners('data');
+        resolve({ name: buf.slice(0, i), socket: s });
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
