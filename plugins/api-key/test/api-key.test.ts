@@ -131,3 +131,37 @@ describe('defaults.apiKey', () => {
     }
   });
 });
+
+describe('the key name in the access log (with plugin-access-log)', () => {
+  it('%[var(auth.user)] logs who came in; the key never appears', async () => {
+    const up = await startUpstream({ name: 'app' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-apikey-log-'));
+    const file = path.join(dir, 'access.log');
+    const g = await startTestGateway({
+      plugins: [...PLUGINS, '@switchyard/plugin-access-log'],
+      accessLog: { format: 'custom', template: '%ST %[var(auth.method)] %[var(auth.user)]', output: 'file', file },
+      apiKeys: { s: { keys: [{ name: 'acme', sha256: sha256('acme-secret-key') }] } },
+      frontends: { a: { bind: '127.0.0.1:0', apiKey: { keySet: 's' }, defaultBackend: 'app' } },
+      backends: { app: { servers: [{ name: 'a', address: up.address }] } },
+    });
+    try {
+      for (const headers of [{ 'x-api-key': 'acme-secret-key' }, { 'x-api-key': 'wrong-key' }]) {
+        const r = await request(g.url('/'), { headers });
+        await r.body.text();
+      }
+      let text = '';
+      for (let i = 0; i < 100 && text.split('\n').filter(Boolean).length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      }
+      const lines = text.split('\n').filter(Boolean);
+      expect(lines[0]).toBe('200 apikey acme');
+      expect(lines[1]).toMatch(/^403\b/);
+      expect(text).not.toContain('secret');
+    } finally {
+      await g.stop();
+      await up.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
