@@ -64,6 +64,7 @@ export class Userlist {
   readonly name: string;
   readonly #users = new Map<string, UserRecord>();
   readonly #verdicts: LRUCache<string, boolean>;
+  readonly #pending = new Map<string, Promise<boolean>>();
   /**
    * A hashed user checked (and always refused) for unknown user names, so an unknown name
    * takes as long as a wrong password: the timing does not tell which names exist.
@@ -116,13 +117,25 @@ export class Userlist {
     const key = this.#cacheKey(user, password);
     const cached = this.#verdicts.get(key);
     if (cached !== undefined) return cached && rec !== this.#decoy ? rec : null;
-    const v = rec.verifier;
-    const ok =
-      (v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash)
-      : v.kind === 'sha' ? sameString(await shaCryptAsync(password, v.setting), v.hash)
-      : this.#check(v, password)) && rec !== this.#decoy;
+    // Requests arriving together with the same new credentials (a browser's parallel
+    // connections after a login) share one hash computation.
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      pending = this.#compute(rec, password).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    const ok = await pending;
     this.#verdicts.set(key, ok);
     return ok ? rec : null;
+  }
+
+  async #compute(rec: UserRecord, password: string): Promise<boolean> {
+    const v = rec.verifier;
+    const ok =
+      v.kind === 'bcrypt' ? await bcrypt.compare(password, v.hash)
+      : v.kind === 'sha' ? sameString(await shaCryptAsync(password, v.setting), v.hash)
+      : this.#check(v, password);
+    return ok && rec !== this.#decoy;
   }
 
   /** Same as verify, blocking (bcrypt included): for callers that cannot wait (explain). */
