@@ -137,9 +137,19 @@ function loadKey(cfg: JwtAuthConfig, where: string, baseDir: string, jwksSets: M
   if ((cfg.secret !== undefined || cfg.secretFile !== undefined) !== (hmac.length > 0) || (hmac.length > 0 && hmac.length !== cfg.algorithms.length)) {
     throw JwtErrors.ALGORITHMS(where, 'HS* algorithms go with secret/secretFile only, and public-key algorithms with keyFile/jwksUrl only');
   }
+  if (hmac.length > 0) {
+    let secret: Uint8Array;
+    try {
+      secret = cfg.secret !== undefined ? new TextEncoder().encode(cfg.secret) : new Uint8Array(fs.readFileSync(path.resolve(baseDir, cfg.secretFile!)));
+    } catch (err) {
+      throw JwtErrors.KEY_LOAD.with({ cause: err, location: { path: where } }, where, (err as Error).message);
+    }
+    // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+    const needed = Math.max(...hmac.map((a) => Number(a.slice(2)) / 8));
+    if (secret.length < needed) throw JwtErrors.KEY_LOAD.with({ location: { path: where } }, where, `the secret has ${secret.length} bytes; ${hmac.join(', ')} needs at least ${needed} (RFC 7518 §3.2)`);
+    return secret;
+  }
   try {
-    if (cfg.secret !== undefined) return new TextEncoder().encode(cfg.secret);
-    if (cfg.secretFile !== undefined) return new Uint8Array(fs.readFileSync(path.resolve(baseDir, cfg.secretFile)));
     if (cfg.keyFile !== undefined) {
       const text = fs.readFileSync(path.resolve(baseDir, cfg.keyFile), 'utf8');
       if (text.includes('-----BEGIN')) return createPublicKey(text);

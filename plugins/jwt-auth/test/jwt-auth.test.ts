@@ -238,6 +238,11 @@ describe('JWT config errors', () => {
     await expect(startTestGateway(base({ algorithms: ['HS256', 'RS256'], secret: 'x'.repeat(32) }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_ALGORITHMS' });
   });
 
+  it('refuses an HS secret shorter than the hash (RFC 7518 §3.2)', async () => {
+    await expect(startTestGateway(base({ algorithms: ['HS256'], secret: 'short' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_KEY_LOAD' });
+    await expect(startTestGateway(base({ algorithms: ['HS256', 'HS512'], secret: 'x'.repeat(32) }))).rejects.toThrow(/at least 64/);
+  });
+
   it('refuses two key sources, and an unreadable key file', async () => {
     await expect(startTestGateway(base({ algorithms: ['RS256'], jwksUrl: 'http://127.0.0.1:9/jwks', keyFile: '/nonexistent.pem' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_NO_KEYS' });
     await expect(startTestGateway(base({ algorithms: ['RS256'], keyFile: '/nonexistent.pem' }))).rejects.toMatchObject({ code: 'SWY_ERR_JWT_KEY_LOAD' });
