@@ -169,7 +169,7 @@ describe('tls.cfg', () => {
   });
   afterAll(async () => {
     await gw?.stop();
-    await insecure.close();
+    await insecure.destroy();
     await Promise.all(ups.map((u) => u.close()));
     fs.rmSync(certDir, { recursive: true, force: true });
   });
@@ -225,7 +225,7 @@ describe('kitchen-sink.cfg', () => {
   });
   afterAll(async () => {
     await gw?.stop();
-    await insecure.close();
+    await insecure.destroy();
     await up.close();
     syslog.close();
     fs.rmSync(certDir, { recursive: true, force: true });

@@ -301,7 +301,7 @@ maybe('differential: tls.cfg', () => {
     ups = await Promise.all(['w1', 'w2'].map((name) => startUpstream({ name })));
   });
   afterAll(async () => {
-    await insecure.close();
+    await insecure.destroy();
     await Promise.all(ups.map((u) => u.close()));
     fs.rmSync(certDir, { recursive: true, force: true });
   });
