@@ -105,7 +105,7 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
     await hsGw?.stop();
     await up?.close();
     await gold?.close();
-    await new Promise<void>((r) => jwks.close(() => r()));
+    if (jwks.listening) await new Promise<void>((r) => jwks.close(() => r()));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -204,6 +204,16 @@ describe('JWT auth with a JWKS server that rotates keys', () => {
     const other = await request(hsGw.url('/', 'pem'), { headers: { 'x-jwt': await sign(k1, 'RS256', { sub: 'p' }) } });
     await other.body.text();
     expect(other.statusCode).toBe(401);
+  });
+
+  it('JWKS server gone: keys already fetched keep verifying (within jwksCacheMaxAge)', async () => {
+    const t = await sign(k2, 'ES256', { sub: 'still' });
+    expect((await get(gw, '/x', t)).status).toBe(200);
+    const closed = new Promise<void>((r) => jwks.close(() => r()));
+    jwks.closeAllConnections();
+    await closed;
+    expect((await get(gw, '/x', t)).status).toBe(200);
+    expect((await get(gw, '/x', await sign(k2, 'ES256', { sub: 'other' }))).status).toBe(200);
   });
 
   it('JWKS unreachable and nothing cached: fails closed with 503 and a coded log', async () => {
