@@ -622,6 +622,27 @@ class Adapter {
         ctx.logOption = { format: 'custom', template: w.slice(1).join(' '), line: d.line };
         return;
       }
+      case 'monitor-uri':
+        if (!hasFe) return notHere('monitor-uri belongs in a frontend');
+        this.#use(P('monitor'));
+        this.#set(fe('monitorUri'), w[1], d.line);
+        return;
+      case 'monitor': {
+        if (!hasFe) return notHere('monitor belongs in a frontend');
+        if (w[1] !== 'fail' || w[2] !== 'if' || w.length < 4) return this.#problem(d.line, w.join(' '), 'only "monitor fail if <condition>" is supported');
+        this.#use(P('monitor'));
+        this.#set(fe('monitorFail'), boolInline(aliases(joinWords(w.slice(3)))), d.line);
+        return;
+      }
+      case 'redirect': {
+        // the pre-http-request form: redirect location|prefix|scheme X [code N] [if|unless cond]
+        if (!hasFe) return notHere('redirect belongs in a frontend');
+        return this.#httpRequest({ words: ['http-request', ...w], line: d.line }, ctx);
+      }
+      case 'capture':
+        return this.#warn(d.line, `"${w.slice(0, 3).join(' ')}" ignored: captured headers are not logged (use %[req.hdr(name)] in log-format)`);
+      case 'http-reuse':
+        return this.#warn(d.line, '"http-reuse" ignored: the HTTP forwarder keeps and reuses idle server connections itself');
       case 'description':
         return;
       case 'id':

@@ -171,6 +171,43 @@ describe('sections', () => {
   });
 });
 
+describe('older and monitoring directives', () => {
+  it('monitor-uri, monitor fail, the old redirect form; capture and http-reuse are warnings', async () => {
+    const text = [
+      'defaults',
+      '    mode http',
+      'frontend www',
+      '    bind 127.0.0.1:0',
+      '    monitor-uri /healthz',
+      '    monitor fail if { nbsrv(web) -m int lt 1 }',
+      '    redirect scheme https code 301 if !{ ssl_fc } { path_beg /login }',
+      '    capture request header Host len 32',
+      '    default_backend web',
+      'backend web',
+      '    http-reuse safe',
+      `    server w1 ${up.address}`,
+      '',
+    ].join('\n');
+    const file = write('monitor.cfg', text);
+    const r = adaptHaproxy(text, file, { lenient: false });
+    expect(r.warnings.map((w) => /:(\d+): /.exec(w)![1])).toEqual(['8', '11']);
+    const gw = await startTestGateway(text, { file });
+    try {
+      const h = await request(gw.url('/healthz'));
+      await h.body.text();
+      expect(h.statusCode).toBe(200);
+      const l = await request(gw.url('/login?next=1'), { headers: { host: 'shop.example' } });
+      await l.body.text();
+      expect([l.statusCode, l.headers.location]).toEqual([301, 'https://shop.example/login?next=1']);
+      const p = await request(gw.url('/page'));
+      await p.body.text();
+      expect(p.statusCode).toBe(200);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('CLI', () => {
   const exec = promisify(execFile);
   let child: ChildProcess | undefined;
