@@ -118,6 +118,7 @@ class Adapter {
   #logTarget: { obj: Obj; line: number } | undefined;
   #jitter: number | undefined;
   readonly #caches = new Map<string, { line: number; obj: Obj }>();
+  readonly #tables = new Map<string, { words: string[]; line: number }>();
   readonly #logFrontends: Array<{ fe: string; option: NonNullable<Ctx['logOption']> }> = [];
   readonly #compressedBackends = new Set<string>();
 
@@ -146,6 +147,15 @@ class Adapter {
         case 'frontend':
         case 'backend':
         case 'listen': {
+          if (s.kind === 'backend' && !s.directives.some((x) => x.words[0] === 'server' || x.words[0] === 'server-template')) {
+            const t = s.directives.find((x) => x.words[0] === 'stick-table');
+            if (t) {
+              // a backend that only holds a stick table (track-sc… table <name>): no servers, no backend
+              this.#tables.set(s.name, { words: t.words.slice(1), line: t.line });
+              for (const x of s.directives) if (x !== t) this.#problem(x.line, x.words.join(' '), 'a stick-table-only backend may only hold the stick-table line');
+              break;
+            }
+          }
           let d = lastDefaults;
           if (s.from !== undefined) {
             d = defaults.get(s.from);
@@ -1273,7 +1283,7 @@ class Adapter {
       if (!args[0]) return this.#problem(d.line, d.words.join(' '), 'track-sc needs a key');
       const t: Obj = { counter: Number(m[1]), key: aliases(args[0]) };
       if (args[1] === 'table' && args[2]) t.table = args[2];
-      const period = this.#tablePeriod(ctx, d);
+      const period = this.#tablePeriod(ctx, d, args[1] === 'table' ? args[2] : undefined);
       if (period !== undefined) t.period = period;
       this.#use(P('rate-limit'));
       this.#push(['frontends', ctx.feName!, 'track'], { ...t, ...this.#cond(cond, d) }, d.line);
@@ -1404,9 +1414,12 @@ class Adapter {
   }
 
   /** The http_req_rate period of this proxy's stick-table, for track-sc. */
-  #tablePeriod(ctx: Ctx, d: Directive): string | number | undefined {
-    const t = ctx.stickTable;
-    if (!t) return undefined;
+  #tablePeriod(ctx: Ctx, d: Directive, table?: string): string | number | undefined {
+    const t = table !== undefined ? this.#tables.get(table) : ctx.stickTable;
+    if (!t) {
+      if (table !== undefined) this.#problem(d.line, d.words.join(' '), `no backend "${table}" holding a stick-table before this line`);
+      return undefined;
+    }
     const store = t.words[t.words.indexOf('store') + 1] ?? '';
     const m = /http_req_rate\(([^)]+)\)/.exec(store);
     return m ? this.#duration(m[1], d) : undefined;

@@ -208,6 +208,40 @@ describe('older and monitoring directives', () => {
   });
 });
 
+describe('stick tables in their own backend', () => {
+  it('track-sc1 … table <backend> takes the period of that table and limits', async () => {
+    const text = [
+      'backend per_ip',
+      '    stick-table type ip size 1m expire 10s store http_req_rate(10s)',
+      'defaults',
+      '    mode http',
+      'frontend www',
+      '    bind 127.0.0.1:0',
+      '    http-request track-sc1 src table per_ip',
+      '    http-request deny deny_status 429 if { sc_http_req_rate(1) gt 3 }',
+      '    default_backend web',
+      'backend web',
+      `    server w1 ${up.address}`,
+      '',
+    ].join('\n');
+    const file = write('table.cfg', text);
+    const r = adaptHaproxy(text, file, { lenient: false });
+    expect((r.config.backends as Record<string, unknown>).per_ip).toBeUndefined();
+    const gw = await startTestGateway(text, { file });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await request(gw.url('/'));
+        await res.body.text();
+        statuses.push(res.statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('CLI', () => {
   const exec = promisify(execFile);
   let child: ChildProcess | undefined;
