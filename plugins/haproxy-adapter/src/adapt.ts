@@ -119,6 +119,7 @@ class Adapter {
   #jitter: number | undefined;
   readonly #caches = new Map<string, { line: number; obj: Obj }>();
   readonly #tables = new Map<string, { words: string[]; line: number }>();
+  readonly #backendRules = new Map<string, Array<{ kind: 'httpRequest' | 'httpResponse'; rule: Obj; line: number }>>();
   readonly #logFrontends: Array<{ fe: string; option: NonNullable<Ctx['logOption']> }> = [];
   readonly #compressedBackends = new Set<string>();
 
@@ -1269,16 +1270,18 @@ class Adapter {
     const { head, cond } = this.#splitCond(d.words.slice(1));
     const action = head[0] ?? '';
     const args = head.slice(1);
-    if (!ctx.fe) {
-      if (!ctx.fromDefaults) this.#problem(d.line, d.words.join(' '), 'http-request rules are only supported in frontend and listen sections');
-      return;
-    }
-    const where: KeyPath = ['frontends', ctx.feName!, 'httpRequest'];
+    if (!ctx.fe && (ctx.fromDefaults || !ctx.be)) return;
+    const onBackend = !ctx.fe;
     const add = (rule: Obj): void => {
       this.#use(P('http-rules'));
-      this.#push(where, { ...rule, ...this.#cond(cond, d) }, d.line);
+      const full = { ...rule, ...this.#cond(cond, d) };
+      if (onBackend) this.#backendRule(ctx.beName!, 'httpRequest', full, d.line);
+      else this.#push(['frontends', ctx.feName!, 'httpRequest'], full, d.line);
     };
     const m = /^track-sc(\d)$/.exec(action);
+    if (onBackend && (m || action === 'cache-use' || action === 'auth')) {
+      return this.#problem(d.line, d.words.join(' '), `http-request ${action} in a backend is not supported (put it in the frontend)`);
+    }
     if (m) {
       if (!args[0]) return this.#problem(d.line, d.words.join(' '), 'track-sc needs a key');
       const t: Obj = { counter: Number(m[1]), key: aliases(args[0]) };
@@ -1358,23 +1361,33 @@ class Adapter {
     const { head, cond } = this.#splitCond(d.words.slice(1));
     const action = head[0] ?? '';
     const args = head.slice(1);
-    if (!ctx.fe) {
-      if (!ctx.fromDefaults) this.#problem(d.line, d.words.join(' '), 'http-response rules are only supported in frontend and listen sections');
-      return;
+    if (!ctx.fe && (ctx.fromDefaults || !ctx.be)) return;
+    const add = (rule: Obj): void => {
+      this.#use(P('http-rules'));
+      const full = { ...rule, ...this.#cond(cond, d) };
+      if (!ctx.fe) this.#backendRule(ctx.beName!, 'httpResponse', full, d.line);
+      else this.#push(['frontends', ctx.feName!, 'httpResponse'], full, d.line);
+    };
+    if (action === 'cache-store') {
+      if (!ctx.fe) return this.#problem(d.line, d.words.join(' '), 'http-response cache-store in a backend is not supported (put it in the frontend)');
+      return this.#cacheUse(args[0], d, ctx);
     }
-    if (action === 'cache-store') return this.#cacheUse(args[0], d, ctx);
     if (action === 'set-status') {
       const r: Obj = { action, status: Number(args[0]) };
       if (args[1] === 'reason') r.reason = args[2];
-      this.#use(P('http-rules'));
-      this.#push(['frontends', ctx.feName!, 'httpResponse'], { ...r, ...this.#cond(cond, d) }, d.line);
-      return;
+      return add(r);
     }
     const h = this.#headerRule(action, args, d);
     if (h === null) return;
     if (!h) return this.#problem(d.line, d.words.join(' '), `http-response action "${action}" is not supported`);
-    this.#use(P('http-rules'));
-    this.#push(['frontends', ctx.feName!, 'httpResponse'], { ...h, ...this.#cond(cond, d) }, d.line);
+    add(h);
+  }
+
+  /** A backend's rule, moved to its frontends once every section is read (see #finish). */
+  #backendRule(backend: string, kind: 'httpRequest' | 'httpResponse', rule: Obj, line: number): void {
+    let list = this.#backendRules.get(backend);
+    if (!list) this.#backendRules.set(backend, (list = []));
+    list.push({ kind, rule, line });
   }
 
   #tcpRequest(d: Directive, ctx: Ctx): void {
@@ -1571,6 +1584,22 @@ class Adapter {
   }
 
   #finish(): void {
+    // Rules of a backend run after the backend is chosen. They become rules of the frontends
+    // that reach it, which is exact when such a frontend reaches no other backend.
+    for (const [b, rules] of this.#backendRules) {
+      for (const [name, f] of Object.entries(this.#config.frontends as Record<string, Obj>)) {
+        const reach = new Set<string>(((f.useBackend as Obj[] | undefined) ?? []).map((r) => String(r.backend)));
+        if (f.defaultBackend !== undefined) reach.add(String(f.defaultBackend));
+        if (!reach.has(b)) continue;
+        if (reach.size > 1) {
+          for (const r of rules) {
+            this.#problem(r.line, `${r.kind === 'httpRequest' ? 'http-request' : 'http-response'} ${String(r.rule.action)} (backend ${b})`, `frontend ${name} also routes to ${[...reach].filter((x) => x !== b).join(', ')}: backend rules are only supported when each frontend reaching the backend uses no other (move the rule to the frontend with a condition)`);
+          }
+          continue;
+        }
+        for (const r of rules) this.#push(['frontends', name, r.kind], { ...r.rule }, r.line);
+      }
+    }
     // Readable output: a backend's mode and policy first, its servers last.
     for (const [name, b] of Object.entries(this.#config.backends as Record<string, Obj>)) {
       const { mode, balance, servers, ...rest } = b;

@@ -242,6 +242,46 @@ describe('stick tables in their own backend', () => {
   });
 });
 
+describe('backend rules', () => {
+  const cfg = (extra: string[]): string =>
+    [
+      'defaults',
+      '    mode http',
+      'frontend www',
+      '    bind 127.0.0.1:0',
+      ...extra,
+      '    default_backend web',
+      'backend web',
+      '    http-request set-header X-Backend web',
+      '    http-response set-header X-Backend-Seen yes',
+      `    server w1 ${up.address}`,
+      'backend other',
+      `    server o1 ${up.address}`,
+      '',
+    ].join('\n');
+
+  it('move to the frontend when it reaches only that backend', async () => {
+    const text = cfg([]);
+    const file = write('berules.cfg', text);
+    const r = adaptHaproxy(text, file, { lenient: false });
+    expect(r.lineOf!(['frontends', 'www', 'httpRequest', 0])).toBe(7);
+    const gw = await startTestGateway(text, { file });
+    try {
+      const res = await request(gw.url('/x'));
+      await res.body.text();
+      expect(res.headers['x-backend-seen']).toBe('yes');
+      expect(up.requests.filter((q) => q.url === '/x').pop()!.headers['x-backend']).toBe('web');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('are refused when the frontend also routes elsewhere', () => {
+    const text = cfg(['    use_backend other if { path_beg /o }']);
+    expect(() => adaptHaproxy(text, '/b.cfg', { lenient: false })).toThrow(/b\.cfg:8: http-request set-header \(backend web\) — frontend www also routes to other/);
+  });
+});
+
 describe('CLI', () => {
   const exec = promisify(execFile);
   let child: ChildProcess | undefined;
