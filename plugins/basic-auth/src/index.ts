@@ -85,9 +85,10 @@ function fetches(state: BasicAuthState): Record<string, FetchDefinition> {
   };
   return {
     http_auth: {
-      description: 'True when the request carries Basic credentials valid in the userlist named by the argument (use with -m bool).',
+      description: 'True when the request carries Basic credentials valid in the userlist named by the argument.',
       arg: 'required',
       modes: ['http'],
+      defaultMatch: 'bool',
       compile(arg) {
         const cell = listArg(arg);
         return (ex: Exchange) => (ex.kind === 'http' ? verdictSync(ex, cell) !== null : undefined);
@@ -230,7 +231,7 @@ const basicAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin<UserlistsConfig>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
   configKey: 'userlists',
@@ -275,6 +276,9 @@ export const plugin = definePlugin<UserlistsConfig>({
       });
     }
     const log = gateway.logger.child({ plugin: NAME });
+    // No userlists: nothing can be checked (http_auth() on an unknown list fails at load),
+    // so tap nothing and cost nothing per request.
+    if (lists.size === 0) return;
 
     // Verify credentials before the request rules (stage SECURITY) run, without blocking the
     // event loop on bcrypt: http_auth() in httpRequest rules then reads the verdict.

@@ -39,7 +39,7 @@ describe('basic auth with userlists', () => {
           basicAuth: { userlist: 'staff', realm: 'Staff only', unless: 'public' },
           httpRequest: [
             { action: 'deny', status: 403, if: 'admin_area !{ http_auth_group(staff) admin }' },
-            { action: 'set-header', name: 'X-User', value: '%[http_auth_user]', if: '{ http_auth(staff) -m bool }' },
+            { action: 'set-header', name: 'X-User', value: '%[http_auth_user]', if: '{ http_auth(staff) }' },
           ],
           defaultBackend: 'app',
         },

@@ -29,13 +29,14 @@ const HEADERS = Object.freeze({ 'content-type': 'text/plain; charset=utf-8', 'ca
 
 /**
  * `nbsrv(<backend>)`: servers of a backend that can take traffic now (HAProxy's nbsrv), for
- * `monitorFail: "nbsrv(api) -m int lt 1"`. Provided per gateway at apply, unless another plugin has it.
+ * `monitorFail: "nbsrv(api) lt 1"`. Provided per gateway at apply, unless another plugin has it.
  */
 function nbsrvFetch(gateway: GatewayApi): FetchDefinition {
   return {
     description: 'Number of usable servers (up, ready, weight > 0) of the backend named as argument, backups included.',
     arg: 'required',
     modes: ['http', 'tcp'],
+    defaultMatch: 'int',
     compile(arg) {
       const be = gateway.backends.get(arg ?? '');
       if (be === undefined) throw new Error(`nbsrv(${arg ?? ''}): no backend of that name (${[...gateway.backends.keys()].join(', ')})`);
@@ -76,7 +77,7 @@ function answer(gateway: GatewayApi, m: Monitor, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'HAProxy monitor-uri: a health endpoint on a frontend path, 200 "ready" while serving and 503 "draining" once the gateway stops or reloads.',
   schema: {
@@ -89,7 +90,7 @@ export const plugin = definePlugin({
       monitorFail: {
         type: 'string',
         minLength: 1,
-        description: 'ACL condition (needs @switchyard/plugin-acl) under which the monitor path answers 503 "failing", e.g. "nbsrv(api) -m int lt 1" (HAProxy monitor fail if …).',
+        description: 'ACL condition (needs @switchyard/plugin-acl) under which the monitor path answers 503 "failing", e.g. "nbsrv(api) lt 1" (HAProxy monitor fail if …).',
       },
     },
   },

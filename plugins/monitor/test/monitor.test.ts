@@ -87,7 +87,7 @@ describe('monitor: HAProxy monitor-uri', () => {
   });
 
   it('monitorFail: 503 "failing" while the ACL condition holds (nbsrv of a backend)', async () => {
-    gw = await startTestGateway(config({ monitorUri: '/healthz', monitorFail: 'nbsrv(app) -m int lt 1' }));
+    gw = await startTestGateway(config({ monitorUri: '/healthz', monitorFail: 'nbsrv(app) lt 1' }));
     const s1 = gw.gateway.backends.get('app')!.server('s1')!;
     expect((await request(gw.url('/healthz'))).statusCode).toBe(200);
     s1.setAdmin('maint', 'test');
