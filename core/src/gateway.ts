@@ -119,7 +119,7 @@ export class Gateway implements GatewayApi {
   /** Responses not yet finished: told to close their connection when a stop begins. */
   #inflight = new Set<http.ServerResponse>();
   #stopFns: Array<() => void | Promise<void>> = [];
-  #baseDir: string;
+  readonly baseDir: string;
   #applied = false;
   #reload: (() => Promise<ReloadResult>) | undefined;
 
@@ -130,7 +130,7 @@ export class Gateway implements GatewayApi {
     this.plugins = loaded.plugins;
     this.configFile = loaded.file;
     this.warnings = loaded.warnings;
-    this.#baseDir = loaded.baseDir;
+    this.baseDir = loaded.baseDir;
     this.#reload = options.reload;
     this.logger = options.logger ?? (pino({ level: loaded.config.global.logLevel, base: { pid: process.pid } }) as unknown as Logger);
     this.events.setMaxListeners(0);
@@ -253,7 +253,7 @@ export class Gateway implements GatewayApi {
   }
 
   #readTls(fe: FrontendRuntime, what: string, file: string): Buffer {
-    const full = path.resolve(this.#baseDir, file);
+    const full = path.resolve(this.baseDir, file);
     try {
       return fs.readFileSync(full);
     } catch (err) {

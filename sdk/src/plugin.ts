@@ -55,6 +55,8 @@ export interface GatewayApi {
   readonly backends: ReadonlyMap<string, BackendState>;
   /** Config file the gateway was started from, if any. */
   readonly configFile: string | undefined;
+  /** Directory relative paths in the config resolve from (the config file's, or the embedder's). */
+  readonly baseDir: string;
   /** True once stop (or a reload's drain) has begun. */
   readonly stopping: boolean;
   /**

@@ -46,7 +46,7 @@ function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   const cfg = gateway.config;
   const perFrontend: Record<string, AclDefinitions> = {};
   for (const [name, fe] of Object.entries(cfg.frontends)) perFrontend[name] = (fe.acls as AclDefinitions | undefined) ?? {};
-  const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+  const baseDir = gateway.baseDir;
   const compiler = new AclCompilerImpl(gateway.slots, baseDir, (cfg.defaults.acls as AclDefinitions | undefined) ?? {}, perFrontend);
   states.set(gateway, { compiler, routing: new Map() });
   return compiler;
@@ -148,7 +148,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {

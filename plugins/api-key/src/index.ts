@@ -189,7 +189,7 @@ const apiKeySchema: JsonSchema = {
 
 export const plugin = definePlugin<Record<string, KeySetConfig>>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',
@@ -236,7 +236,7 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
   },
   apply(gateway, config) {
     const state = gateway.slots.get<ApiKeyState>(STATE_SLOT, 'default')!;
-    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const baseDir = gateway.baseDir;
     const sets = new Map<string, Map<string, string>>();
     for (const [name, cfg] of Object.entries(config ?? {})) sets.set(name, loadKeySet(name, cfg, baseDir));
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {

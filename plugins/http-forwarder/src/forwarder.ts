@@ -42,7 +42,7 @@ export class HttpForwarder {
     this.#gateway = gateway;
     this.#options = options;
     this.#logger = logger;
-    this.#baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    this.#baseDir = gateway.baseDir;
     const hook = gateway.hooks.respond;
     let used: boolean | undefined;
     // Taps only happen at start-up: read once, on the first exchange.

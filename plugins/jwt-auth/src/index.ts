@@ -205,7 +205,7 @@ const jwtAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: {
@@ -242,7 +242,7 @@ export const plugin = definePlugin({
     }, { description: 'A claim of the verified JWT.' });
   },
   apply(gateway) {
-    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const baseDir = gateway.baseDir;
     const jwksSets = new Map<string, JWTVerifyGetKey>();
     const verifiers = new Map<object, Verifier>();
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {

@@ -5,7 +5,8 @@ let up: Upstream;
 
 function config(frontend: Record<string, unknown>, plugins: string[] = ['@switchyard/plugin-acl']): Record<string, unknown> {
   return {
-    plugins: ['@switchyard/preset-standard', ...plugins, '@switchyard/plugin-monitor'],
+    // Without the ACL plugin: the standard preset would bring it, so list the minimum by hand.
+    plugins: plugins.length === 0 ? ['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin', '@switchyard/plugin-monitor'] : ['@switchyard/preset-standard', ...plugins, '@switchyard/plugin-monitor'],
     frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app', timeouts: { keepAlive: '20s' }, ...frontend } },
     backends: { app: { balance: 'roundrobin', servers: [{ name: 's1', address: up.address }] } },
   };

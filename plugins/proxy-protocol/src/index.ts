@@ -43,7 +43,7 @@ function addressesOf(conn: Connection): { sourceAddress: string; sourcePort: num
 
 export const plugin = definePlugin<ProxyProtocolConfig>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'PROXY protocol v1/v2: accept it on binds (the real client address for ACLs, logs and forwarding headers) and send it to servers.',
   configKey: 'proxyProtocol',
@@ -68,7 +68,7 @@ export const plugin = definePlugin<ProxyProtocolConfig>({
   },
   apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
-    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const baseDir = gateway.baseDir;
     const accepting = Object.values(gateway.config.frontends).some((fe) => fe.bind.some((b) => b.acceptProxy === true));
     if (accepting) {
       gateway.hooks.accept.tapPromise({ name: NAME, stage: Stage.CONNECTION }, async (conn) => {

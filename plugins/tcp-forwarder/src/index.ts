@@ -138,7 +138,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
   if (!t) return null;
   let o = tlsOptionsCache.get(server);
   if (o === undefined) {
-    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const baseDir = gateway.baseDir;
     const read = (f: string | undefined): Buffer | undefined => (f ? fs.readFileSync(path.resolve(baseDir, f)) : undefined);
     const servername = t.sni ?? (net.isIP(server.host) ? undefined : server.host);
     o = {
@@ -156,7 +156,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   apply(gateway) {

@@ -79,7 +79,7 @@ const tlsSchema = {
 
 export const plugin = definePlugin<TlsPluginConfig>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Several certificates per TLS bind chosen by SNI (wildcards, strict SNI), reloaded when their files change; client certificates (mTLS) for ACLs and servers.',
   configKey: 'tls',
@@ -118,7 +118,7 @@ export const plugin = definePlugin<TlsPluginConfig>({
   },
   apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
-    const baseDir = gateway.configFile ? path.dirname(gateway.configFile) : process.cwd();
+    const baseDir = gateway.baseDir;
     const resolve = (f: string): string => path.resolve(baseDir, f);
     const stores = new Map<BindConfig, CertificateStore>();
     const headerFrontends = new Set<string>();
