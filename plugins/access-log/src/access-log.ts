@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Stage, type Exchange, type GatewayApi, type Logger } from '@switchyard/sdk';
+import { Stage, type Exchange, type GatewayApi, type Logger, type GatewayEvents } from '@switchyard/sdk';
 import { bytesIn, bytesOut, compileFormat, HTTPLOG, TCPLOG, type LineContext } from './format';
 import type { Sink } from './sinks';
 
@@ -40,6 +40,7 @@ export class AccessLog {
   readonly #json: Logger | null;
   readonly #ctx: LineContext;
   #onSignal: (() => void) | null = null;
+  #events: GatewayEvents | null = null;
 
   constructor(gateway: GatewayApi, sink: Sink, options: { format: AccessLogFormat; template?: string; frontends?: string[] }) {
     this.#gateway = gateway;
@@ -111,15 +112,20 @@ export class AccessLog {
     this.#sink.reopen();
   }
 
-  /** Reopens the file on SIGUSR1 (logrotate's `postrotate kill -USR1`). */
-  listenForSignal(): void {
+  /**
+   * Reopens the file when the gateway says log files should be reopened: SIGUSR2 to the
+   * process (or to the master under --workers), as HAProxy operators expect — SIGUSR1 is
+   * the soft stop.
+   */
+  listenForSignal(events: GatewayEvents): void {
     if (this.#onSignal) return;
     this.#onSignal = () => this.reopen();
-    process.on('SIGUSR1', this.#onSignal);
+    this.#events = events;
+    events.on('reopen-logs', this.#onSignal);
   }
 
   async close(): Promise<void> {
-    if (this.#onSignal) process.off('SIGUSR1', this.#onSignal);
+    if (this.#onSignal) this.#events?.off('reopen-logs', this.#onSignal);
     this.#onSignal = null;
     await this.#sink.close();
   }

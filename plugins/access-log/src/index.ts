@@ -27,7 +27,7 @@ function splitAddress(a: string): { host: string; port: number } {
 }
 
 const reopenCommand: RuntimeCommand = {
-  summary: 'reopen the access-log file (as SIGUSR1 does, after logrotate)',
+  summary: 'reopen the access-log file (as SIGUSR2 does, after logrotate)',
   args: [],
   run(gateway: GatewayApi) {
     const log = gateway.container.isRegistered(ACCESS_LOG_SERVICE) ? gateway.container.resolve<AccessLog>(ACCESS_LOG_SERVICE) : null;
@@ -39,7 +39,7 @@ const reopenCommand: RuntimeCommand = {
 
 export const plugin = definePlugin<AccessLogConfig>({
   name: '@switchyard/plugin-access-log',
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'One access-log line per request or TCP session: JSON, HAProxy httplog/tcplog or a custom format; stdout, file or syslog.',
   configKey: 'accessLog',
@@ -57,7 +57,7 @@ export const plugin = definePlugin<AccessLogConfig>({
         },
         template: { type: 'string', description: 'With format custom: a log-format with %-variables (HAProxy names: %ci %ST %Ta %{+Q}r ...) and %[fetch(arg)].' },
         output: { enum: ['stdout', 'file', 'syslog'], default: 'stdout', description: 'Where lines go.' },
-        file: { type: 'string', description: 'With output file: the path (appended to; reopened on SIGUSR1).' },
+        file: { type: 'string', description: 'With output file: the path (appended to; reopened on SIGUSR2).' },
         frontends: { type: 'array', items: { type: 'string' }, description: 'Log only these frontends (default: all).' },
         syslog: {
           type: 'object',
@@ -104,7 +104,7 @@ export const plugin = definePlugin<AccessLogConfig>({
     gateway.container.register(ACCESS_LOG_SERVICE, { useValue: log });
     gateway.events.once('started', () => {
       sink ??= makeSink();
-      if (config.output === 'file') log.listenForSignal();
+      if (config.output === 'file') log.listenForSignal(gateway.events);
     });
     gateway.onStop(() => log.close());
   },

@@ -21,7 +21,7 @@ async function until<T>(fn: () => T | undefined | false | Promise<T | undefined 
 const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 // A real process and a real signal: `switchyard run` (built dist), as logrotate's postrotate would do it.
-describe('access log file reopening on SIGUSR1 (switchyard run in a child process)', () => {
+describe('access log file reopening on SIGUSR2 (switchyard run in a child process)', () => {
   let up: Upstream;
   let child: ChildProcess | undefined;
   let dir: string;
@@ -42,7 +42,7 @@ describe('access log file reopening on SIGUSR1 (switchyard run in a child proces
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps writing to the old file until SIGUSR1, then to a new file at the same path', async () => {
+  it('keeps writing to the old file until SIGUSR2, then to a new file at the same path', async () => {
     const port = await freePort();
     const file = path.join(dir, 'access.log');
     const config = path.join(dir, 'switchyard.yaml');
@@ -74,7 +74,7 @@ describe('access log file reopening on SIGUSR1 (switchyard run in a child proces
     fs.renameSync(file, `${file}.1`);
     await get('/moved');
     await until(() => lines(`${file}.1`).includes('/moved 200'), 'a line in the moved file before the signal');
-    child.kill('SIGUSR1');
+    child.kill('SIGUSR2');
     await until(() => fs.existsSync(file), 'the reopened file');
     await get('/after');
     await until(() => lines(file).includes('/after 200'), 'a line in the new file');
