@@ -6,3 +6,4 @@ export * from './hooks';
 export * from './slots';
 export * from './plugin';
 export * from './duration';
+export * from './ip';

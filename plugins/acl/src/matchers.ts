@@ -1,4 +1,4 @@
-import { AddressSet } from './ip';
+import { AddressSet } from '@switchyard/sdk';
 import type { ConverterDefinition, MatchDefinition, Sample } from './types';
 import type { FetchValue } from '@switchyard/sdk';
 

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
 import { ForwardedErrors } from './errors';
-import { AddressSet } from './ip';
+import { AddressSet } from '@switchyard/sdk';
 
 export { ForwardedErrors } from './errors';
 
@@ -107,7 +107,7 @@ export function applyForwarded(c: Compiled, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'X-Forwarded-* and RFC 7239 Forwarded headers with trusted proxies.',
   schema: { frontend: { forwardedHeaders: schema }, defaults: { forwardedHeaders: schema } },

@@ -1,4 +1,5 @@
-// Same as @switchyard/plugin-acl src/ip.ts (kept as a copy: this plugin does not depend on the ACL plugin).
+// IPv4/IPv6 address sets (CIDR blocks), for plugins that match client addresses (ACLs,
+// trusted proxies…). Faster than net.BlockList for per-request checks.
 /**
  * IPv4/IPv6 address matching without allocation per check. node:net's BlockList costs
  * microseconds per call (it builds a SocketAddress); an ACL may test the address many times

@@ -1,5 +1,5 @@
 /** The address matcher behind `-m ip` (and `src`): IPv4, IPv6, CIDR, netmasks, mapped addresses. */
-import { AddressSet } from '../src/ip';
+import { AddressSet } from '@switchyard/sdk';
 
 const set = new AddressSet();
 for (const p of ['10.0.0.0/8', '192.168.0.0/255.255.0.0', '::1', '2001:db8::/32', 'fe80::/10', '1.2.3.4']) set.add(p);
