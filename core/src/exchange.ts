@@ -194,7 +194,11 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
       return;
     }
     const status = error.status >= 400 ? error.status : 500;
-    const page = errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.');
+    const key = String(status);
+    const page =
+      this.backend?.config.errorPages?.[key] ??
+      this.frontend.config.errorPages?.[key] ??
+      errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.');
     const termination = this.termination;
     this.respond(status, page, { 'content-type': 'text/html', 'cache-control': 'no-cache' });
     this.termination = termination;

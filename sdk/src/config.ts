@@ -86,6 +86,10 @@ export interface FrontendConfig {
   /** Concurrent connections on this frontend; 0 = unlimited. Above it the listener pauses. */
   maxconn: number;
   timeouts: Timeouts;
+  /** As written: status → page file. */
+  errorFiles?: Record<string, string>;
+  /** Loaded pages by status (the core fills it from errorFiles, with defaults.errorFiles for frontends). */
+  errorPages: Record<string, Buffer>;
   [pluginKey: string]: unknown;
 }
 
@@ -135,6 +139,10 @@ export interface BackendConfig {
   maxqueue: number;
   servers: ServerConfig[];
   timeouts: Timeouts;
+  /** As written: status → page file. */
+  errorFiles?: Record<string, string>;
+  /** Loaded pages by status (the core fills it from errorFiles, with defaults.errorFiles for frontends). */
+  errorPages: Record<string, Buffer>;
   [pluginKey: string]: unknown;
 }
 

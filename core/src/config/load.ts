@@ -166,15 +166,30 @@ function schemaErrors(errors: ErrorObject[], file: string | undefined, lineOf: L
 }
 
 /** Applies defaults.timeouts and built-ins, splits addresses, names servers; checks references. */
-function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: LineOf, slotNames: string[]): SwitchyardError[] {
+function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: LineOf, slotNames: string[], baseDir: string): SwitchyardError[] {
   const errors: SwitchyardError[] = [];
   const at = (p: Array<string | number>, message: string): void => {
     errors.push(CoreErrors.CONFIG_REFERENCE.with({ location: { file, line: lineOf(p), path: pathString(p) } }, message));
   };
   const base = { ...BUILTIN_TIMEOUTS, ...(cfg.defaults.timeouts ?? {}) };
+  // Error pages are read once, here: a missing file is a config error with its key path.
+  const pages = (where: Array<string | number>, files: unknown): Record<string, Buffer> | undefined => {
+    if (!files) return undefined;
+    const out: Record<string, Buffer> = {};
+    for (const [status, file] of Object.entries(files as Record<string, string>)) {
+      try {
+        out[status] = fs.readFileSync(path.resolve(baseDir, file));
+      } catch (err) {
+        at([...where, status], `cannot read error page ${file}: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  };
+  const defaultPages = pages(['defaults', 'errorFiles'], cfg.defaults.errorFiles);
   cfg.defaults.timeouts = base;
   for (const [name, fe] of Object.entries(cfg.frontends)) {
     fe.timeouts = { ...base, ...(fe.timeouts ?? {}) };
+    fe.errorPages = { ...defaultPages, ...pages(['frontends', name, 'errorFiles'], fe.errorFiles) };
     const binds = (Array.isArray(fe.bind) ? fe.bind : [fe.bind]) as unknown[];
     fe.bind = binds.map((b) => {
       if (typeof b === 'string' || typeof b === 'number') return { ...splitAddress(b, '0.0.0.0') };
@@ -189,6 +204,7 @@ function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: Line
   }
   for (const [name, be] of Object.entries(cfg.backends)) {
     be.timeouts = { ...base, ...(be.timeouts ?? {}) };
+    be.errorPages = pages(['backends', name, 'errorFiles'], be.errorFiles) ?? {};
     if (!slotNames.includes(be.balance)) {
       at(['backends', name, 'balance'], `no loaded plugin provides balance "${be.balance}" (available: ${slotNames.join(', ') || 'none; add @switchyard/plugin-roundrobin'})`);
     }
@@ -277,7 +293,7 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
   if (!validate(data)) throw new ConfigErrors(schemaErrors(validate.errors ?? [], file, lineOf));
   const config = data as unknown as SwitchyardConfig;
   config.plugins = listed as string[];
-  const refErrors = normalize(config, file, lineOf, balanceNames);
+  const refErrors = normalize(config, file, lineOf, balanceNames, baseDir);
   if (refErrors.length > 0) throw new ConfigErrors(refErrors);
   return { config, plugins, container, slots, schema, file, baseDir, warnings };
 }

@@ -26,6 +26,13 @@ const timeoutsSchema = (what: string): JsonSchema => ({
   },
 });
 
+const errorFilesSchema = (what: string): JsonSchema => ({
+  type: 'object',
+  description: `HTML pages the gateway answers its own errors with for ${what} (HAProxy's errorfile), by status: { "503": "pages/503.html" }. Paths are relative to the config file; a backend's page wins over its frontend's, which wins over defaults.`,
+  propertyNames: { enum: ['400', '403', '404', '408', '429', '500', '502', '503', '504'] },
+  additionalProperties: { type: 'string', minLength: 1 },
+});
+
 const bindObject = (extra: Record<string, JsonSchema>, tlsExtra: Record<string, JsonSchema>): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
@@ -67,12 +74,12 @@ export function composeSchema(
     top: {} as Record<string, JsonSchema>,
   };
   const coreKeys: Record<keyof typeof parts, string[]> = {
-    frontend: ['mode', 'bind', 'defaultBackend', 'maxconn', 'timeouts'],
-    backend: ['mode', 'balance', 'allBackups', 'maxqueue', 'servers', 'timeouts'],
+    frontend: ['mode', 'bind', 'defaultBackend', 'maxconn', 'timeouts', 'errorFiles'],
+    backend: ['mode', 'balance', 'allBackups', 'maxqueue', 'servers', 'timeouts', 'errorFiles'],
     server: ['name', 'address', 'weight', 'maxconn', 'backup'],
     bind: ['host', 'port', 'tls'],
     tls: ['cert', 'key'],
-    defaults: ['timeouts'],
+    defaults: ['timeouts', 'errorFiles'],
     top: ['plugins', 'global', 'defaults', 'frontends', 'backends'],
   };
   for (const [part, keys] of Object.entries(coreKeys)) for (const k of keys) owners.set(`${part}.${k}`, core);
@@ -128,7 +135,7 @@ export function composeSchema(
         type: 'object',
         default: {},
         additionalProperties: false,
-        properties: { timeouts: timeoutsSchema('every frontend and backend'), ...parts.defaults },
+        properties: { timeouts: timeoutsSchema('every frontend and backend'), errorFiles: errorFilesSchema('every frontend and backend'), ...parts.defaults },
       },
       frontends: {
         type: 'object',
@@ -144,6 +151,7 @@ export function composeSchema(
             defaultBackend: { type: 'string', description: 'Backend for requests no route tap claims.' },
             maxconn: { type: 'integer', minimum: 0, default: 0, description: 'Concurrent connections; more wait unread until one closes. 0 = unlimited.' },
             timeouts: timeoutsSchema('this frontend'),
+            errorFiles: errorFilesSchema('this frontend'),
             ...parts.frontend,
           },
         },
@@ -166,6 +174,7 @@ export function composeSchema(
             },
             allBackups: { type: 'boolean', default: false, description: 'When every primary is down, balance over all backups instead of only the first.' },
             maxqueue: { type: 'integer', minimum: 0, default: 0, description: 'Longest queue of requests waiting for a server slot; 0 = unlimited.' },
+            errorFiles: errorFilesSchema('this backend'),
             timeouts: timeoutsSchema('this backend'),
             servers: {
               type: 'array',
