@@ -1,3 +1,4 @@
+import { splitAddress } from './config/schema';
 import type {
   AdminState, BackendConfig, BackendState, BalancePolicy, BalancePolicyClass, Exchange, FrontendConfig,
   FrontendState, HealthState, ServerChange, ServerConfig, ServerCounters, ServerGroup, ServerState,
@@ -97,6 +98,9 @@ export class BackendRuntime implements BackendState {
   readonly waiting: Waiter[] = [];
   waitingHead = 0;
   #byName = new Map<string, ServerRuntime>();
+  #forward: ChangeListener;
+  #onChange: ChangeListener;
+  #Policy: BalancePolicyClass | null = null;
 
   constructor(name: string, config: BackendConfig, onChange: ChangeListener) {
     this.name = name;
@@ -107,6 +111,8 @@ export class BackendRuntime implements BackendState {
       this.backupPolicy?.update?.();
       onChange(change);
     };
+    this.#forward = forward;
+    this.#onChange = onChange;
     this.servers = config.servers.map((s) => new ServerRuntime(name, s, forward));
     for (const s of this.servers) this.#byName.set(s.name, s);
     this.primaries = this.servers.filter((s) => !s.backup);
@@ -115,6 +121,7 @@ export class BackendRuntime implements BackendState {
 
   /** Builds the policy instances once, from the class the `balance` slot resolved to. */
   usePolicy(Policy: BalancePolicyClass): void {
+    this.#Policy = Policy;
     const primary: ServerGroup = { backend: this, servers: this.primaries, role: 'primary' };
     this.primaryPolicy = new Policy(primary, this.config);
     this.primaryPolicy.update?.();
@@ -123,6 +130,46 @@ export class BackendRuntime implements BackendState {
       this.backupPolicy = new Policy(backup, this.config);
       this.backupPolicy.update?.();
     }
+  }
+
+  addServer(spec: { name: string; address: string; weight?: number; maxconn?: number; backup?: boolean }): ServerRuntime {
+    if (!/^[A-Za-z0-9_.:-]+$/.test(spec.name)) throw new Error(`server name "${spec.name}" may only use letters, digits and _ . : -`);
+    if (this.#byName.has(spec.name)) throw new Error(`backend ${this.name} already has a server ${spec.name}`);
+    const { host, port } = splitAddress(spec.address, '127.0.0.1');
+    if (!host || !(port > 0 && port < 65536)) throw new Error(`"${spec.address}" is not host:port`);
+    const weight = spec.weight ?? 1;
+    if (!Number.isInteger(weight) || weight < 0 || weight > 256) throw new Error('weight must be 0-256');
+    const config = { name: spec.name, address: spec.address, host, port, weight, maxconn: spec.maxconn ?? 0, backup: spec.backup ?? false };
+    const server = new ServerRuntime(this.name, config, this.#forward);
+    // In place: policies hold these arrays and rebuild from them in update().
+    this.servers.push(server);
+    this.#byName.set(server.name, server);
+    if (server.backup) {
+      this.backups.push(server);
+      if (this.backupPolicy === null && this.#Policy) {
+        this.backupPolicy = new this.#Policy({ backend: this, servers: this.backups, role: 'backup' }, this.config);
+      }
+    } else {
+      this.primaries.push(server);
+    }
+    this.primaryPolicy?.update?.();
+    this.backupPolicy?.update?.();
+    this.#onChange({ server, what: 'added', from: '', to: server.id, reason: 'runtime API' });
+    return server;
+  }
+
+  removeServer(name: string): ServerRuntime {
+    const server = this.#byName.get(name);
+    if (!server) throw new Error(`backend ${this.name} has no server ${name}`);
+    for (const list of [this.servers, this.primaries, this.backups]) {
+      const i = list.indexOf(server);
+      if (i !== -1) list.splice(i, 1);
+    }
+    this.#byName.delete(name);
+    this.primaryPolicy?.update?.();
+    this.backupPolicy?.update?.();
+    this.#onChange({ server, what: 'removed', from: server.id, to: '', reason: 'runtime API' });
+    return server;
   }
 
   get queued(): number {

@@ -53,7 +53,7 @@ export interface ServerState {
 /** What a `server-change` event carries. */
 export interface ServerChange {
   server: ServerState;
-  what: 'weight' | 'admin' | 'health';
+  what: 'weight' | 'admin' | 'health' | 'added' | 'removed';
   from: string | number;
   to: string | number;
   reason?: string;
@@ -68,6 +68,14 @@ export interface BackendState {
   readonly queued: number;
   server(name: string): ServerState | undefined;
   readonly data: Map<string | symbol, unknown>;
+  /**
+   * Adds a server at run time (runtime API): it takes traffic at once; policies rebuild.
+   * Throws on a duplicate name or a bad address. Health checks configured at load do not
+   * cover it until the next reload.
+   */
+  addServer(server: { name: string; address: string; weight?: number; maxconn?: number; backup?: boolean }): ServerState;
+  /** Removes a server: no new traffic; exchanges in flight on it finish. */
+  removeServer(name: string): ServerState;
 }
 
 export interface FrontendState {

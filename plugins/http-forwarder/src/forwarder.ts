@@ -75,6 +75,14 @@ export class HttpForwarder {
     return pool;
   }
 
+  /** A server removed at run time: close its pool once its requests in flight are done. */
+  dropPool(server: ServerState): void {
+    const pool = this.#pools.get(server);
+    if (pool === undefined) return;
+    this.#pools.delete(server);
+    pool.close().catch(() => pool.destroy());
+  }
+
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();

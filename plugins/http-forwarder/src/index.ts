@@ -36,6 +36,9 @@ export const plugin = definePlugin<HttpForwarderOptions>({
       forwarder.forward(ex);
       return true;
     });
+    gateway.events.on('server-change', (change) => {
+      if (change.what === 'removed') forwarder.dropPool(change.server);
+    });
     gateway.onStop(() => forwarder.close());
   },
 });

@@ -90,7 +90,9 @@ export class ServerStateSync {
   }
 
   #local(c: ServerChange): void {
-    if (c.what === 'health' || !this.#operator(c.reason)) return;
+    // Only admin state and weight travel; health is each instance's own, and servers added or
+    // removed at run time stay local (every instance's config file is the source of truth).
+    if ((c.what !== 'admin' && c.what !== 'weight') || !this.#operator(c.reason)) return;
     const msg: ServerStateMessage = {
       from: this.#conn.instanceId, id: c.server.id, what: c.what, to: c.what === 'admin' ? (c.to as AdminState) : Number(c.to), reason: c.reason ?? '', at: Date.now(),
     };

@@ -160,24 +160,38 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
     },
   },
   'add server': {
-    summary: 'add a server to a backend (needs core support: see docs/monitoring.md)',
+    summary: 'add a server to a backend: it takes traffic at once (until the next reload; health checks cover it after a reload)',
     args: ['backend', 'name', 'address', 'weight', 'backup'],
-    run() {
-      throw RuntimeErrors.NOT_AVAILABLE('add server', 'the core cannot add servers at run time yet (BackendState has no addServer)');
+    run(gateway, args) {
+      const be = gateway.backends.get(args.backend ?? '');
+      if (!be) throw RuntimeErrors.BAD_ARGUMENT(`no backend "${String(args.backend)}" (backends: ${[...gateway.backends.keys()].join(', ')})`);
+      if (!args.name || !args.address) throw RuntimeErrors.BAD_ARGUMENT('add server needs name and address (host:port)');
+      const weight = args.weight === undefined || args.weight === '' ? undefined : Number(args.weight);
+      try {
+        const s = be.addServer({ name: args.name, address: args.address, weight, backup: args.backup === 'true' || args.backup === '1' });
+        return describeServer(s);
+      } catch (err) {
+        throw RuntimeErrors.BAD_ARGUMENT((err as Error).message);
+      }
     },
   },
   'del server': {
-    summary: 'remove a server from a backend (needs core support: see docs/monitoring.md)',
+    summary: 'remove a server from its backend: no new traffic, exchanges in flight finish',
     args: ['server'],
-    run() {
-      throw RuntimeErrors.NOT_AVAILABLE('del server', 'the core cannot remove servers at run time yet (BackendState has no removeServer)');
+    run(gateway, args) {
+      const s = findServer(gateway, args.server);
+      gateway.backends.get(s.backend)!.removeServer(s.name);
+      return { removed: s.id, active: s.active };
     },
   },
   reload: {
-    summary: 'reload the config without dropping connections (provided by the HA plugin)',
+    summary: 'reload the config without dropping connections (master mode: run --workers)',
     args: [],
-    run() {
-      throw RuntimeErrors.NOT_AVAILABLE('reload', 'no loaded plugin provides a `reload` runtime command (load the HA / master plugin, or send SIGHUP to the master)');
+    async run(gateway) {
+      const result = await gateway.reload();
+      if (!result.ok && result.errors.length === 0) throw RuntimeErrors.NOT_AVAILABLE('reload', result.message);
+      if (!result.ok) throw RuntimeErrors.BAD_ARGUMENT(`${result.message}: ${result.errors.join('; ')}`);
+      return result;
     },
   },
 });

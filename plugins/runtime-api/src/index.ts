@@ -25,7 +25,7 @@ export interface RuntimeApiConfig {
 
 export const plugin = definePlugin<RuntimeApiConfig>({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',

@@ -121,11 +121,30 @@ describe('runtime API', () => {
     expect(on.body).toMatchObject({ ok: true, result: { healthChecks: 'none' } });
   });
 
-  it('says clearly what is not available: add/del server, reload, unknown commands', async () => {
-    for (const c of ['add server', 'del server', 'reload']) {
-      const r = await run(c, { backend: 'api', name: 's3', address: one.address, server: 'api/s1' });
-      expect(r).toMatchObject({ status: 501, body: { ok: false, error: { code: 'SWY_ERR_RUNTIME_NOT_AVAILABLE' } } });
-    }
+  it('adds a server that takes traffic at once, and removes it again', async () => {
+    const added = await run('add server', { backend: 'api', name: 's9', address: one.address, weight: '2' });
+    expect(added.body).toMatchObject({ ok: true, result: { server: 'api/s9' } });
+    const be = gw.gateway.backends.get('api')!;
+    expect(be.server('s9')?.weight).toBe(2);
+    // With the configured servers in maintenance, only the new one can answer.
+    be.server('s1')!.setAdmin('maint', 'test');
+    be.server('s2')!.setAdmin('maint', 'test');
+    expect(await spread(4)).toEqual({ one: 4 });
+    be.server('s1')!.setAdmin('ready', 'test');
+    be.server('s2')!.setAdmin('ready', 'test');
+    const bad = await run('add server', { backend: 'api', name: 's9', address: two.address });
+    expect(bad.status).toBe(400);
+    const gone = await run('del server', { server: 'api/s9' });
+    expect(gone.body).toMatchObject({ ok: true, result: { removed: 'api/s9' } });
+    expect(be.server('s9')).toBeUndefined();
+    be.server('s1')!.setAdmin('maint', 'test');
+    expect(await spread(4)).toEqual({ two: 4 });
+    be.server('s1')!.setAdmin('ready', 'test');
+  });
+
+  it('says clearly what is not available: reload in single-process mode, unknown commands', async () => {
+    const r = await run('reload');
+    expect(r).toMatchObject({ status: 501, body: { ok: false, error: { code: 'SWY_ERR_RUNTIME_NOT_AVAILABLE' } } });
     expect(await run('launch rockets')).toMatchObject({ status: 404, body: { error: { code: 'SWY_ERR_RUNTIME_UNKNOWN_COMMAND' } } });
   });
 });
