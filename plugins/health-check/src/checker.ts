@@ -67,6 +67,7 @@ export class ServerHealthCheck implements HealthControl {
   #dueAt = 0;
   #running = false;
   #stopped = false;
+  #paused = false;
   /** Last result, for stats and the runtime API. */
   last: (CheckResult & { at: number; duration: number }) | null = null;
 
@@ -92,6 +93,26 @@ export class ServerHealthCheck implements HealthControl {
     this.#timer = null;
   }
 
+  /** Whether checks run (false after `setEnabled(false)` or stop). */
+  get enabled(): boolean {
+    return !this.#stopped && !this.#paused;
+  }
+
+  setEnabled(enabled: boolean): void {
+    if (this.#stopped || enabled === !this.#paused) return;
+    this.#paused = !enabled;
+    if (!enabled) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      return;
+    }
+    // Resume from what the server shows now, with one failure to go (as at start-up), soon.
+    this.#up = this.server.health === 'up';
+    this.#fails = this.#up ? this.#timing.fall - 1 : 0;
+    this.#oks = 0;
+    if (!this.#running) this.#schedule(this.#timing.fastinter);
+  }
+
   /** The interval to the next check, in the current state. */
   nextInterval(): number {
     const t = this.#timing;
@@ -113,12 +134,12 @@ export class ServerHealthCheck implements HealthControl {
   }
 
   expedite(): void {
-    if (this.#stopped || this.#running) return;
+    if (this.#stopped || this.#paused || this.#running) return;
     if (this.#dueAt - Date.now() > this.#timing.fastinter) this.#schedule(this.#timing.fastinter);
   }
 
   observeFailure(action: 'fail-check' | 'sudden-death' | 'mark-down', reason: string): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#paused) return;
     const result: CheckResult = { ok: false, reason };
     if (action === 'mark-down') {
       this.#fails = this.#timing.fall;
@@ -134,7 +155,7 @@ export class ServerHealthCheck implements HealthControl {
   }
 
   #schedule(ms: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#paused) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#dueAt = Date.now() + ms;
     this.#timer = setTimeout(() => void this.#run(), ms);
@@ -153,7 +174,7 @@ export class ServerHealthCheck implements HealthControl {
       result = { ok: false, reason: 'Layer4 internal error', info: err instanceof Error ? err.message : String(err) };
     }
     this.#running = false;
-    if (this.#stopped) return;
+    if (this.#stopped || this.#paused) return;
     const duration = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
     this.last = { ...result, at: Date.now(), duration };
     try {

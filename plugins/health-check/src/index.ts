@@ -108,6 +108,8 @@ export interface HealthStatusRow {
   admin: string;
   weight: number;
   checked: boolean;
+  /** False while the checks are paused (runtime API `disable health`). */
+  enabled: boolean;
   last: { ok: boolean; reason: string; code?: number | string; info?: string; durationMs: number; at: string } | null;
 }
 
@@ -128,6 +130,7 @@ export const healthShowCommand: RuntimeCommand = {
           admin: s.admin,
           weight: s.weight,
           checked: c !== undefined,
+          enabled: c?.enabled ?? false,
           last: l === null ? null : { ok: l.ok, reason: l.reason, code: l.code, info: l.info, durationMs: l.duration, at: new Date(l.at).toISOString() },
         });
       }

@@ -131,6 +131,11 @@ export interface HealthControl {
    * `sudden-death` leaves one failure before DOWN, `mark-down` marks DOWN now. Each forces fastinter.
    */
   observeFailure(action: 'fail-check' | 'sudden-death' | 'mark-down', reason: string): void;
+  /** Pause (false) or resume (true) the checks, e.g. for the runtime API's `disable health` / `enable health`. */
+  setEnabled(enabled: boolean): void;
+  readonly enabled: boolean;
+  /** The last check's result (null before the first). */
+  readonly last: (CheckResult & { at: number; duration: number }) | null;
 }
 
 export const HEALTH_CONTROL_KEY = 'switchyard.health.control';

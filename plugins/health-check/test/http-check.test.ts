@@ -226,3 +226,41 @@ describe('a server-change listener that throws', () => {
     expect(gw.logs.some((l) => l.msg === 'a server-change listener failed')).toBe(true);
   });
 });
+
+describe('pausing and resuming checks (HealthControl.setEnabled)', () => {
+  let s1: Awaited<ReturnType<typeof flippableUpstream>>;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    s1 = await flippableUpstream('s1');
+    gw = await startGateway({
+      plugins: PLUGINS,
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: { api: { healthCheck: { type: 'http', inter: '100ms', timeout: '3s', rise: 1, fall: 2, http: { path: '/health' } }, servers: [{ name: 's1', address: s1.address }] } },
+    });
+    for (let i = 0; i < 100 && !s1.requests.some((r) => r.url === '/health'); i++) await sleep(30);
+  });
+
+  afterAll(async () => {
+    await gw.stop();
+    await s1.close();
+  });
+
+  it('sends no check while paused, and the first failing check after resuming marks the server DOWN', async () => {
+    const server = gw.gateway.backends.get('api')!.server('s1')!;
+    const control = server.data.get('switchyard.health.control') as { setEnabled(on: boolean): void; enabled: boolean };
+    control.setEnabled(false);
+    expect(control.enabled).toBe(false);
+    await sleep(150); // a check in flight may still land
+    const checks = (): number => s1.requests.filter((r) => r.url === '/health').length;
+    const before = checks();
+    s1.state.health = 500;
+    await sleep(500);
+    expect(checks()).toBe(before);
+    expect(server.health).toBe('up');
+    const down = waitForHealth(gw.gateway, 'api/s1', 'down', 3000);
+    control.setEnabled(true);
+    await down;
+    expect(checks()).toBeGreaterThan(before);
+  });
+});
