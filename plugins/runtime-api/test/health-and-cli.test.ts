@@ -101,14 +101,22 @@ describe('runtime API with the health-check plugin, and switchyard admin', () =>
     await new Promise((r) => setTimeout(r, 500));
     expect(k1.health).toBe('up');
     expect(await spread(4)).toEqual({ healthy: 2, sick: 2 });
-    // The health-check plugin's control can stop a check but not restart it (yet): say so.
-    const again = await request(`${api}/v1/commands/${encodeURIComponent('enable health')}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ server: 'app/k1' }),
-    });
-    expect(again.statusCode).toBe(501);
-    expect(await again.body.json()).toMatchObject({ ok: false, error: { code: 'SWY_ERR_RUNTIME_NOT_AVAILABLE', message: expect.stringMatching(/setEnabled/) } });
+    // enable health resumes the checks: the next failing check takes k1 DOWN again.
+    const command = (name: string) =>
+      request(`${api}/v1/commands/${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ server: 'app/k1' }),
+      });
+    const again = await command('enable health');
+    expect(again.statusCode).toBe(200);
+    await again.body.dump();
+    await until(() => k1.health === 'down', 'the resumed check to mark k1 DOWN again');
+    expect(await spread(4)).toEqual({ healthy: 4 });
+    // Disabled again for the next test, which reads it from `show servers`.
+    const off = await command('disable health');
+    await off.body.dump();
+    expect(k1.health).toBe('up');
   });
 
   it('switchyard admin runs commands through --config, and through --url/--token', async () => {
