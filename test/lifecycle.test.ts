@@ -55,7 +55,9 @@ describe('graceful stop', () => {
     await new Promise((r) => setTimeout(r, 300));
     gw.child.kill('SIGTERM');
     await gw.waitFor(/stopping gracefully/);
-    // New connections are refused once the listener is closed.
+    // New connections are refused once the listener is closed. (A short pause: on a loaded CI
+    // machine the log line can reach us before the child has run the close.)
+    await new Promise((r) => setTimeout(r, 250));
     const refused = await new Promise<boolean>((resolve) => {
       const s = net.connect({ host: '127.0.0.1', port });
       s.on('connect', () => {
