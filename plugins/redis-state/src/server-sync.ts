@@ -71,6 +71,9 @@ export class ServerStateSync {
     const sub = this.#conn.subscriber();
     sub.on('message', this.#onMessage);
     sub.subscribe(this.#channel).catch((err: unknown) => this.#logger.warn({ err }, 'redis subscribe failed'));
+    // The subscriber reconnects (and re-subscribes) on its own schedule: read the stored state
+    // again once it is back, so a change published before it re-subscribed is not missed.
+    sub.on('ready', this.#onSubscriberReady);
     this.#offConn = this.#conn.onChange((up) => {
       if (up) void this.#resync();
     });
@@ -80,8 +83,13 @@ export class ServerStateSync {
   stop(): void {
     this.#gateway.events.off('server-change', this.#onChange);
     this.#conn.subscriber().off('message', this.#onMessage);
+    this.#conn.subscriber().off('ready', this.#onSubscriberReady);
     this.#offConn?.();
   }
+
+  readonly #onSubscriberReady = (): void => {
+    if (this.#conn.connected) void this.#resync();
+  };
 
   #operator(reason: string | undefined): boolean {
     if (reason === undefined || reason.startsWith(REMOTE_REASON)) return false;

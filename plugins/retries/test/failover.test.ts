@@ -78,10 +78,11 @@ describe('a server killed under a steady stream of GETs', () => {
   });
 
   it('(control) loses requests without the retries plugin', async () => {
-    // A slower check (1 s) so the control sees enough traffic reach the dead server to fail reliably.
-    const r = await run(false, TOTAL / 2, 1000);
+    // Checks too slow to notice within the test (60 s): round-robin keeps sending a third of
+    // the requests after the kill to the dead server, and without retries each of them fails.
+    const r = await run(false, TOTAL / 2, 60_000);
     // eslint-disable-next-line no-console
-    console.log(`[measure] without retries: ${TOTAL / 2} GETs, ${r.failed} failed, ${r.ok} ok; s2 DOWN ${r.detectionMs} ms after the kill (tcp check inter 1000 ms, fall ${FALL})`);
+    console.log(`[measure] without retries: ${TOTAL / 2} GETs, ${r.failed} failed, ${r.ok} ok (tcp check inter 60 s: no detection during the run)`);
     expect(r.ok + r.failed).toBe(TOTAL / 2);
     expect(r.failed).toBeGreaterThan(0);
   });
