@@ -4,15 +4,12 @@ import type {
   BackendState, Connection, FrontendState, HttpExchange, RequestHead, ServerState, SwitchyardError, TcpExchange,
   Termination,
 } from '@switchyard/sdk';
+import { connectionHeaderTokens, HOP_BY_HOP_HEADERS } from '@switchyard/sdk';
 import { CoreErrors } from './errors';
 
 let nextId = 1;
 export const nextExchangeId = (): number => nextId++;
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded, plus those named in Connection. */
-export const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'http2-settings',
-]);
 
 const INVALID_HEADER_VALUE = /[\r\n\0]/;
 const TE_TRAILERS = /\btrailers\b/i;
@@ -139,7 +136,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
     const headers: Record<string, string | string[]> = {};
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (HOP_BY_HOP.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
+      if (HOP_BY_HOP_HEADERS.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
       const value = raw[i + 1]!;
       const prev = headers[name];
       if (prev === undefined) headers[name] = value;
@@ -227,14 +224,4 @@ export class TcpExchangeImpl extends ExchangeCore implements TcpExchange {
 function hasHeader(h: OutgoingHttpHeaders, name: string): boolean {
   for (const k of Object.keys(h)) if (k.toLowerCase() === name) return true;
   return false;
-}
-
-export function connectionHeaderTokens(value: string | undefined): Set<string> | null {
-  if (!value) return null;
-  const out = new Set<string>();
-  for (const t of value.split(',')) {
-    const token = t.trim().toLowerCase();
-    if (token && token !== 'close' && token !== 'keep-alive') out.add(token);
-  }
-  return out.size > 0 ? out : null;
 }

@@ -7,3 +7,4 @@ export * from './slots';
 export * from './plugin';
 export * from './duration';
 export * from './ip';
+export * from './headers';

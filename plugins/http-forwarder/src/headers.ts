@@ -1,20 +1,10 @@
-/** Headers never forwarded in either direction (RFC 9110 §7.6.1), plus `expect` (answered by the gateway). */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer',
-  'proxy-authenticate', 'http2-settings', 'expect',
-]);
+import { connectionHeaderTokens, HOP_BY_HOP_HEADERS } from '@switchyard/sdk';
+
+/** Never forwarded in either direction: hop-by-hop headers, plus `expect` (answered by the gateway). */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'expect']);
 /** A longer name can't be hop-by-hop: no need to lower-case it to look it up. */
 const HOP_BY_HOP_MAX = Math.max(...[...HOP_BY_HOP].map((n) => n.length));
-
-function connectionTokens(value: string | undefined): Set<string> | null {
-  if (!value) return null;
-  let out: Set<string> | null = null;
-  for (const t of value.split(',')) {
-    const token = t.trim().toLowerCase();
-    if (token !== '' && token !== 'close' && token !== 'keep-alive') (out ??= new Set()).add(token);
-  }
-  return out;
-}
+const connectionTokens = connectionHeaderTokens;
 
 /**
  * Client raw headers → the flat [name, value, …] list undici takes, without hop-by-hop
