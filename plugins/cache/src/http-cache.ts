@@ -18,6 +18,12 @@ export interface CacheCounters {
   stored: number;
   /** Objects not stored because they grew past maxObjectSize. */
   tooBig: number;
+  /**
+   * Storable responses not stored because no later request could use them: not fresh
+   * (no max-age, s-maxage, Expires or heuristic freshness) and no validator (ETag,
+   * Last-Modified) to revalidate them with, nor a stale-while-revalidate / stale-if-error window.
+   */
+  notReusable: number;
   /** Misses that waited for another client's identical request instead of going to the server. */
   coalesced: number;
 }
@@ -50,6 +56,15 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 const REVALIDATE_DIRECTIVE = /(?:^|,)\s*(?:must-revalidate|proxy-revalidate)\s*(?=,|$)/gi;
 const ONLY_IF_CACHED = /(?:^|,)\s*only-if-cached\s*(?:,|$)/i;
 const STALE_IF_ERROR = /(?:^|,)\s*stale-if-error\s*=\s*"?(\d+)"?/i;
+
+/**
+ * Whether a stored response could ever answer a later request: fresh for some time (the
+ * policy's time to live counts stale-while-revalidate and stale-if-error too), or
+ * revalidatable (a validator for a conditional request).
+ */
+function reusable(policy: CachePolicy, headers: Record<string, string | string[]>): boolean {
+  return policy.timeToLive() > 0 || headers.etag !== undefined || headers['last-modified'] !== undefined;
+}
 
 function flat(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
@@ -84,7 +99,7 @@ function variantKey(primary: string, names: ReadonlyArray<string>, req: Incoming
  */
 export class HttpCache {
   readonly store: CacheStore;
-  readonly counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, tooBig: 0, coalesced: 0 };
+  readonly counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, tooBig: 0, notReusable: 0, coalesced: 0 };
   readonly #config: CacheConfig;
   readonly #gateway: GatewayApi;
   readonly #logger: Logger;
@@ -295,6 +310,11 @@ export class HttpCache {
     if (names === null) return false;
     const admitted = this.#admit(pending.request, head.statusCode, headers);
     if (admitted === null) return false;
+    if (!reusable(admitted.policy, headers)) {
+      // Storing it would only cost a write of the whole body (a Redis round trip with the redis store).
+      this.counters.notReusable++;
+      return false;
+    }
     const stored: Record<string, string | string[]> = {};
     for (const name in headers) if (name !== 'age' && name !== this.#statusHeader) stored[name] = headers[name]!;
     const primary = pending.primary;

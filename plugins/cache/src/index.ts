@@ -46,7 +46,7 @@ const purgeCommand: RuntimeCommand = {
 };
 
 const statsCommand: RuntimeCommand = {
-  summary: 'Cache counters (hits, misses, stale, revalidated, stored, coalesced) and the store size.',
+  summary: 'Cache counters (hits, misses, stale, revalidated, stored, tooBig, notReusable, coalesced) and the store size.',
   args: [],
   async run(gateway) {
     const cache = cacheOf(gateway);
@@ -58,7 +58,7 @@ const memoryStore: CacheStoreFactory = (options) => new MemoryCacheStore(options
 
 export const plugin = definePlugin<CacheConfig>({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Shared HTTP cache (RFC 9111): hits answered at the route stage, responses stored while they stream.',
   configKey: 'cache',

@@ -210,4 +210,30 @@ describe('cache: coalescing, streaming, size limits, purge', () => {
     const stats = await gw.gateway.slots.get<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats')!.run(gw.gateway, {});
     expect(stats).toMatchObject({ hits: expect.any(Number), entries: expect.any(Number) });
   });
+
+  test('stores only what it can reuse: no freshness and no validator is not stored, and is counted', async () => {
+    const before = { ...cacheOf(gw.gateway).counters };
+    const entries = async (): Promise<number> => ((await cacheOf(gw.gateway).store.stats()) as { entries: number }).entries;
+    const entriesBefore = await entries();
+    // A 200 without Cache-Control, Expires, Last-Modified or ETag: never fresh, never revalidatable.
+    serve('/useless', 'useless\n', {});
+    // The same with a validator (revalidatable) and with no-cache + ETag: both are worth keeping.
+    serve('/validated', 'validated\n', { etag: '"v1"' });
+    serve('/no-cache', 'no-cache\n', { 'cache-control': 'no-cache', etag: '"n1"' });
+    // no-cache without a validator could only be refetched in full: not stored.
+    serve('/no-cache-bare', 'bare\n', { 'cache-control': 'no-cache' });
+    for (let i = 0; i < 3; i++) expect((await get(gw.url('/useless'))).headers['x-cache']).toBe('MISS');
+    expect(origin.hits('/useless')).toBe(3);
+    await get(gw.url('/validated'));
+    await get(gw.url('/no-cache'));
+    await get(gw.url('/no-cache-bare'));
+    const after = cacheOf(gw.gateway).counters;
+    expect(after.notReusable - before.notReusable).toBe(4);
+    expect(after.stored - before.stored).toBe(2);
+    expect((await entries()) - entriesBefore).toBe(2);
+    // The revalidatable one is used: a conditional request, answered 200 by this origin (no 304 support).
+    expect((await get(gw.url('/validated'))).status).toBe(200);
+    const stats = await gw.gateway.slots.get<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats')!.run(gw.gateway, {});
+    expect(stats).toMatchObject({ notReusable: after.notReusable });
+  });
 });

@@ -38,6 +38,11 @@ const handler = (name: string) => (req: import('node:http').IncomingMessage, res
   req.resume();
   req.on('end', () => {
     const cacheable = req.url?.startsWith('/cached') ?? false;
+    if (req.url?.startsWith('/bare')) {
+      // No Cache-Control, Expires, Last-Modified or ETag: a cache can never reuse it.
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': name, 'content-length': 5 }).end('bare\n');
+      return;
+    }
     const body = req.url?.startsWith('/cached/big') ? 'x'.repeat(8192) : `${name} ${req.url}\n`;
     res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': name, 'content-length': Buffer.byteLength(body), ...(cacheable ? { 'cache-control': 'public, max-age=60' } : { 'cache-control': 'no-store' }) });
     res.end(body);
@@ -133,6 +138,22 @@ describe('redis-state: two gateways, one redis', () => {
     const hit = await get(gwB, '/cached/page');
     expect(hit).toMatchObject({ status: 200, cache: 'HIT', body: miss.body });
     expect(upA.hits + upB.hits).toBe(hitsBefore);
+  });
+
+  it('a response no request could reuse (no freshness, no validator) is never written to Redis', async () => {
+    const { Redis } = await import('ioredis');
+    const cli = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await cli.connect();
+      const keys = async (pattern: string): Promise<string[]> => cli.keys(`${prefix}*${pattern}*`);
+      for (let i = 0; i < 3; i++) expect((await get(gwA, '/bare/p')).cache).toBe('MISS');
+      expect(await get(gwA, '/cached/kept')).toMatchObject({ cache: 'MISS' });
+      // The client's response ends once the object is in the store: no wait needed.
+      expect(await keys('/cached/kept')).toHaveLength(1);
+      expect(await keys('/bare/p')).toEqual([]);
+    } finally {
+      cli.disconnect();
+    }
   });
 
   it('an object bigger than redis.cache.maxObjectSize is not stored in Redis', async () => {
