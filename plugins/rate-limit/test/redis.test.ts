@@ -83,6 +83,10 @@ describe('redis store: two gateways share one limit', () => {
     expect(await status(gw2, ann)).toBe(429);
     expect(await status(gw2, { 'x-user': 'bob' })).toBe(200);
     expect(gw1.logs.some((l) => l.msg === 'redis rate-limit store connected')).toBe(true);
+    // Each key once in the line as written (a parsed record cannot show a duplicate).
+    const line = gw1.logLines.find((l) => l.includes('"redis rate-limit store connected"'))!;
+    expect(line.match(/"store":/g)).toEqual(['"store":']);
+    expect(JSON.parse(line)).toMatchObject({ store: 'redis', plugin: '@switchyard/plugin-rate-limit' });
   });
 
   it('shares the stick table too: sc_http_req_rate(0) counts requests through both gateways', async () => {

@@ -92,6 +92,8 @@ export interface TestGateway {
   };
   /** Log records the gateway wrote, parsed. */
   readonly logs: Array<Record<string, unknown>>;
+  /** The same log records as written (one JSON line each), to check what `logs` cannot show (a key written twice). */
+  readonly logLines: string[];
   /** Port of a frontend's first bind (default: the first frontend). */
   port(frontend?: string): number;
   /** `http://127.0.0.1:<port><path>` for a frontend. */
@@ -122,10 +124,12 @@ export async function startTestGateway(config: Record<string, unknown> | string,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pino = require('pino') as (opts: Record<string, unknown>, dest: Writable) => Logger;
   const logs: Array<Record<string, unknown>> = [];
+  const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue;
+        logLines.push(line);
         try {
           logs.push(JSON.parse(line) as Record<string, unknown>);
         } catch {
@@ -150,6 +154,7 @@ export async function startTestGateway(config: Record<string, unknown> | string,
   return {
     gateway,
     logs,
+    logLines,
     port: (frontend) => gateway.address(frontend ?? firstFrontend()).port,
     url: (path = '/', frontend) => `http://127.0.0.1:${gateway.address(frontend ?? firstFrontend()).port}${path}`,
     stop: (graceMs = 0) => gateway.stop(graceMs),

@@ -71,7 +71,7 @@ export const clusterStore: RateLimitStoreProvider = {
   description: 'Counters in the node:cluster primary, shared by every worker (RateLimiterCluster).',
   async open(ctx: StoreContext): Promise<RateLimitStore> {
     if (!isWorker() || typeof process.send !== 'function') {
-      ctx.logger.warn({ store: 'cluster' }, 'rate-limit store "cluster" needs a node:cluster worker; this process is not one, so limits are counted in this process only (memory store)');
+      ctx.logger.warn('rate-limit store "cluster" needs a node:cluster worker; this process is not one, so limits are counted in this process only (memory store)');
       return new MemoryStore();
     }
     const { timeout, keyPrefix } = ctx.config.cluster;

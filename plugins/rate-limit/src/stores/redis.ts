@@ -37,7 +37,8 @@ export class RedisStore implements RateLimitStore {
       const again = this.#state === 'down';
       this.#state = 'up';
       this.#logger.info(
-        { store: 'redis', url: redactUrl(options.url) },
+        // The logger given to a store is already a child with `store` set: do not set it twice.
+        { url: redactUrl(options.url) },
         again ? 'redis rate-limit store reachable again: limits are shared again' : 'redis rate-limit store connected',
       );
     });
@@ -45,7 +46,7 @@ export class RedisStore implements RateLimitStore {
       if (this.#closing || this.#state === 'down') return;
       this.#state = 'down';
       this.#logger.warn(
-        { store: 'redis', url: redactUrl(options.url), err: err ? { message: err.message, code: (err as Error & { code?: string }).code } : undefined },
+        { url: redactUrl(options.url), err: err ? { message: err.message, code: (err as Error & { code?: string }).code } : undefined },
         this.#insurance
           ? 'redis rate-limit store unreachable: still serving, with per-instance in-memory insurance limits until it is back'
           : 'redis rate-limit store unreachable: still serving, without these limits (insurance is off)',
