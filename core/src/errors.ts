@@ -27,6 +27,7 @@ export const CoreErrors = defineErrors({
   SLOT_DUPLICATE: { code: 'SWY_ERR_SLOT_DUPLICATE', message: 'slot %s already has "%s" (from %s); %s provides it again' },
   SLOT_UNKNOWN: { code: 'SWY_ERR_SLOT_UNKNOWN', message: '%s' },
   LISTEN: { code: 'SWY_ERR_LISTEN_FAILED', message: 'frontend %s cannot listen on %s: %s' },
+  LISTEN_FD: { code: 'SWY_ERR_LISTEN_FD', message: 'frontend %s cannot listen on %s: %s' },
   TLS_FILE: { code: 'SWY_ERR_TLS_FILE', message: 'frontend %s: cannot read TLS %s file %s: %s' },
   NO_BACKEND: { code: 'SWY_ERR_ROUTE_NO_BACKEND', message: 'frontend %s has no backend for this request', status: 503 },
   UNKNOWN_BACKEND: { code: 'SWY_ERR_ROUTE_UNKNOWN_BACKEND', message: 'route chose backend %s, which does not exist', status: 503 },

@@ -16,6 +16,7 @@ import {
 import type { LoadedConfig } from './config/load';
 import { CoreErrors } from './errors';
 import { HttpExchangeImpl, TcpExchangeImpl } from './exchange';
+import { describeBind, listenOptions } from './inherited-fds';
 import { createHooks, hookUse, type HookUse } from './hooks';
 import { createHttp2Server } from './listeners/http2';
 import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
@@ -237,9 +238,9 @@ export class Gateway implements GatewayApi {
         const l = this.#createListener(fe, bind);
         this.#listeners.push(l);
         await new Promise<void>((resolve, reject) => {
-          const onError = (err: Error): void => reject(CoreErrors.LISTEN.with({ cause: err }, fe.name, `${bind.host}:${bind.port}`, err.message));
+          const onError = (err: Error): void => reject(CoreErrors.LISTEN.with({ cause: err }, fe.name, describeBind(bind), err.message));
           l.server.once('error', onError);
-          l.server.listen({ host: bind.host, port: bind.port, backlog: 1024 }, () => {
+          l.server.listen(listenOptions(bind, fe.name), () => {
             l.server.off('error', onError);
             l.server.on('error', (err) => this.logger.error({ err, frontend: fe.name }, 'listener error'));
             const a = l.server.address() as net.AddressInfo;

@@ -73,6 +73,11 @@ export const TLS_DEFAULTS = Object.freeze({
 export interface BindConfig {
   host: string;
   port: number;
+  /**
+   * Listen on an inherited, already bound socket instead of host:port: a descriptor number
+   * (HAProxy's `fd@N`), `systemd` or `systemd:<name>` (socket activation, LISTEN_FDS).
+   */
+  fd?: number | string;
   tls?: TlsBindConfig;
   /** Expect a PROXY protocol header on each connection (schema from the proxy-protocol plugin). */
   acceptProxy?: boolean;

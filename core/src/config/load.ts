@@ -192,8 +192,10 @@ function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: Line
     fe.errorPages = { ...defaultPages, ...pages(['frontends', name, 'errorFiles'], fe.errorFiles) };
     const binds = (Array.isArray(fe.bind) ? fe.bind : [fe.bind]) as unknown[];
     fe.bind = binds.map((b) => {
+      if (typeof b === 'string' && b.startsWith('fd@')) return { host: '', port: 0, fd: /^\d+$/.test(b.slice(3)) ? Number(b.slice(3)) : b.slice(3) };
       if (typeof b === 'string' || typeof b === 'number') return { ...splitAddress(b, '0.0.0.0') };
-      const o = b as { host?: string; port: number };
+      const o = b as { host?: string; port?: number; fd?: number | string };
+      if (o.fd !== undefined) return { ...o, host: o.host ?? '', port: o.port ?? 0 } as (typeof fe.bind)[number];
       return { ...o, host: o.host ?? '0.0.0.0' } as (typeof fe.bind)[number];
     });
     if (fe.defaultBackend !== undefined) {

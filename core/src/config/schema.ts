@@ -36,10 +36,15 @@ const errorFilesSchema = (what: string): JsonSchema => ({
 const bindObject = (extra: Record<string, JsonSchema>, tlsExtra: Record<string, JsonSchema>): JsonSchema => ({
   type: 'object',
   additionalProperties: false,
-  required: ['port'],
+  anyOf: [{ required: ['port'] }, { required: ['fd'] }],
   properties: {
     host: { type: 'string', description: 'Address to listen on (IPv4, IPv6 or a name).', default: '0.0.0.0' },
     port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port; 0 picks a free one.' },
+    fd: {
+      description:
+        'Listen on an inherited, already bound socket instead of host:port: its descriptor number (HAProxy\'s fd@N), "systemd" (the one socket systemd passed, LISTEN_FDS) or "systemd:<name>" (by LISTEN_FDNAMES).',
+      oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^systemd(:[^\\s]+)?$' }],
+    },
     tls: {
       type: 'object',
       description: 'Terminate TLS on this bind.',
@@ -54,6 +59,9 @@ const bindObject = (extra: Record<string, JsonSchema>, tlsExtra: Record<string, 
     ...extra,
   },
 });
+
+/** An inherited socket as a bind string: fd@3, fd@systemd, fd@systemd:web. */
+const FD_PATTERN = '^fd@(\\d+|systemd(:[^\\s]+)?)$';
 
 const ADDRESS_PATTERN = '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]*):(\\d{1,5})$|^(\\d{1,5})$';
 
@@ -77,7 +85,7 @@ export function composeSchema(
     frontend: ['mode', 'bind', 'defaultBackend', 'maxconn', 'timeouts', 'errorFiles'],
     backend: ['mode', 'balance', 'allBackups', 'maxqueue', 'servers', 'timeouts', 'errorFiles'],
     server: ['name', 'address', 'weight', 'maxconn', 'backup'],
-    bind: ['host', 'port', 'tls'],
+    bind: ['host', 'port', 'fd', 'tls'],
     tls: ['cert', 'key'],
     defaults: ['timeouts', 'errorFiles'],
     top: ['plugins', 'global', 'defaults', 'frontends', 'backends'],
@@ -104,8 +112,8 @@ export function composeSchema(
 
   const bind = bindObject(parts.bind, parts.tls);
   const bindOne = {
-    description: 'Where to listen: "host:port", ":port", a port number, or an object.',
-    oneOf: [{ type: 'string', pattern: ADDRESS_PATTERN }, { type: 'integer', minimum: 0, maximum: 65535 }, bind],
+    description: 'Where to listen: "host:port", ":port", a port number, "fd@3" / "fd@systemd:<name>" (an inherited socket), or an object.',
+    oneOf: [{ type: 'string', pattern: ADDRESS_PATTERN }, { type: 'string', pattern: FD_PATTERN }, { type: 'integer', minimum: 0, maximum: 65535 }, bind],
   };
   const mode = { enum: ['http', 'tcp'], description: 'http proxies requests; tcp pipes connections.' };
 

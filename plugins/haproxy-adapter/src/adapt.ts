@@ -755,10 +755,11 @@ class Adapter {
     }
     if (!ssl && tls.certificates) return this.#problem(d.line, w.join(' '), 'crt without ssl');
     for (const a of addrs) {
-      const m = /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^:]*):(\d+)$/.exec(a);
-      if (!m) return this.#problem(d.line, w.join(' '), `unsupported bind address "${a}" (host:port only; no port ranges, unix sockets or fd@)`);
-      const host = m[1] === '*' || m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, '');
-      const bind: Obj = { host, port: Number(m[2]) };
+      const inherited = inheritedFd(a);
+      if (typeof inherited === 'string') return this.#problem(d.line, w.join(' '), inherited);
+      const m = inherited === undefined ? /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^:]*):(\d+)$/.exec(a) : null;
+      if (inherited === undefined && !m) return this.#problem(d.line, w.join(' '), `unsupported bind address "${a}" (host:port or fd@N only; no port ranges or unix sockets)`);
+      const bind: Obj = m ? { host: m[1] === '*' || m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : { fd: inherited!.fd };
       if (ssl) {
         bind.tls = { ...tls };
         this.#use(P('tls'));
@@ -1629,4 +1630,19 @@ class Adapter {
       this.#set(['accessLog'], al, line);
     }
   }
+}
+
+/**
+ * `fd@N`: listen on inherited descriptor N (as VTest and systemd pass them). `fd@${VAR}` and
+ * `fd@$VAR` are read from the environment here when the address still holds them.
+ * Returns undefined for other addresses, a message when the descriptor is not a number.
+ */
+function inheritedFd(address: string): { fd: number } | string | undefined {
+  const m = /^fd@(.*)$/.exec(address);
+  if (!m) return undefined;
+  let v = m[1]!;
+  const ref = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(v);
+  if (ref) v = process.env[ref[1] ?? ref[2]!] ?? '';
+  if (!/^\d+$/.test(v)) return `bind address "${address}": fd@ needs a descriptor number${ref ? ` (environment variable ${ref[1] ?? ref[2]} is ${v === '' ? 'unset' : `"${v}"`})` : ''}`;
+  return { fd: Number(v) };
 }
