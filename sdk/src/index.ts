@@ -8,3 +8,4 @@ export * from './plugin';
 export * from './duration';
 export * from './ip';
 export * from './headers';
+export * from './haproxy';

@@ -1,9 +1,11 @@
 import * as net from 'node:net';
-import { Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
 import { ForwardedErrors } from './errors';
 import { AddressSet } from '@switchyard/sdk';
 
 export { ForwardedErrors } from './errors';
+import { forwardforDirective } from './haproxy';
+export { forwardforDirective };
 
 export const NAME = '@switchyard/plugin-forwarded-headers';
 
@@ -17,6 +19,14 @@ export interface ForwardedHeadersConfig {
   forwarded: boolean;
   /** Peers (CIDR or address) whose incoming forwarding headers are kept and appended to. */
   trustedProxies: string[];
+  /** HAProxy's `option forwardfor`: keep whatever came in and add the client's address as one more header. */
+  xForwardedForAppend: boolean;
+  /** Name of the X-Forwarded-For header (`option forwardfor header <name>`). */
+  xForwardedForHeader: string;
+  /** Add it only when the request has none (`if-none`). */
+  xForwardedForIfNone: boolean;
+  /** Clients (CIDR or address) for which it is not added (`except <network>`). */
+  xForwardedForExcept: string[];
 }
 
 const BAD_VALUE = /[\r\n\0]/;
@@ -32,6 +42,10 @@ const schema: JsonSchema = {
     xForwardedHost: { type: 'boolean', default: true, description: 'X-Forwarded-Host: the Host the client asked for.' },
     xForwardedPort: { type: 'boolean', default: false, description: 'X-Forwarded-Port: the gateway port the client connected to.' },
     forwarded: { type: 'boolean', default: false, description: 'RFC 7239 Forwarded: for=…;host=…;proto=… (appended after a trusted proxy\'s).' },
+    xForwardedForAppend: { type: 'boolean', default: false, description: "HAProxy's option forwardfor: incoming X-Forwarded-For values are always kept (whoever sent them) and the client's address is added as one more header line." },
+    xForwardedForHeader: { type: 'string', default: 'x-forwarded-for', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'Name of the header carrying the client address (option forwardfor header <name>).' },
+    xForwardedForIfNone: { type: 'boolean', default: false, description: 'Add the client address only when the request carries no such header (option forwardfor if-none).' },
+    xForwardedForExcept: { type: 'array', default: [], items: { type: 'string' }, description: 'Client addresses or CIDR blocks for which no address is added (option forwardfor except <network>).' },
     trustedProxies: {
       type: 'array',
       default: [],
@@ -72,6 +86,8 @@ function joined(v: string | string[] | undefined): string | undefined {
 interface Compiled {
   config: ForwardedHeadersConfig;
   trusted: (addr: string) => boolean;
+  except: (addr: string) => boolean;
+  forHeader: string;
 }
 
 /** Sets the forwarding headers on the upstream request head of one exchange. */
@@ -85,7 +101,13 @@ export function applyForwarded(c: Compiled, ex: HttpExchange): void {
     const v = joined(h[name]);
     return trusted && v !== undefined && v !== '' && !BAD_VALUE.test(v) ? v : undefined;
   };
-  if (cfg.xForwardedFor) {
+  if (cfg.xForwardedFor && cfg.xForwardedForAppend) {
+    // HAProxy: a new header line after any that came in, unless told otherwise.
+    const prev = h[c.forHeader];
+    if (!(cfg.xForwardedForIfNone && prev !== undefined) && !c.except(src)) {
+      h[c.forHeader] = prev === undefined ? src : [...(Array.isArray(prev) ? prev : [prev]), src];
+    }
+  } else if (cfg.xForwardedFor) {
     const prev = take('x-forwarded-for');
     h['x-forwarded-for'] = prev ? `${prev}, ${src}` : src;
   }
@@ -107,10 +129,13 @@ export function applyForwarded(c: Compiled, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'X-Forwarded-* and RFC 7239 Forwarded headers with trusted proxies.',
   schema: { frontend: { forwardedHeaders: schema }, defaults: { forwardedHeaders: schema } },
+  register({ slots }) {
+    slots.provide(HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName('option', 'forwardfor'), forwardforDirective, { description: forwardforDirective.description });
+  },
   apply(gateway: GatewayApi) {
     const byFrontend = new Map<object, Compiled>();
     const dflt = gateway.config.defaults.forwardedHeaders as ForwardedHeadersConfig | undefined;
@@ -119,7 +144,12 @@ export const plugin = definePlugin({
       const cfg = own ?? dflt;
       if (!cfg || !cfg.enabled || fe.mode !== 'http') continue;
       const where = own ? `frontends.${name}.forwardedHeaders.trustedProxies` : 'defaults.forwardedHeaders.trustedProxies';
-      byFrontend.set(gateway.frontends.get(name)!, { config: cfg, trusted: trustList(cfg.trustedProxies, where) });
+      byFrontend.set(gateway.frontends.get(name)!, {
+        config: cfg,
+        trusted: trustList(cfg.trustedProxies, where),
+        except: trustList(cfg.xForwardedForExcept ?? [], where.replace(/trustedProxies$/, 'xForwardedForExcept')),
+        forHeader: (cfg.xForwardedForHeader ?? 'x-forwarded-for').toLowerCase(),
+      });
     }
     if (byFrontend.size === 0) return;
     gateway.hooks.forward.tap({ name: NAME, stage: Stage.REWRITE }, (ex: Exchange) => {

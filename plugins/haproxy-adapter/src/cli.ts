@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { formatError, type CliCommand, type CliContext } from '@switchyard/sdk';
+import { formatError, type CliCommand, type CliContext, type SlotRegistry } from '@switchyard/sdk';
 import { adaptHaproxy } from './adapt';
 
 const USAGE = 'switchyard adapt --config haproxy.cfg [--lenient] [--output file.yaml]';
 
-/** `switchyard adapt`: prints the native YAML equivalent of a haproxy.cfg. */
-export const adaptCommand: CliCommand = {
+/** `switchyard adapt`: prints the native YAML equivalent of a haproxy.cfg (with the directives of the plugins in `slots`). */
+export function adaptCommandWith(slots: SlotRegistry | undefined): CliCommand {
+  return {
   summary: 'Print the native Switchyard YAML equivalent of a haproxy.cfg',
   usage: USAGE,
   async run(ctx: CliContext): Promise<number> {
@@ -40,7 +41,7 @@ export const adaptCommand: CliCommand = {
       return 1;
     }
     try {
-      const result = adaptHaproxy(text, path.resolve(file), { lenient });
+      const result = adaptHaproxy(text, path.resolve(file), { lenient, slots });
       for (const w of result.warnings) ctx.err(`warning: ${w}\n`);
       const yaml = `# Adapted from ${path.basename(file)} by switchyard adapt\n` + stringify(result.config, { lineWidth: 0 });
       if (output) fs.writeFileSync(output, yaml);
@@ -52,3 +53,6 @@ export const adaptCommand: CliCommand = {
     }
   },
 };
+}
+
+export const adaptCommand: CliCommand = adaptCommandWith(undefined);

@@ -1,6 +1,6 @@
-import { CLI_COMMAND_SLOT, Slots, definePlugin, type ConfigAdapter } from '@switchyard/sdk';
+import { CLI_COMMAND_SLOT, Slots, definePlugin, type ConfigAdapter, type SlotRegistry } from '@switchyard/sdk';
 import { adaptHaproxy } from './adapt';
-import { adaptCommand } from './cli';
+import { adaptCommand, adaptCommandWith } from './cli';
 
 export { adaptHaproxy, adaptCommand };
 export { HaproxyErrors } from './errors';
@@ -11,14 +11,19 @@ export const haproxyAdapter: ConfigAdapter = {
   adapt: (text, file, options) => adaptHaproxy(text, file, options),
 };
 
+/** The adapter bound to the slots of the plugins loaded beside it: their `haproxy.directive`s. */
+function adapterWith(slots: SlotRegistry): ConfigAdapter {
+  return { extensions: ['.cfg'], adapt: (text, file, options) => adaptHaproxy(text, file, { ...options, slots }) };
+}
+
 export const plugin = definePlugin({
   name: '@switchyard/plugin-haproxy-adapter',
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: "Reads HAProxy's haproxy.cfg (config adapter `haproxy`) and prints its native YAML (`switchyard adapt`).",
   register({ slots }) {
-    slots.provide(Slots.CONFIG_ADAPTER, 'haproxy', haproxyAdapter, { description: 'haproxy.cfg → the canonical model.' });
-    slots.provide(CLI_COMMAND_SLOT, 'adapt', adaptCommand, { description: 'Print the native YAML of a haproxy.cfg.' });
+    slots.provide(Slots.CONFIG_ADAPTER, 'haproxy', adapterWith(slots), { description: 'haproxy.cfg → the canonical model.' });
+    slots.provide(CLI_COMMAND_SLOT, 'adapt', adaptCommandWith(slots), { description: 'Print the native YAML of a haproxy.cfg.' });
   },
 });
 

@@ -96,14 +96,14 @@ export function splitWords(text: string, file: string, line: number): string[] {
 }
 
 /** Cuts a haproxy.cfg into sections of directives. */
-export function parseConfig(text: string, file: string): Section[] {
+export function parseConfig(text: string, file: string, extraSections: ReadonlyArray<string> = []): Section[] {
   const sections: Section[] = [];
   let current: Section | undefined;
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const words = splitWords(lines[n]!, file, n + 1);
     if (words.length === 0) continue;
-    const kind = SECTIONS[words[0]!];
+    const kind = SECTIONS[words[0]!] ?? (extraSections.includes(words[0]!) ? 'other' : undefined);
     if (kind !== undefined) {
       let name = words[1] ?? '';
       let from: string | undefined;

@@ -13,8 +13,7 @@ import { request } from 'undici';
 import { loadConfig, ConfigErrors, Gateway } from '@switchyard/core';
 import { formatError, isSwitchyardError, type Logger } from '@switchyard/sdk';
 import { freePort, startTestGateway, startUpstream, type Upstream } from '@switchyard/sdk/testing';
-import { adaptHaproxy } from '../src/adapt';
-import { corpusFile, tmpDir, waitFor } from './helpers';
+import { adapt as adaptHaproxy, corpusFile, tmpDir, waitFor } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'core/bin/switchyard.js');

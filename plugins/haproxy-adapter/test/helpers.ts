@@ -3,6 +3,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import pino from 'pino';
+import 'reflect-metadata';
+import * as tsyringe from 'tsyringe';
+import { DEFAULT_PLUGINS, loadPlugins } from '@switchyard/core';
+import type { AdaptResult, Logger, SlotRegistry } from '@switchyard/sdk';
+import { adaptHaproxy } from '../src/adapt';
 
 export const CORPUS = path.join(__dirname, 'corpus');
 
@@ -130,4 +136,31 @@ export function tcpOpen(port: number, timeoutMs = 5000): Promise<{ name: string;
       reject(e);
     });
   });
+}
+
+/**
+ * A slot registry holding what the standard preset's plugins register — their
+ * `haproxy.directive`s among them — as the core gives it to the adapter at load time.
+ */
+export function standardSlots(): SlotRegistry {
+  const entries = new Map<string, unknown>();
+  const slots: SlotRegistry = {
+    provide(slot, name, impl) {
+      entries.set(`${slot}\u0000${name}`, impl);
+    },
+    get: <T>(slot: string, name: string) => entries.get(`${slot}\u0000${name}`) as T | undefined,
+    names: (slot) => [...entries.keys()].filter((k) => k.startsWith(`${slot}\u0000`)).map((k) => k.slice(slot.length + 1)),
+  };
+  const container = tsyringe.container.createChildContainer();
+  const logger = pino({ level: 'silent' }) as unknown as Logger;
+  for (const p of loadPlugins(DEFAULT_PLUGINS, path.resolve(__dirname, '../../..'))) p.definition.register?.({ container, slots, logger });
+  return slots;
+}
+
+let cachedSlots: SlotRegistry | undefined;
+
+/** adaptHaproxy with the directives of the standard plugins, as `switchyard run` reads a .cfg. */
+export function adapt(text: string, file: string, options: { lenient: boolean; env?: Record<string, string | undefined> }): AdaptResult {
+  cachedSlots ??= standardSlots();
+  return adaptHaproxy(text, file, { ...options, slots: cachedSlots });
 }

@@ -1,0 +1,54 @@
+import { AdaptModel, P, type Obj } from './model';
+
+export function finish(ad: AdaptModel): void {
+  for (const fn of ad.finishers) fn();
+  // Only the plugins the file uses: the forwarders of the modes it has, the default balancer.
+  const modes = new Set<unknown>([...Object.values(ad.config.frontends as Record<string, Obj>), ...Object.values(ad.config.backends as Record<string, Obj>)].map((x) => x.mode));
+  if (modes.has('http')) ad.use(P('http-forwarder'));
+  if (modes.has('tcp')) ad.use(P('tcp-forwarder'));
+  if (Object.values(ad.config.backends as Record<string, Obj>).some((b) => b.balance === undefined || b.balance === 'roundrobin')) ad.use(P('roundrobin'));
+  // Rules of a backend run after the backend is chosen. They become rules of the frontends
+  // that reach it, which is exact when such a frontend reaches no other backend.
+  for (const [b, rules] of ad.backendRules) {
+    for (const [name, f] of Object.entries(ad.config.frontends as Record<string, Obj>)) {
+      const reach = new Set<string>(((f.useBackend as Obj[] | undefined) ?? []).map((r) => String(r.backend)));
+      if (f.defaultBackend !== undefined) reach.add(String(f.defaultBackend));
+      if (!reach.has(b)) continue;
+      if (reach.size > 1) {
+        for (const r of rules) {
+          ad.problem(r.line, `${r.kind === 'httpRequest' ? 'http-request' : 'http-response'} ${String(r.rule.action)} (backend ${b})`, `frontend ${name} also routes to ${[...reach].filter((x) => x !== b).join(', ')}: backend rules are only supported when each frontend reaching the backend uses no other (move the rule to the frontend with a condition)`);
+        }
+        continue;
+      }
+      for (const r of rules) ad.push(['frontends', name, r.kind], { ...r.rule }, r.line);
+    }
+  }
+  // Readable output: a backend's mode and policy first, its servers last.
+  for (const [name, b] of Object.entries(ad.config.backends as Record<string, Obj>)) {
+    const { mode, balance, servers, ...rest } = b;
+    (ad.config.backends as Record<string, Obj>)[name] = { mode, ...(balance !== undefined ? { balance } : {}), ...rest, servers };
+  }
+  // compression declared in a backend: enable it on the frontends that can reach it
+  for (const b of ad.compressedBackends) {
+    for (const [name, f] of Object.entries(ad.config.frontends as Record<string, Obj>)) {
+      const rules = (f.useBackend as Obj[] | undefined) ?? [];
+      if (f.defaultBackend === b || rules.some((r) => r.backend === b)) {
+        f.compression = true;
+        ad.warn(ad.lines.get(JSON.stringify(['backends', b])) ?? 1, `compression of backend ${b} applies to all of frontend ${name}`);
+      }
+    }
+  }
+  if (ad.logFrontends.length > 0) {
+    if (!ad.logTarget) ad.warn(1, 'log format given but no log target: access log goes to stdout');
+    ad.use(P('access-log'));
+    const line = ad.logFrontends[0]!.option.line;
+    const al: Obj = { ...(ad.logTarget?.obj ?? { output: 'stdout' }) };
+    const formats = new Set(ad.logFrontends.map((x) => (x.option.format === 'custom' ? `custom:${x.option.template}` : 'auto')));
+    if (formats.size > 1) ad.warn(line, 'different log formats per frontend are not supported: the first one applies to all');
+    const first = ad.logFrontends[0]!.option;
+    al.format = first.format === 'custom' ? 'custom' : 'auto';
+    if (first.format === 'custom') al.template = first.template;
+    al.frontends = ad.logFrontends.map((x) => x.fe);
+    ad.set(['accessLog'], al, line);
+  }
+}

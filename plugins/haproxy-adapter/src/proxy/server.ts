@@ -1,0 +1,203 @@
+import { runContributed } from '../contributed';
+import { AdaptModel, P, type Ctx, type Obj } from '../model';
+import { type Directive } from '../parse';
+
+export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
+  const w = d.words;
+  const name = w[1];
+  const addr = w[2];
+  if (!name || !addr) return ad.problem(d.line, w.join(' '), 'server needs a name and an address');
+  const m = /^(?:ipv4@|ipv6@)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
+  if (!m) return ad.problem(d.line, w.join(' '), `server address "${addr}" needs a port (ports taken from the client, ranges and unix sockets are not supported)`);
+  const server: Obj = { name, address: addr.replace(/^ipv[46]@/, '') };
+  const check: Obj = {};
+  let checked = false;
+  let agent: Obj | undefined;
+  const tls: Obj = {};
+  let ssl = false;
+  const passive: Obj = {};
+  const params = [...ctx.defaultServer.map((x) => ({ words: x.words.slice(1), d: x })), { words: w.slice(3), d }];
+  for (const { words, d: src } of params) {
+    for (let i = 0; i < words.length; i++) {
+      const o = words[i]!;
+      const a = words[i + 1];
+      const own = ad.contributed('server', o);
+      if (own) {
+        i += runContributed(ad, own, { d: src, ctx, target: server, args: words.slice(i + 1), rest: words.slice(i + 1) });
+        continue;
+      }
+      const num = (): number | undefined => {
+        i++;
+        return ad.int(a, src);
+      };
+      const dur = (): string | number | undefined => {
+        i++;
+        return ad.duration(a, src);
+      };
+      switch (o) {
+        case 'check':
+          checked = true;
+          break;
+        case 'no-check':
+          checked = false;
+          break;
+        case 'inter':
+        case 'fastinter':
+        case 'downinter': {
+          const v = dur();
+          if (v !== undefined) check[o] = v;
+          break;
+        }
+        case 'rise':
+        case 'fall': {
+          const v = num();
+          if (v !== undefined) check[o] = v;
+          break;
+        }
+        case 'port': {
+          const v = num();
+          if (v !== undefined) check.port = v;
+          break;
+        }
+        case 'addr':
+          check.address = a;
+          i++;
+          break;
+        case 'weight': {
+          const v = num();
+          if (v !== undefined) server.weight = v;
+          break;
+        }
+        case 'maxconn': {
+          const v = num();
+          if (v !== undefined) server.maxconn = v;
+          break;
+        }
+        case 'maxqueue': {
+          const v = num();
+          if (v !== undefined && v > 0) {
+            ctx.maxqueueFromServers += v;
+            ad.warn(src.line, `server maxqueue approximated: Switchyard has one queue per backend, whose maxqueue becomes the sum of the servers' (${name})`);
+          }
+          break;
+        }
+        case 'backup':
+          server.backup = true;
+          break;
+        case 'slowstart': {
+          const v = dur();
+          if (v !== undefined) {
+            server.slowstart = v;
+            ad.use(P('slowstart'));
+          }
+          break;
+        }
+        case 'cookie':
+          server.cookie = a;
+          i++;
+          break;
+        case 'ssl':
+          ssl = true;
+          break;
+        case 'no-ssl':
+          ssl = false;
+          break;
+        case 'verify':
+          if (a !== 'none' && a !== 'required') return ad.problem(src.line, src.words.join(' '), 'verify must be none or required');
+          tls.verify = a === 'required';
+          i++;
+          break;
+        case 'ca-file':
+          tls.ca = ad.ca(a ?? '');
+          i++;
+          break;
+        case 'sni': {
+          const s = /^str\((.*)\)$/.exec(a ?? '');
+          if (!s) return ad.problem(src.line, src.words.join(' '), 'server sni: only str(<name>) is supported');
+          tls.sni = s[1];
+          i++;
+          break;
+        }
+        case 'alpn':
+          tls.alpn = (a ?? '').split(',');
+          i++;
+          break;
+        case 'send-proxy':
+          server.sendProxy = 'v1';
+          ad.use(P('proxy-protocol'));
+          break;
+        case 'send-proxy-v2':
+          server.sendProxy = 'v2';
+          ad.use(P('proxy-protocol'));
+          break;
+        case 'agent-check':
+          agent ??= {};
+          break;
+        case 'agent-port': {
+          const v = num();
+          agent ??= {};
+          if (v !== undefined) agent.port = v;
+          break;
+        }
+        case 'agent-inter': {
+          const v = dur();
+          agent ??= {};
+          if (v !== undefined) agent.inter = v;
+          break;
+        }
+        case 'agent-send':
+          agent ??= {};
+          agent.send = a;
+          i++;
+          break;
+        case 'agent-addr':
+          agent ??= {};
+          agent.address = a;
+          i++;
+          break;
+        case 'observe':
+          passive.observe = a;
+          i++;
+          break;
+        case 'error-limit': {
+          const v = num();
+          if (v !== undefined) passive.errorLimit = v;
+          break;
+        }
+        case 'on-error':
+          passive.onError = a;
+          i++;
+          break;
+        case 'id':
+          i++;
+          break;
+        case 'init-addr':
+        case 'resolvers':
+        case 'resolve-prefer':
+          i++;
+          ad.warn(src.line, `server "${o}" ignored: names are resolved by the system resolver at connect time`);
+          break;
+        case 'enabled':
+          break;
+        default:
+          return ad.problem(src.line, src.words.join(' '), `unsupported server option "${o}"`);
+      }
+    }
+  }
+  if (checked) {
+    ad.use(P('health-check'));
+    server.check = Object.keys(check).length > 0 ? check : true;
+  } else server.check = false;
+  if (agent !== undefined) {
+    ad.use(P('health-check'));
+    if (agent.port === undefined) return ad.problem(d.line, w.join(' '), 'agent-check needs agent-port');
+    server.agentCheck = agent;
+  }
+  if (ssl) server.tls = tls;
+  else if (Object.keys(tls).length > 0) ad.warn(d.line, `server ${name}: TLS options without "ssl" ignored`);
+  if (Object.keys(passive).length > 0) {
+    ad.use(P('passive-health'));
+    server.passiveHealth = passive;
+  }
+  ad.push(['backends', ctx.beName!, 'servers'], server, d.line);
+}
