@@ -8,6 +8,8 @@ import { CLI_COMMAND_SLOT, formatError, type CliCommand, type Logger } from '@sw
 import { DEFAULT_PLUGINS } from './loader';
 import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
 import { Gateway } from './gateway';
+import { Reloader } from './reload';
+import { requestReload, serveControl } from './reload-control';
 import { CORE_VERSION } from './version';
 import { startDemoUpstreams } from './demo';
 import { isWorkerProcess, Master, runWorker } from './cluster';
@@ -16,12 +18,13 @@ import * as os from 'node:os';
 const HELP = `switchyard ${CORE_VERSION} — a TCP/HTTP load balancer and reverse proxy
 
 Usage:
-  switchyard run --config <file>        run a gateway (YAML, JSON, or a format an adapter reads)
+  switchyard run --config <file>        run a gateway (YAML, JSON, or a format an adapter reads);
+                                        SIGHUP (or \`switchyard reload\`) reloads without dropping a connection
   switchyard run --config <file> --workers N|auto
-                                        a master and N worker processes: SIGHUP (or
-                                        \`switchyard reload\`) reloads without dropping a connection
-  switchyard reload --config <file> | --pid <pid>
-                                        ask a running master to reload (global.pidFile)
+                                        a master and N worker processes (reloads the same way)
+  switchyard reload --config <file> | --pid <pid> [--wait]
+                                        ask a running switchyard to reload (PID from global.pidFile);
+                                        --wait: wait for the outcome, exit 1 if the new config was refused
   switchyard run --demo [--port N]      the quick start: demo upstreams + an embedded config
   switchyard validate --config <file>   check a config; print every problem and exit 1
   switchyard plugins --config <file>    list loaded plugins with their versions, hooks and slots
@@ -35,7 +38,8 @@ Options:
       --log-level <l>   fatal, error, warn, info, debug, trace or silent
       --port <n>        with --demo: the gateway's port (default 8080)
       --workers <n>     run a master and n workers (auto = one per core)
-      --pid <pid>       with reload: the master's PID
+      --pid <pid>       with reload: the PID of the running switchyard (master or single process)
+      --wait            with reload: wait for the outcome and print it (exit 1 on failure)
   -h, --help            this help
   -v, --version         the core's version
 `;
@@ -80,6 +84,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         port: { type: 'string' },
         workers: { type: 'string' },
         pid: { type: 'string' },
+        wait: { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -91,7 +96,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const values = parsed.values as {
     config?: string; adapter?: string; lenient?: boolean; demo?: boolean; port?: string; 'log-level'?: string; help?: boolean; version?: boolean;
-    workers?: string; pid?: string;
+    workers?: string; pid?: string; wait?: boolean;
   };
   const positionals = parsed.positionals;
   if (values.version) {
@@ -144,10 +149,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       }
       case 'run':
         if (isWorkerProcess()) return await runWorker(logger);
-        if (values.workers !== undefined) return await runMaster(values, logger, io);
+        if (values.workers !== undefined) return await runMaster(values, input, logger, io);
         return await run(values, input, logger, io);
       case 'reload':
-        return reloadCommand(values, input, logger, io);
+        return await reloadCommand(values, input, io);
       default:
         return await pluginCommand(command, argv, input, logger, io);
     }
@@ -206,44 +211,59 @@ async function run(
     io.err('error: run needs --config <file> (or --demo)\n');
     return 2;
   }
-  const loaded = loadConfig(input, { logger });
-  for (const w of loaded.warnings) logger.warn(w);
-  const runLogger = values['log-level'] ? logger : (pino({ level: loaded.config.global.logLevel }) as unknown as Logger);
-  const gw = await Gateway.start(loaded, { logger: runLogger });
+  const reloader = await Reloader.start({ input, logger: values['log-level'] ? logger : undefined, baseLogger: logger });
+  const gw = reloader.gateway;
+  const runLogger = gw.logger;
   for (const fe of gw.frontends.values()) {
     for (const a of fe.addresses) runLogger.info({ frontend: fe.name, address: a.host, port: a.port, tls: a.tls }, `frontend ${fe.name} listening on ${a.host}:${a.port}`);
   }
+  const pidFile = gw.config.global.pidFile as string | undefined;
+  const pidPath = pidFile ? path.resolve(gw.baseDir, pidFile) : undefined;
+  if (pidPath) fs.writeFileSync(pidPath, `${process.pid}\n`);
+  const control = await serveControl(() => reloader.reload(), runLogger).catch((err: unknown) => {
+    runLogger.warn({ err }, 'no control socket: `switchyard reload --wait` cannot reach this process');
+    return null;
+  });
   if (values.demo) {
     const a = gw.address('web');
     io.out(`\nSwitchyard is balancing over three demo upstreams. Try:\n\n  curl -si http://127.0.0.1:${a.port}/\n  curl -si http://127.0.0.1:${a.port}/\n\nEach answer names the upstream that served it (x-served-by). Ctrl-C stops.\n\n`);
   }
+  runLogger.info(`switchyard ${process.pid} serving (single process; SIGHUP reloads)`);
   return await new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      runLogger.info({ signal }, `${signal}: stopping gracefully (grace ${gw.config.global.gracePeriod} ms)`);
-      gw.stop().then(
-        () => {
-          stopDemo?.();
-          resolve(0);
-        },
+    const done = (code: number): void => {
+      control?.close();
+      if (pidPath) fs.rmSync(pidPath, { force: true });
+      stopDemo?.();
+      resolve(code);
+    };
+    const stop = (signal: string, graceMs?: number): void => {
+      const current = reloader.gateway;
+      current.logger.info({ signal }, `${signal}: stopping gracefully (grace ${graceMs ?? current.config.global.gracePeriod} ms)`);
+      reloader.stop(graceMs).then(
+        () => done(0),
         (err) => {
-          runLogger.error({ err }, 'stop failed');
-          resolve(1);
+          current.logger.error({ err }, 'stop failed');
+          done(1);
         },
       );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGUSR1', () => {
-      // Soft stop: stop listening and let everything in flight finish, however long.
-      runLogger.info({ signal: 'SIGUSR1' }, 'SIGUSR1: soft stop');
-      gw.stop(24 * 3_600_000).then(() => resolve(0), () => resolve(1));
+    // Soft stop: stop listening and let everything in flight finish, however long.
+    process.once('SIGUSR1', () => stop('SIGUSR1 (soft stop)', 24 * 3_600_000));
+    process.on('SIGUSR2', () => reloader.gateway.events.emit('reopen-logs'));
+    process.on('SIGHUP', () => {
+      reloader.gateway.logger.info({ signal: 'SIGHUP' }, `SIGHUP: reloading ${values.config ?? 'the config'}`);
+      void reloader.reload();
     });
-    process.on('SIGUSR2', () => gw.events.emit('reopen-logs'));
-    process.on('SIGHUP', () => runLogger.warn('SIGHUP: reload needs master mode (run --workers N); ignored'));
   });
 }
 
-async function runMaster(values: { workers?: string; config?: string; 'log-level'?: string }, logger: Logger, io: Io): Promise<number> {
+async function runMaster(values: { workers?: string; config?: string; demo?: boolean; 'log-level'?: string }, input: ConfigInput, logger: Logger, io: Io): Promise<number> {
+  if (values.demo) {
+    io.err('error: --demo runs one process; drop --workers (or run --config <file> --workers N)\n');
+    return 2;
+  }
   if (!values.config) {
     io.err('error: run --workers needs --config <file>\n');
     return 2;
@@ -257,6 +277,7 @@ async function runMaster(values: { workers?: string; config?: string; 'log-level
     file: path.resolve(values.config),
     workers: n,
     logger,
+    flags: { adapter: input.adapter, lenient: input.lenient, logLevel: values['log-level'] },
     workerArgs: [],
     onReady: (addresses) => {
       for (const a of addresses) logger.info({ frontend: a.frontend, address: a.host, port: a.port }, `frontend ${a.frontend} listening on ${a.host}:${a.port}`);
@@ -265,8 +286,12 @@ async function runMaster(values: { workers?: string; config?: string; 'log-level
   return master.run();
 }
 
-/** Sends SIGHUP to a running master, found by --pid or the config's global.pidFile. */
-function reloadCommand(values: { pid?: string; config?: string }, input: ConfigInput, logger: Logger, io: Io): number {
+/**
+ * Asks a running switchyard (master or single process), found by --pid or the config's
+ * global.pidFile, to reload: SIGHUP, or with --wait the control socket, which answers with
+ * the outcome.
+ */
+async function reloadCommand(values: { pid?: string; config?: string; wait?: boolean }, input: ConfigInput, io: Io): Promise<number> {
   let pid = values.pid ? Number(values.pid) : NaN;
   if (!values.pid) {
     if (!values.config) {
@@ -283,7 +308,7 @@ function reloadCommand(values: { pid?: string; config?: string }, input: ConfigI
     try {
       pid = Number(fs.readFileSync(full, 'utf8').trim());
     } catch (err) {
-      io.err(`error: cannot read ${full}: ${(err as Error).message} (is the master running?)\n`);
+      io.err(`error: cannot read ${full}: ${(err as Error).message} (is switchyard running?)\n`);
       return 1;
     }
   }
@@ -291,12 +316,27 @@ function reloadCommand(values: { pid?: string; config?: string }, input: ConfigI
     io.err('error: not a PID\n');
     return 2;
   }
+  if (values.wait) {
+    try {
+      const result = await requestReload(pid, 120_000);
+      if (result.ok) {
+        io.out(`${pid}: ${result.message}\n`);
+        return 0;
+      }
+      io.err(`error: ${pid}: ${result.message}\n`);
+      for (const e of result.errors) io.err(`error: ${e}\n`);
+      return 1;
+    } catch (err) {
+      io.err(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   try {
     process.kill(pid, 'SIGHUP');
   } catch (err) {
     io.err(`error: cannot signal ${pid}: ${(err as Error).message}\n`);
     return 1;
   }
-  io.out(`sent SIGHUP to ${pid}: the master validates the config, then starts new workers (see its log)\n`);
+  io.out(`sent SIGHUP to ${pid}: it validates the config, then serves it from a new generation (see its log; --wait waits for the outcome)\n`);
   return 0;
 }

@@ -1,9 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLUSTER_MASTER_SLOT, formatError, type ClusterMasterSetup, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
-import { ConfigErrors, loadConfig } from './config/load';
+import pino from 'pino';
+import { CLUSTER_MASTER_SLOT, type ClusterMasterSetup, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
+import { loadConfig } from './config/load';
 import { Gateway } from './gateway';
+import { errorLines } from './reload';
+import { serveControl, type ControlChannel } from './reload-control';
+import { carryOver, snapshotOf, type ServerSnapshot } from './reload-state';
 
 /**
  * Master/worker process model (node:cluster). The master validates configs, forks workers,
@@ -12,10 +16,16 @@ import { Gateway } from './gateway';
  * accepting and drain. The master never proxies.
  */
 
-type ServerSnapshot = Pick<ServerChange['server'], 'admin' | 'health' | 'weight'>;
+/** The master's CLI flags that shape how a config is read and logged: every worker gets them. */
+export interface WorkerFlags {
+  adapter?: string;
+  lenient?: boolean;
+  /** --log-level; without it workers log at the config's global.logLevel. */
+  logLevel?: string;
+}
 
 type ToWorker =
-  | { type: 'config'; file: string; text: string; states: Record<string, ServerSnapshot> }
+  | { type: 'config'; file: string; text: string; flags: WorkerFlags; states: Record<string, ServerSnapshot> }
   | { type: 'drain'; graceMs: number }
   | { type: 'server-state'; id: string; state: ServerSnapshot }
   | { type: 'reopen-logs' }
@@ -45,7 +55,9 @@ export interface MasterOptions {
   file: string;
   workers: number;
   logger: Logger;
-  /** Extra CLI arguments the workers get (log level…). */
+  /** How the config is read and logged, here and in every worker. */
+  flags: WorkerFlags;
+  /** Extra CLI arguments the workers get. */
   workerArgs: string[];
   /** Called once the first generation listens (tests, the CLI's banner). */
   onReady?: (addresses: Array<{ frontend: string; host: string; port: number }>) => void;
@@ -62,6 +74,8 @@ export class Master {
   #pidFile: string | undefined;
   #stopping = false;
   #reloading: Promise<ReloadResult> | null = null;
+  #queuedReload: Promise<ReloadResult> | null = null;
+  #control: ControlChannel | null = null;
   #recentDeaths: number[] = [];
   #done!: (code: number) => void;
 
@@ -93,6 +107,10 @@ export class Master {
       return 1;
     }
     if (this.#pidFile) fs.writeFileSync(this.#pidFile, `${process.pid}\n`);
+    this.#control = await serveControl(() => this.reload(), this.#log).catch((err: unknown) => {
+      this.#log.warn({ err }, 'no control socket: `switchyard reload --wait` cannot reach this master');
+      return null;
+    });
     this.#log.info({ workers: this.#opts.workers, pid: process.pid }, `master ${process.pid}: ${this.#opts.workers} workers serving`);
     const done = new Promise<number>((resolve) => (this.#done = resolve));
     process.on('SIGHUP', () => void this.reload());
@@ -106,7 +124,7 @@ export class Master {
 
   /** Runs every plugin's `cluster.master` set-up (first config only), before forking. */
   async #setupPlugins(): Promise<void> {
-    const loaded = loadConfig({ file: this.#opts.file, text: this.#configText }, { logger: this.#log });
+    const loaded = loadConfig(this.#input(this.#configText), { logger: this.#log });
     for (const e of loaded.slots.entries.filter((x) => x.slot === CLUSTER_MASTER_SLOT)) {
       try {
         await loaded.slots.get<ClusterMasterSetup>(CLUSTER_MASTER_SLOT, e.name)?.setup();
@@ -125,16 +143,20 @@ export class Master {
       return { ok: false, message: `cannot read ${this.#opts.file}`, errors: [(err as Error).message] };
     }
     try {
-      const loaded = loadConfig({ file: this.#opts.file, text }, { logger: this.#log });
+      const loaded = loadConfig(this.#input(text), { logger: this.#log });
+      for (const w of loaded.warnings) this.#log.warn(w);
       this.#configText = text;
       this.#graceMs = loaded.config.global.gracePeriod;
       const pidFile = loaded.config.global.pidFile as string | undefined;
       this.#pidFile = pidFile ? path.resolve(path.dirname(this.#opts.file), pidFile) : undefined;
       return { ok: true, message: 'valid', errors: [] };
     } catch (err) {
-      const list = err instanceof ConfigErrors ? err.errors : [err];
-      return { ok: false, message: 'the new config is invalid; the running one keeps serving', errors: list.map((e) => formatError(e)) };
+      return { ok: false, message: 'the new config is invalid; the running one keeps serving', errors: errorLines(err) };
     }
+  }
+
+  #input(text: string): { file: string; text: string; adapter?: string; lenient?: boolean } {
+    return { file: this.#opts.file, text, adapter: this.#opts.flags.adapter, lenient: this.#opts.flags.lenient };
   }
 
   #fork(generation: number): WorkerInfo {
@@ -175,8 +197,16 @@ export class Master {
   /** SIGHUP, `switchyard reload`, or a worker's runtime API: validate, start new workers, drain old ones. */
   reload(): Promise<ReloadResult> {
     if (this.#stopping) return Promise.resolve({ ok: false, message: 'stopping', errors: [] });
-    this.#reloading ??= this.#doReload().finally(() => (this.#reloading = null));
-    return this.#reloading;
+    if (this.#reloading === null) {
+      this.#reloading = this.#doReload().finally(() => (this.#reloading = null));
+      return this.#reloading;
+    }
+    // Asked during a reload: one more after it (it reads the file as it is then).
+    this.#queuedReload ??= this.#reloading.then(() => {
+      this.#queuedReload = null;
+      return this.reload();
+    });
+    return this.#queuedReload;
   }
 
   async #doReload(): Promise<ReloadResult> {
@@ -220,7 +250,7 @@ export class Master {
     if (!info || typeof msg !== 'object' || msg === null) return;
     switch (msg.type) {
       case 'want-config':
-        this.#send(worker, { type: 'config', file: this.#opts.file, text: this.#configText, states: this.#states });
+        this.#send(worker, { type: 'config', file: this.#opts.file, text: this.#configText, flags: this.#opts.flags, states: this.#states });
         break;
       case 'listening':
         info.listening = true;
@@ -282,12 +312,13 @@ export class Master {
 
   #finish(): void {
     if (this.#pidFile) fs.rmSync(this.#pidFile, { force: true });
+    this.#control?.close();
     this.#done?.(0);
   }
 }
 
 /** Worker side: get the validated config from the master, serve, follow its orders. */
-export async function runWorker(logger: Logger): Promise<number> {
+export async function runWorker(cliLogger: Logger): Promise<number> {
   const send = (msg: FromWorker): void => {
     if (process.connected) process.send!(msg);
   };
@@ -302,21 +333,25 @@ export async function runWorker(logger: Logger): Promise<number> {
     send({ type: 'want-config' });
   });
   let gw: Gateway;
+  let logger = cliLogger;
   try {
-    const loaded = loadConfig({ file: config.file, text: config.text }, { logger });
+    const { adapter, lenient, logLevel } = config.flags;
+    const loaded = loadConfig({ file: config.file, text: config.text, adapter, lenient }, { logger });
+    logger = pino({ level: logLevel ?? loaded.config.global.logLevel }) as unknown as Logger;
     gw = await Gateway.prepare(loaded, { logger, reload: () => requestReload() });
-    gw.applyServerStates(config.states);
+    carryOver(gw, config.states);
     await gw.listen();
   } catch (err) {
-    send({ type: 'failed', message: formatError(err) });
-    logger.error({ err }, `worker failed to start: ${formatError(err)}`);
+    const message = errorLines(err).join('; ');
+    send({ type: 'failed', message });
+    logger.error({ err }, `worker failed to start: ${message}`);
     return 1;
   }
   let remote = false;
   gw.events.on('server-change', (change: ServerChange) => {
     if (remote) return;
-    const s = change.server;
-    send({ type: 'server-state', id: s.id, state: { admin: s.admin, health: s.health, weight: s.weight } });
+    const state = snapshotOf(change);
+    if (state) send({ type: 'server-state', id: change.server.id, state });
   });
   const pendingReloads = new Map<number, (r: ReloadResult) => void>();
   let nextRequest = 1;
@@ -346,7 +381,7 @@ export async function runWorker(logger: Logger): Promise<number> {
         case 'server-state':
           remote = true;
           try {
-            gw.applyServerStates({ [msg.id]: msg.state });
+            carryOver(gw, { [msg.id]: msg.state });
           } finally {
             remote = false;
           }

@@ -21,6 +21,7 @@ import { createHooks, hookUse, type HookUse } from './hooks';
 import { createHttp2Server } from './listeners/http2';
 import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
 import type { LoadedPlugin } from './loader';
+import { BindKeys, stillOwns, takeOver, type ListeningServers } from './reload-handover';
 import { ContainerSlotRegistry } from './slots';
 import { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
 
@@ -66,7 +67,10 @@ function normalizeAddress(a: string): string {
 interface Listener {
   frontend: FrontendRuntime;
   bind: BindConfig;
+  /** Same for the same bind in the next generation's config (reload handover). */
+  key: string;
   server: net.Server;
+  onConnection: (socket: net.Socket) => void;
   http: http.Server | null;
   /** HTTP/2 server for TLS connections that negotiated `h2` (HTTP mode, TLS binds). */
   h2: http2.Http2Server | null;
@@ -86,8 +90,13 @@ interface Listener {
 export interface GatewayOptions {
   /** A pino logger (or compatible). Default: pino to stdout at the config's logLevel. */
   logger?: Logger;
-  /** How `gateway.reload()` reaches the master (set in worker processes). */
+  /** How `gateway.reload()` reaches what reloads (the master, or the single-process reloader). */
   reload?: () => Promise<ReloadResult>;
+}
+
+export interface ListenOptions {
+  /** A previous generation's listening servers by bind key (reload): taken over, never closed. */
+  inherit?: ListeningServers;
 }
 
 interface Waiter {
@@ -209,7 +218,7 @@ export class Gateway implements GatewayApi {
     if (this.#reload) return this.#reload();
     return Promise.resolve({
       ok: false,
-      message: 'reload needs master mode: run with --workers N (the master reloads on SIGHUP)',
+      message: 'this gateway was started without a reloader (switchyard run has one in every mode; embedders use startReloadable())',
       errors: [],
     });
   }
@@ -231,26 +240,50 @@ export class Gateway implements GatewayApi {
 
   // ---------------------------------------------------------------- listeners
 
-  async listen(): Promise<void> {
+  async listen(options: ListenOptions = {}): Promise<void> {
     if (!this.#applied) throw new Error('prepare() first');
+    const keys = new BindKeys();
+    const adopt: Array<{ l: Listener; server: net.Server }> = [];
     for (const fe of this.frontends.values()) {
       for (const bind of fe.config.bind) {
-        const l = this.#createListener(fe, bind);
+        const l = this.#createListener(fe, bind, keys.next(bind));
         this.#listeners.push(l);
+        const inherited = options.inherit?.get(l.key);
+        if (inherited?.listening) {
+          adopt.push({ l, server: inherited });
+          continue;
+        }
         await new Promise<void>((resolve, reject) => {
           const onError = (err: Error): void => reject(CoreErrors.LISTEN.with({ cause: err }, fe.name, describeBind(bind), err.message));
           l.server.once('error', onError);
           l.server.listen(listenOptions(bind, fe.name), () => {
             l.server.off('error', onError);
             l.server.on('error', (err) => this.logger.error({ err, frontend: fe.name }, 'listener error'));
-            const a = l.server.address() as net.AddressInfo;
-            fe.addresses.push({ host: a.address, port: a.port, tls: !!bind.tls });
             resolve();
           });
         });
       }
     }
+    // Every new bind listens: take the kept ones over from the previous generation at once.
+    for (const { l, server } of adopt) {
+      takeOver(server, l.onConnection, (err) => this.logger.error({ err, frontend: l.frontend.name }, 'listener error'), {
+        allowHalfOpen: l.frontend.mode === 'tcp',
+        noDelay: true,
+      });
+      l.server = server;
+    }
+    for (const l of this.#listeners) {
+      const a = l.server.address() as net.AddressInfo;
+      l.frontend.addresses.push({ host: a.address, port: a.port, tls: !!l.bind.tls });
+    }
     this.events.emit('started');
+  }
+
+  /** The listening servers this generation still owns, by bind key (for the next generation). */
+  listeningServers(): ListeningServers {
+    const out = new Map<string, net.Server>();
+    for (const l of this.#listeners) if (l.server.listening && stillOwns(l.server, l.onConnection)) out.set(l.key, l.server);
+    return out;
   }
 
   #readTls(fe: FrontendRuntime, what: string, file: string): Buffer {
@@ -262,7 +295,7 @@ export class Gateway implements GatewayApi {
     }
   }
 
-  #createListener(fe: FrontendRuntime, bind: BindConfig): Listener {
+  #createListener(fe: FrontendRuntime, bind: BindConfig, key: string): Listener {
     const t = fe.config.timeouts;
     let httpServer: http.Server | null = null;
     if (fe.mode === 'http') {
@@ -288,7 +321,9 @@ export class Gateway implements GatewayApi {
     const listener: Listener = {
       frontend: fe,
       bind,
+      key,
       server: net.createServer({ noDelay: true, allowHalfOpen: fe.mode === 'tcp' }),
+      onConnection: (socket: net.Socket) => this.#onSocket(listener, socket),
       http: httpServer,
       h2: null,
       h2Sessions: new Set(),
@@ -343,7 +378,7 @@ export class Gateway implements GatewayApi {
         });
       }
     }
-    listener.server.on('connection', (socket: net.Socket) => this.#onSocket(listener, socket));
+    listener.server.on('connection', listener.onConnection);
     return listener;
   }
 
@@ -698,7 +733,8 @@ export class Gateway implements GatewayApi {
     // what the loop below brings about: don't wait for it here.)
     for (const l of this.#listeners) {
       for (const s of l.pending) s.destroy();
-      if (l.server.listening) l.server.close();
+      // A server the next generation took over (reload) stays open: its port never closes.
+      if (l.server.listening && stillOwns(l.server, l.onConnection)) l.server.close();
     }
     // Responses in flight close their connection when done ("Connection: close"), so
     // keep-alive clients reconnect elsewhere instead of racing an idle-close.
