@@ -22,7 +22,7 @@ export interface HaproxyAdaptOptions {
 /** The adapter itself: haproxy.cfg text → the canonical model, with warnings and a line map. */
 export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOptions): AdaptResult {
   const ad = new AdaptModel(text, file, options);
-    const sections = parseConfig(ad.text, ad.file, ad.contributedSections());
+    const sections = parseConfig(ad.text, ad.file, ad.contributedSections(), ad.env);
     ad.config.plugins = ad.plugins;
     ad.set(['frontends'], {}, 1);
     ad.set(['backends'], {}, 1);

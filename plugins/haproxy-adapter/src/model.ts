@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName, parseDuration, type HaproxyDirective, type HaproxyScope, type SlotRegistry } from '@switchyard/sdk';
-import { joinWords, type Directive, type Section } from './parse';
+import { joinWords, type Directive, type Env, type Section } from './parse';
 import type { HaproxyAdaptOptions } from './adapt';
 
 export type Obj = Record<string, unknown>;
@@ -97,6 +97,9 @@ export interface Ctx {
   closers?: Array<() => void>;
 }
 
+/** HAProxy reads `$` literally outside double quotes (addresses excepted): say so where it bites. */
+const dollarHint = '; environment variables are expanded only inside double quotes ("${VAR}") or in addresses, as in HAProxy';
+
 export class AdaptModel {
   readonly file: string;
   readonly text: string;
@@ -118,6 +121,7 @@ export class AdaptModel {
   readonly compressedBackends = new Set<string>();
 
   readonly slots: SlotRegistry | undefined;
+  readonly env: Env;
   /** Contributed directives' state in global and contributed sections (no proxy). */
   sectionLocals: Map<string, unknown> | undefined;
   readonly sectionClosers: Array<() => void> = [];
@@ -125,6 +129,7 @@ export class AdaptModel {
 
   constructor(text: string, file: string, options: HaproxyAdaptOptions) {
     this.slots = options.slots;
+    this.env = options.env ?? process.env;
     this.text = text;
     this.file = file;
     this.lenient = options.lenient;
@@ -214,7 +219,7 @@ export class AdaptModel {
     }
     if (/^\d+$/.test(v)) return Number(v);
     if (parseDuration(v) === undefined) {
-      this.problem(d.line, d.words.join(' '), `"${v}" is not a time (ms, s, m, h, d)`);
+      this.problem(d.line, d.words.join(' '), `"${v}" is not a time (ms, s, m, h, d)${v.includes('$') ? dollarHint : ''}`);
       return undefined;
     }
     return v;
@@ -222,7 +227,7 @@ export class AdaptModel {
 
   int(v: string | undefined, d: Directive): number | undefined {
     if (v !== undefined && /^-?\d+$/.test(v)) return Number(v);
-    this.problem(d.line, d.words.join(' '), `"${v ?? ''}" is not a number`);
+    this.problem(d.line, d.words.join(' '), `"${v ?? ''}" is not a number${v?.includes('$') ? dollarHint : ''}`);
     return undefined;
   }
 

@@ -40,68 +40,158 @@ const SECTIONS: Record<string, SectionKind> = {
   traces: 'other',
 };
 
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where a line is read, for `${.FILE}`, `${.LINE}` and `${.SECTION}`. */
+export interface LinePlace {
+  file: string;
+  line: number;
+  section?: string;
+}
+
 /**
- * Splits one line into words: blanks separate words, `#` starts a comment, double quotes
- * group (with backslash escapes and `$VAR`/`${VAR}` left as written), single quotes group
- * literally, a backslash escapes the next character.
+ * Splits one line into words as HAProxy 2.6's parse_line() does (src/tools.c): blanks
+ * separate words, `#` outside quotes starts a comment, single quotes group literally,
+ * double quotes group with backslash escapes and environment variables (`$VAR`, `${VAR}`,
+ * `${VAR-default}`, `"${VAR[*]}"` for several words; `${.FILE}`, `${.LINE}`,
+ * `${.SECTION}`). Outside double quotes a `$` is an ordinary character (addresses expand
+ * theirs later, see expandAddress). Backslash: `\\`, `\ `, `\t`, `\n`, `\r`, `\#`,
+ * `\'`, `\"`, `\$` (in double quotes) and `\xHH` are escapes; any other pair is kept as
+ * written (`\.` stays `\.` for regexes).
  */
-export function splitWords(text: string, file: string, line: number): string[] {
+export function splitWords(text: string, file: string, line: number, env: Env = process.env, section?: string): string[] {
   const words: string[] = [];
   let cur = '';
   let inWord = false;
+  let squote = false;
+  let dquote = false;
+  let quoteAt = -1;
+  const fail = (what: string, at: number): never => {
+    throw HaproxyErrors.SYNTAX.with({ location: { file, line } }, `${what} at position ${at + 1}:\n  ${text}\n  ${' '.repeat(at)}^`);
+  };
+  const push = (): void => {
+    words.push(cur);
+    cur = '';
+    inWord = false;
+  };
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '#') break;
-    if (c === ' ' || c === '\t' || c === '\r') {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
+    if (c === '\n' || c === '\r') break;
+    if (c === '#' && !squote && !dquote) break;
+    if (c === '"' && !squote) {
+      dquote = !dquote;
+      quoteAt = dquote ? i : -1;
+      inWord = true;
       i++;
+      continue;
+    }
+    if (c === "'" && !dquote) {
+      squote = !squote;
+      quoteAt = squote ? i : -1;
+      inWord = true;
+      i++;
+      continue;
+    }
+    if (c === '\\' && !squote) {
+      const n = text[i + 1];
+      inWord = true;
+      if (n === ' ' || n === '\\' || n === '#' || n === "'" || n === '"' || (n === '$' && dquote)) {
+        cur += n;
+        i += 2;
+      } else if (n === 't' || n === 'n' || n === 'r') {
+        cur += n === 't' ? '\t' : n === 'n' ? '\n' : '\r';
+        i += 2;
+      } else if (n === 'x') {
+        const hex = text.slice(i + 2, i + 4);
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail('truncated or invalid hexadecimal sequence', i);
+        cur += String.fromCharCode(parseInt(hex, 16));
+        i += 4;
+      } else {
+        cur += c;
+        i++;
+      }
+      continue;
+    }
+    if ((c === ' ' || c === '\t') && !squote && !dquote) {
+      if (inWord) push();
+      while (text[i] === ' ' || text[i] === '\t') i++;
+      continue;
+    }
+    if (c === '$' && dquote) {
+      i++;
+      const brace = text[i] === '{' ? i++ : -1;
+      if (!/[A-Za-z_.]/.test(text[i] ?? '')) fail('forbidden first char in environment variable name', i);
+      const start = i;
+      if (text[i] === '.') i++;
+      while (/[A-Za-z0-9_]/.test(text[i] ?? '')) i++;
+      const name = text.slice(start, i);
+      let value: string | undefined;
+      if (name.startsWith('.')) {
+        if (name === '.LINE') value = String(line);
+        else if (name === '.FILE') value = file;
+        else if (name === '.SECTION') value = section ?? '';
+        else fail('unsupported internal variable name', start);
+      } else value = env[name];
+      let expand = false;
+      if (text[i] === '[' && brace >= 0) {
+        if (text.slice(i, i + 3) !== '[*]') fail('truncated or invalid word expansion sequence', i);
+        expand = true;
+        i += 3;
+      }
+      if (brace >= 0) {
+        if (text[i] === '-') {
+          const end = text.indexOf('}', i);
+          if (end < 0) fail('unmatched brace in environment variable name', brace);
+          if (value === undefined) value = text.slice(i + 1, end);
+          i = end;
+        } else if (text[i] !== '}') fail('unmatched brace in environment variable name', brace);
+        i++;
+      }
+      inWord = true;
+      if (value === undefined) continue;
+      if (!expand) {
+        cur += value;
+        continue;
+      }
+      // "${VAR[*]}": each blank-separated part of the value is a word of its own
+      const parts = value.split(/[ \t\r\n\f\v]+/);
+      for (let k = 0; k < parts.length; k++) {
+        if (k > 0) push();
+        cur += parts[k];
+        inWord = true;
+      }
       continue;
     }
     inWord = true;
-    if (c === '\\' && i + 1 < text.length) {
-      cur += text[i + 1];
-      i += 2;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      const end = c;
-      i++;
-      let closed = false;
-      while (i < text.length) {
-        const d = text[i]!;
-        if (d === end) {
-          closed = true;
-          i++;
-          break;
-        }
-        if (end === '"' && d === '\\' && i + 1 < text.length) {
-          cur += text[i + 1];
-          i += 2;
-          continue;
-        }
-        cur += d;
-        i++;
-      }
-      if (!closed) throw HaproxyErrors.SYNTAX.with({ location: { file, line } }, `unterminated ${end === '"' ? 'double' : 'single'} quote`);
-      continue;
-    }
     cur += c;
     i++;
   }
+  if (squote || dquote) fail(`unmatched ${dquote ? 'double' : 'single'} quote`, quoteAt);
   if (inWord) words.push(cur);
   return words;
 }
 
+/**
+ * An address as HAProxy's str2sa_range() reads it: `$VAR` and `${VAR}` expand anywhere in
+ * it, quoted or not (env_expand(): names of letters, digits and `_`; unset means empty).
+ */
+export function expandAddress(address: string, env: Env = process.env): string {
+  if (!address.includes('$')) return address;
+  return address.replace(/\$(\{?)([A-Za-z0-9_]*)(\}?)/g, (all, open: string, name: string, close: string) => {
+    const value = env[name] ?? '';
+    // "${NAME" without its brace: env_expand leaves the text after the name as is
+    return open && !close ? value : open ? value : value + close;
+  });
+}
+
 /** Cuts a haproxy.cfg into sections of directives. */
-export function parseConfig(text: string, file: string, extraSections: ReadonlyArray<string> = []): Section[] {
+export function parseConfig(text: string, file: string, extraSections: ReadonlyArray<string> = [], env: Env = process.env): Section[] {
   const sections: Section[] = [];
   let current: Section | undefined;
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
-    const words = splitWords(lines[n]!, file, n + 1);
+    const words = splitWords(lines[n]!, file, n + 1, env, current?.name);
     if (words.length === 0) continue;
     const kind = SECTIONS[words[0]!] ?? (extraSections.includes(words[0]!) ? 'other' : undefined);
     if (kind !== undefined) {

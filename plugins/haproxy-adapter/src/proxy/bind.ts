@@ -1,10 +1,10 @@
 import { runContributed } from '../contributed';
 import { AdaptModel, P, type Ctx, type Obj } from '../model';
-import { type Directive } from '../parse';
+import { expandAddress, type Directive } from '../parse';
 
 export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const w = d.words;
-  const addrs = (w[1] ?? '').split(',').filter(Boolean);
+  const addrs = expandAddress(w[1] ?? '', ad.env).split(',').filter(Boolean);
   if (addrs.length === 0) return ad.problem(d.line, w.join(' '), 'bind needs an address');
   const tls: Obj = {};
   let ssl = false;

@@ -1,11 +1,11 @@
 import { runContributed } from '../contributed';
 import { AdaptModel, P, type Ctx, type Obj } from '../model';
-import { type Directive } from '../parse';
+import { expandAddress, type Directive } from '../parse';
 
 export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const w = d.words;
   const name = w[1];
-  const addr = w[2];
+  const addr = w[2] === undefined ? undefined : expandAddress(w[2], ad.env);
   if (!name || !addr) return ad.problem(d.line, w.join(' '), 'server needs a name and an address');
   const m = /^(?:ipv4@|ipv6@)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
   if (!m) return ad.problem(d.line, w.join(' '), `server address "${addr}" needs a port (ports taken from the client, ranges and unix sockets are not supported)`);

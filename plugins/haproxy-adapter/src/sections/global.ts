@@ -1,6 +1,6 @@
 import { AdaptModel, P, GLOBAL_IGNORED, type Obj } from '../model';
 import { runContributed } from '../contributed';
-import { type Directive, type Section } from '../parse';
+import { expandAddress, type Directive, type Section } from '../parse';
 
 export function global(ad: AdaptModel, s: Section): void {
   for (const d of s.directives) {
@@ -56,7 +56,7 @@ export function global(ad: AdaptModel, s: Section): void {
 export function logTargetOf(ad: AdaptModel, d: Directive): void {
   const w = d.words.slice(1);
   if (w[0] === 'global') return;
-  const target = w[0];
+  const target = w[0] === undefined ? undefined : expandAddress(w[0], ad.env);
   const obj: Obj = {};
   let i = 1;
   let facility: string | undefined;
