@@ -9,3 +9,4 @@ export * from './duration';
 export * from './ip';
 export * from './headers';
 export * from './haproxy';
+export * from './wire-bytes';

@@ -1,10 +1,10 @@
 import type {
-  BackendState, Exchange, FrontendState, GatewayApi, ServerState,
+  BackendState, Connection, Exchange, FrontendState, GatewayApi, ServerState,
 } from '@switchyard/sdk';
-import { Stage } from '@switchyard/sdk';
+import { Stage, createWireCounter, type WireBytes } from '@switchyard/sdk';
 import { LatencyWindow } from './latency';
 import type {
-  BackendStats, FrontendStats, HistoryPoint, HistorySeries, ServerStats, StatsSnapshot, Status,
+  BackendStats, FrontendStats, HistoryPoint, HistorySeries, ProxyFailures, ServerStats, StatsSnapshot, Status,
 } from './types';
 
 const PLUGIN = '@switchyard/plugin-stats';
@@ -43,8 +43,6 @@ function lastCheck(s: ServerState): Record<string, unknown> | null {
   };
 }
 
-/** connection.data key: this connection was already counted by the stats collector. */
-const kCounted = Symbol('switchyard.stats.counted');
 
 const CLASS_NAMES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -82,12 +80,19 @@ class Series {
 /** Counters the gateway does not keep, per frontend. */
 class FrontendRecord {
   requests = 0;
-  /** Client connections that carried at least one exchange. */
+  /** Client connections accepted (HAProxy's frontend sessions: counted at accept, not at the end). */
   connectionsTotal = 0;
   lastConnections = 0;
   connRate = 0;
   maxConnRate = 0;
   errors = 0;
+  /** Answered by the gateway itself (HAProxy `intercepted`). */
+  intercepted = 0;
+  /** Refused by a rule with a 403 (HAProxy `dreq`). */
+  denied = 0;
+  /** Ended with an error before reaching a backend (HAProxy `ereq`). */
+  requestErrors = 0;
+  internalErrors = 0;
   bytesIn = 0;
   bytesOut = 0;
   readonly responses: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
@@ -103,13 +108,54 @@ class FrontendRecord {
   }
 }
 
-class BackendRecord {
+/** Counters a backend and a server both keep (HAProxy's per-proxy and per-server fields). */
+class ProxyCounters {
+  bytesIn = 0;
+  bytesOut = 0;
+  /** HAProxy `econ`, `eresp`, `cli_abrt`, `srv_abrt`, `eint`. */
+  connectionErrors = 0;
+  responseErrors = 0;
+  clientAborts = 0;
+  serverAborts = 0;
+  internalErrors = 0;
+  /** ms since epoch of the last exchange's start; 0 = never. */
+  lastSession = 0;
+  /** Longest total time, ms. */
+  maxTime = 0;
+
+  count(ex: Exchange, wire: WireBytes, ms: number): void {
+    this.bytesIn += wire.in;
+    this.bytesOut += wire.out;
+    switch (ex.termination) {
+      case 'server-refused':
+        this.connectionErrors++;
+        break;
+      case 'server-reset':
+        this.responseErrors++;
+        this.serverAborts++;
+        break;
+      case 'server-timeout':
+        this.responseErrors++;
+        break;
+      case 'client-abort':
+      case 'client-timeout':
+        this.clientAborts++;
+        break;
+      case 'internal-error':
+        this.internalErrors++;
+        break;
+      default:
+    }
+    if (ex.startTime > this.lastSession) this.lastSession = ex.startTime;
+    if (ms > this.maxTime) this.maxTime = ms;
+  }
+}
+
+class BackendRecord extends ProxyCounters {
   requests = 0;
   errors = 0;
   retries = 0;
   redispatches = 0;
-  bytesIn = 0;
-  bytesOut = 0;
   readonly responses: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
   readonly latency: LatencyWindow;
   maxActive = 0;
@@ -121,13 +167,14 @@ class BackendRecord {
   lastStatus: Status;
   readonly history: Series;
   constructor(readonly state: BackendState, window: number, historySize: number) {
+    super();
     this.latency = new LatencyWindow(window);
     this.history = new Series(historySize);
     this.lastStatus = backendStatus(state);
   }
 }
 
-class ServerRecord {
+class ServerRecord extends ProxyCounters {
   retries = 0;
   redispatches = 0;
   readonly latency: LatencyWindow;
@@ -136,6 +183,7 @@ class ServerRecord {
   maxRate = 0;
   lastSessions = 0;
   constructor(readonly state: ServerState, window: number) {
+    super();
     this.latency = new LatencyWindow(window);
     this.lastSessions = state.counters.sessions;
   }
@@ -164,6 +212,17 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+function failures(c: ProxyCounters, now: number): ProxyFailures {
+  return {
+    connectionErrors: c.connectionErrors,
+    responseErrors: c.responseErrors,
+    clientAborts: c.clientAborts,
+    serverAborts: c.serverAborts,
+    internalErrors: c.internalErrors,
+    lastSessionAgo: c.lastSession === 0 ? -1 : Math.max(0, Math.round((now - c.lastSession) / 1000)),
+  };
+}
+
 function responses(r: ReadonlyArray<number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (let i = 1; i <= 5; i++) out[CLASS_NAMES[i]!] = r[i]!;
@@ -188,6 +247,9 @@ export class StatsCollector {
   #lastTick = Date.now();
   #ticks = 0;
   readonly #tickListeners = new Set<() => void>();
+  readonly #countWire = createWireCounter(PLUGIN);
+  /** Reused for every exchange (the log tap allocates nothing). */
+  readonly #wire: WireBytes = { in: 0, out: 0 };
 
   constructor(gateway: GatewayApi, options: CollectorOptions) {
     this.#gateway = gateway;
@@ -223,30 +285,41 @@ export class StatsCollector {
     return r;
   }
 
-  /** Taps `log` as an observer (runs after everything else that logs). */
+  /**
+   * Taps `accept` last (a connection a filter refused is not a session, as in HAProxy) to
+   * count connections when they arrive, and `log` as an observer (after everything else).
+   */
   tap(): void {
+    this.#gateway.hooks.accept.tap({ name: PLUGIN, stage: Stage.OBSERVE }, (conn: Connection): undefined => {
+      const f = this.#frontends.get(conn.frontend);
+      if (f !== undefined) f.connectionsTotal++;
+      return undefined;
+    });
     this.#gateway.hooks.log.tap({ name: PLUGIN, stage: Stage.OBSERVE }, (ex: Exchange) => this.observe(ex));
   }
 
   observe(ex: Exchange): void {
     const ms = Number(process.hrtime.bigint() - ex.startHr) / 1e6;
     const cls = ex.kind === 'http' && ex.status > 0 ? (ex.status >= 100 && ex.status < 600 ? (ex.status / 100) | 0 : 0) : -1;
-    // TCP: the log hook runs before the forwarder copies the socket counters (see docs).
-    const bin = ex.kind === 'tcp' && ex.bytesIn === 0 ? ex.socket.bytesRead : ex.bytesIn;
-    const bout = ex.kind === 'tcp' && ex.bytesOut === 0 ? ex.socket.bytesWritten : ex.bytesOut;
+    // As HAProxy counts: every byte from and to the client, heads included.
+    const wire = this.#wire;
+    this.#countWire(ex, wire);
+    const bin = wire.in;
+    const bout = wire.out;
     const f = this.#frontends.get(ex.frontend);
     if (f !== undefined) {
       f.requests++;
-      // Once per connection (one Map entry per connection, none per request).
-      const cd = ex.connection.data;
-      if (!cd.has(kCounted)) {
-        cd.set(kCounted, true);
-        f.connectionsTotal++;
-      }
       f.bytesIn += bin;
       f.bytesOut += bout;
       if (cls >= 0) f.responses[cls]++;
-      if (ex.error !== null) f.errors++;
+      if (ex.error !== null) {
+        f.errors++;
+        if (ex.backend === null) f.requestErrors++;
+      }
+      if (ex.termination === 'local') {
+        f.intercepted++;
+        if (ex.kind === 'http' && ex.status === 403) f.denied++;
+      } else if (ex.termination === 'internal-error') f.internalErrors++;
       f.latency.add(ms);
       const c = ex.frontend.connections;
       if (c > f.maxConnections) f.maxConnections = c;
@@ -256,8 +329,7 @@ export class StatsCollector {
     const b = this.#backends.get(be);
     if (b === undefined) return;
     b.requests++;
-    b.bytesIn += bin;
-    b.bytesOut += bout;
+    b.count(ex, wire, ms);
     if (cls >= 0) b.responses[cls]++;
     if (ex.error !== null) b.errors++;
     let redispatched = 0;
@@ -270,6 +342,7 @@ export class StatsCollector {
     if (s === null) return;
     b.latency.add(ms);
     const r = this.#serverRecord(s);
+    r.count(ex, wire, ms);
     r.latency.add(ms);
     if (ex.retries > 0) {
       r.retries += ex.retries;
@@ -374,6 +447,10 @@ export class StatsCollector {
         bytes: { in: f.bytesIn, out: f.bytesOut },
         responses: responses(f.responses),
         errors: f.errors,
+        intercepted: f.intercepted,
+        denied: f.denied,
+        requestErrors: f.requestErrors,
+        internalErrors: f.internalErrors,
         latency: { p50: round(p50), p99: round(p99) },
       });
     }
@@ -408,12 +485,14 @@ export class StatsCollector {
           backup: s.backup,
           sessions: { current: s.active, max: Math.max(r.maxActive, s.active), limit: s.maxconn, total: s.counters.sessions },
           rate: { current: round(r.rate), max: round(r.maxRate) },
-          bytes: { in: s.counters.bytesIn, out: s.counters.bytesOut },
+          bytes: { in: r.bytesIn, out: r.bytesOut },
           responses: responses(s.counters.responses),
           errors: s.counters.errors,
+          ...failures(r, now),
           retries: r.retries,
           redispatches: r.redispatches,
           latency: { p50: round(sp50), p99: round(sp99) },
+          time: { avg: round(r.latency.mean()), max: round(r.maxTime) },
         });
       }
       backends.push({
@@ -433,9 +512,11 @@ export class StatsCollector {
         bytes: { in: b.bytesIn, out: b.bytesOut },
         responses: responses(b.responses),
         errors: b.errors,
+        ...failures(b, now),
         retries: b.retries,
         redispatches: b.redispatches,
         latency: { p50: round(p50), p99: round(p99) },
+        time: { avg: round(b.latency.mean()), max: round(b.maxTime) },
         serverList: servers,
       });
     }

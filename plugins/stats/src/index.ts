@@ -4,7 +4,7 @@ import { StatsServer, type StatsConfig } from './server';
 
 export { StatsCollector, serverStatus, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, FAILED_ATTEMPTS_VAR, countRedispatches } from './collector';
 export { LatencyWindow } from './latency';
-export { toCsv, CSV_COLUMNS } from './csv';
+export { toCsv, CSV_COLUMNS, statRows, statField, serverStatusText, type StatRow, type CsvColumn } from './csv';
 export { StatsErrors } from './errors';
 export type { StatsConfig } from './server';
 export type * from './types';
@@ -24,7 +24,7 @@ interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
 
 export const plugin = definePlugin<RawStatsConfig>({
   name: '@switchyard/plugin-stats',
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',

@@ -20,6 +20,15 @@ export class LatencyWindow {
     return this.#count;
   }
 
+  /** Mean in ms over the window; 0 when empty. */
+  mean(): number {
+    const n = Math.min(this.#count, this.size);
+    if (n === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += this.#ring[i]!;
+    return sum / n;
+  }
+
   add(ms: number): void {
     this.#ring[this.#count % this.size] = ms;
     this.#count++;

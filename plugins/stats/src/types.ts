@@ -24,6 +24,26 @@ export interface Latency {
   p99: number;
 }
 
+/** How exchanges through a backend or server failed (HAProxy's econ, eresp, cli_abrt, srv_abrt, eint). */
+export interface ProxyFailures {
+  /** The server refused the connection. */
+  connectionErrors: number;
+  /** The server reset or timed out while answering. */
+  responseErrors: number;
+  clientAborts: number;
+  /** The server reset the connection while answering. */
+  serverAborts: number;
+  internalErrors: number;
+  /** Seconds since the last exchange started; -1 = never (HAProxy `lastsess`). */
+  lastSessionAgo: number;
+}
+
+/** Total time of the exchanges (ms): mean over the latency window, and the longest since start. */
+export interface Times {
+  avg: number;
+  max: number;
+}
+
 export interface FrontendStats {
   name: string;
   mode: 'http' | 'tcp';
@@ -33,13 +53,21 @@ export interface FrontendStats {
   rate: Rate;
   /** Client connections that carried an exchange: total, per second now and at most. */
   connections: { total: number; rate: number; maxRate: number };
+  /** Bytes from and to clients, heads included (as HAProxy counts). */
   bytes: { in: number; out: number };
   responses: Record<string, number>;
   errors: number;
+  /** Answered by the gateway itself: rules, redirects, the stats page, errors (HAProxy `intercepted`). */
+  intercepted: number;
+  /** Refused with a 403 by the gateway (HAProxy `dreq`). */
+  denied: number;
+  /** Ended with an error before a backend was chosen (HAProxy `ereq`). */
+  requestErrors: number;
+  internalErrors: number;
   latency: Latency;
 }
 
-export interface ServerStats {
+export interface ServerStats extends ProxyFailures {
   name: string;
   address: string;
   status: Status;
@@ -61,9 +89,10 @@ export interface ServerStats {
   retries: number;
   redispatches: number;
   latency: Latency;
+  time: Times;
 }
 
-export interface BackendStats {
+export interface BackendStats extends ProxyFailures {
   name: string;
   mode: 'http' | 'tcp';
   balance: string;
@@ -84,6 +113,7 @@ export interface BackendStats {
   retries: number;
   redispatches: number;
   latency: Latency;
+  time: Times;
   serverList: ServerStats[];
 }
 
