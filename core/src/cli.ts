@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,6 +121,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'validate': {
         if (!needConfig()) return 2;
         const loaded = loadConfig(input, { logger });
+        // Everything `run` does but starting: every plugin's provision and validate steps.
+        const quiet = pino({ level: 'silent' }) as unknown as Logger;
+        await (await Gateway.provision(loaded, { logger: quiet })).stop(0);
         for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
         io.out(`${values.config}: valid (${loaded.plugins.length} plugins, ${Object.keys(loaded.config.frontends).length} frontends, ${Object.keys(loaded.config.backends).length} backends)\n`);
         return 0;

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -7,11 +6,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import pino from 'pino';
-import type { DependencyContainer } from 'tsyringe';
 import {
   Slots, SwitchyardError, type BackendState, type BalancePolicyClass, type BindConfig, type Connection, type Exchange,
   type FrontendState, type GatewayApi, type GatewayEvents, type Hooks, type Logger, type ServerChange, type ServerState,
-  type SwitchyardConfig, type TlsInfo, type ReloadResult, type AdminState, type HealthState,
+  type SwitchyardConfig, type TlsInfo, type ReloadResult, type AdminState, type HealthState, type ConfigLocation,
+  type ConfigPath, type ServiceContainer,
 } from '@switchyard/sdk';
 import type { LoadedConfig } from './config/load';
 import { CoreErrors } from './errors';
@@ -20,9 +19,11 @@ import { describeBind, listenOptions } from './inherited-fds';
 import { createHooks, hookUse, type HookUse } from './hooks';
 import { createHttp2Server } from './listeners/http2';
 import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
+import { locator, runStep, stopPlugins } from './lifecycle';
 import type { LoadedPlugin } from './loader';
 import { BindKeys, stillOwns, takeOver, type ListeningServers } from './reload-handover';
-import { ContainerSlotRegistry } from './slots';
+import type { ServiceRegistry } from './services';
+import type { SlotTable } from './slots';
 import { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
 
 const kConnection = Symbol('switchyard.connection');
@@ -113,8 +114,10 @@ interface Waiter {
 export class Gateway implements GatewayApi {
   readonly hooks: Hooks = createHooks();
   readonly config: SwitchyardConfig;
-  readonly container: DependencyContainer;
-  readonly slots: ContainerSlotRegistry;
+  readonly services: ServiceRegistry;
+  readonly container: ServiceContainer;
+  readonly slots: SlotTable;
+  readonly locate: (path: ConfigPath) => ConfigLocation;
   readonly logger: Logger;
   readonly events: GatewayEvents & EventEmitter = new EventEmitter() as GatewayEvents & EventEmitter;
   readonly frontends = new Map<string, FrontendRuntime>();
@@ -135,7 +138,9 @@ export class Gateway implements GatewayApi {
 
   private constructor(loaded: LoadedConfig, options: GatewayOptions) {
     this.config = loaded.config;
-    this.container = loaded.container;
+    this.services = loaded.services;
+    this.container = loaded.services.legacy();
+    this.locate = locator(loaded.file, loaded.lineOf);
     this.slots = loaded.slots;
     this.plugins = loaded.plugins;
     this.configFile = loaded.file;
@@ -150,10 +155,31 @@ export class Gateway implements GatewayApi {
     this.#buildState();
   }
 
-  /** Builds state and applies every plugin (taps hooks), without listening. */
-  static async prepare(loaded: LoadedConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  /**
+   * Builds state and runs every plugin's provision and validate steps: everything but
+   * starting (no sockets, no timers). What `switchyard validate` runs. Stop it when done.
+   */
+  static async provision(loaded: LoadedConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const gw = new Gateway(loaded, options);
-    await gw.#applyPlugins();
+    try {
+      await runStep(gw, 'provision');
+      await runStep(gw, 'validate');
+    } catch (err) {
+      await gw.stop(0);
+      throw err;
+    }
+    return gw;
+  }
+
+  /** provision(), then every plugin's apply step (taps hooks, starts background work), without listening. */
+  static async prepare(loaded: LoadedConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    const gw = await Gateway.provision(loaded, options);
+    try {
+      await gw.#applyPlugins();
+    } catch (err) {
+      await gw.stop(0);
+      throw err;
+    }
     return gw;
   }
 
@@ -186,17 +212,9 @@ export class Gateway implements GatewayApi {
   }
 
   async #applyPlugins(): Promise<void> {
-    for (const p of this.plugins) {
-      const def = p.definition;
-      if (!def.apply) continue;
-      const pluginConfig = def.configKey ? this.config[def.configKey] : undefined;
-      try {
-        await def.apply(this, pluginConfig);
-      } catch (err) {
-        if (err instanceof SwitchyardError && !err.code.startsWith('SWY_ERR_PLUGIN_')) throw err;
-        throw CoreErrors.PLUGIN_APPLY.with({ cause: err }, def.name, err instanceof Error ? err.message : String(err));
-      }
-    }
+    await runStep(this, 'apply');
+    // Services are resolved by now; a look-up from here on would be per request.
+    this.services.seal();
     this.#use = hookUse(this.hooks);
     this.#applied = true;
   }
@@ -768,7 +786,7 @@ export class Gateway implements GatewayApi {
         this.logger.error({ err }, 'a plugin stop step failed');
       }
     }
-    this.container.clearInstances();
+    await stopPlugins(this, this.logger);
   }
 }
 

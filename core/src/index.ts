@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 export { Gateway, TOKENS, type GatewayOptions } from './gateway';
 export { loadConfig, ConfigErrors, type ConfigInput, type LoadedConfig } from './config/load';
 export { composeSchema, BUILTIN_TIMEOUTS } from './config/schema';

@@ -1,5 +1,4 @@
-import type { DependencyContainer } from 'tsyringe';
-import type { SlotMeta, SlotRegistry } from '@switchyard/sdk';
+import { checkSlotShape, slotShape, type SlotMeta, type SlotRegistry } from '@switchyard/sdk';
 import { CoreErrors } from './errors';
 
 export interface SlotEntry {
@@ -10,40 +9,42 @@ export interface SlotEntry {
 }
 
 /**
- * Named slots backed by the gateway's DI container: an implementation is registered as the
- * token `switchyard.<slot>.<name>`. Lookups happen at load, never per request.
+ * Named slots of one gateway generation. `provide` checks an implementation against the
+ * shape its slot's owner declared (`defineSlot(name, shape)`), so a policy that is not a
+ * class, or a class without `select()`, is refused at load with the providing plugin named.
+ * Lookups happen at load, never per request.
  */
-export class ContainerSlotRegistry implements SlotRegistry {
+export class SlotTable implements SlotRegistry {
   readonly entries: SlotEntry[] = [];
-  #container: DependencyContainer;
+  readonly #impls = new Map<string, Map<string, unknown>>();
   #owner = '@switchyard/core';
-
-  constructor(container: DependencyContainer) {
-    this.#container = container;
-  }
 
   /** The plugin whose register step is running, to name it in listings and errors. */
   setOwner(owner: string): void {
     this.#owner = owner;
   }
 
-  static token(slot: string, name: string): string {
-    return `switchyard.${slot}.${name}`;
-  }
-
-  provide<T>(slot: string, name: string, impl: T, meta: SlotMeta = {}): void {
+  provide(slot: string, name: string, impl: unknown, meta: SlotMeta = {}): void {
     const existing = this.entries.find((e) => e.slot === slot && e.name === name);
-    if (existing) throw CoreErrors.SLOT_DUPLICATE(slot, name, existing.owner, this.#owner);
-    this.#container.register(ContainerSlotRegistry.token(slot, name), { useValue: impl });
+    if (existing) throw CoreErrors.SLOT_DUPLICATE.with({ plugin: this.#owner }, slot, name, existing.owner, this.#owner);
+    const shape = slotShape(slot);
+    const problem = shape ? checkSlotShape(shape, impl) : undefined;
+    if (shape && problem) throw CoreErrors.SLOT_SHAPE.with({ plugin: this.#owner }, this.#owner, slot, name, shape.expected, problem);
+    let byName = this.#impls.get(slot);
+    if (!byName) this.#impls.set(slot, (byName = new Map()));
+    byName.set(name, impl);
     this.entries.push({ slot, name, owner: this.#owner, meta });
   }
 
   get<T>(slot: string, name: string): T | undefined {
-    const token = ContainerSlotRegistry.token(slot, name);
-    return this.#container.isRegistered(token, true) ? this.#container.resolve<T>(token) : undefined;
+    return this.#impls.get(slot)?.get(name) as T | undefined;
   }
 
   names(slot: string): string[] {
     return this.entries.filter((e) => e.slot === slot).map((e) => e.name);
   }
 }
+
+/** @deprecated the old name (slots were once kept in a tsyringe container). */
+export const ContainerSlotRegistry = SlotTable;
+export type ContainerSlotRegistry = SlotTable;

@@ -21,6 +21,8 @@ export interface SwitchyardErrorOptions {
   /** Where in the config the problem is: file, line, key path. */
   location?: ConfigLocation;
   status?: number;
+  /** The plugin the error comes from (the core fills it in for errors out of a plugin step or tap). */
+  plugin?: string;
 }
 
 export interface ConfigLocation {
@@ -34,7 +36,9 @@ export interface ConfigLocation {
 export class SwitchyardError extends Error {
   readonly code: string;
   readonly status: number;
-  readonly location: ConfigLocation | undefined;
+  location: ConfigLocation | undefined;
+  /** The plugin it comes from, when a plugin raised it. */
+  plugin: string | undefined;
 
   constructor(code: string, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -42,6 +46,7 @@ export class SwitchyardError extends Error {
     this.code = code;
     this.status = options.status ?? 500;
     this.location = options.location;
+    this.plugin = options.plugin;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -100,14 +105,18 @@ export const SdkErrors = defineErrors({
   },
 });
 
-/** Formats an error with its location for people: `file:line: path: message (CODE)`. */
+/**
+ * Formats an error with its location for people: `file:line: path: message (CODE)`, and
+ * `file:line: path: plugin <name>: message (CODE)` when a plugin raised it.
+ */
 export function formatError(err: unknown): string {
   if (err instanceof SwitchyardError) {
     const loc = err.location;
     const where = loc
       ? [loc.file && (loc.line ? `${loc.file}:${loc.line}` : loc.file), loc.path].filter(Boolean).join(': ')
       : '';
-    return `${where ? where + ': ' : ''}${err.message} (${err.code})`;
+    const who = err.plugin && !err.message.includes(err.plugin) ? `plugin ${err.plugin}: ` : '';
+    return `${where ? where + ': ' : ''}${who}${err.message} (${err.code})`;
   }
   return err instanceof Error ? err.message : String(err);
 }

@@ -4,6 +4,7 @@ export * from './state';
 export * from './exchange';
 export * from './hooks';
 export * from './slots';
+export * from './contracts';
 export * from './plugin';
 export * from './duration';
 export * from './ip';

@@ -1,10 +1,10 @@
-import type { DependencyContainer } from 'tsyringe';
 import type { JsonSchema, SwitchyardConfig } from './config';
+import type { Services } from './contracts';
 import type { Hooks } from './hooks';
 import type { SlotRegistry } from './slots';
 import type { BackendState, FrontendState, ServerChange, ServerState } from './state';
 import type { Exchange } from './exchange';
-import { SdkErrors } from './errors';
+import { SdkErrors, type ConfigLocation } from './errors';
 
 /** A pino-compatible logger (the core passes a pino child logger per plugin). */
 export interface Logger {
@@ -42,13 +42,34 @@ export interface GatewayEvents {
   once<E extends keyof GatewayEventMap>(event: E, listener: (...args: GatewayEventMap[E]) => void): this;
 }
 
-/** What a plugin's `apply` step gets: the running gateway. */
+/**
+ * The string-keyed value map earlier plugins used for services.
+ * @deprecated offer and consume services through typed tokens: `gateway.services`.
+ */
+export interface ServiceContainer {
+  register(token: string | symbol, provider: { useValue: unknown }): this;
+  isRegistered(token: string | symbol, recursive?: boolean): boolean;
+  resolve<T>(token: string | symbol): T;
+}
+
+/** A key path in the config: `['backends', 'api', 'servers', 0, 'address']` or `'backends.api.servers[0].address'`. */
+export type ConfigPath = string | ReadonlyArray<string | number>;
+
+/** What a plugin's `provision`, `validate`, `apply` and `stop` steps get: the gateway generation. */
 export interface GatewayApi {
   readonly hooks: Hooks;
   readonly config: SwitchyardConfig;
-  /** This gateway's own child container: two gateways in one process share nothing. */
-  readonly container: DependencyContainer;
+  /** This generation's services (typed tokens): two gateways, or two generations, share nothing. */
+  readonly services: Services;
+  /** @deprecated string-keyed view of `services`; use typed tokens. */
+  readonly container: ServiceContainer;
   readonly slots: SlotRegistry;
+  /**
+   * Where a config key is: file, line and key path, for a coded error's `location`
+   * (`MyErrors.BAD.with({ location: gateway.locate(['backends', name, 'myKey']) }, …)`). A
+   * coded error thrown from a plugin step with only `location.path` gets file and line filled in.
+   */
+  locate(path: ConfigPath): ConfigLocation;
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly frontends: ReadonlyMap<string, FrontendState>;
@@ -86,7 +107,10 @@ export interface GatewayApi {
 
 /** What a plugin's `register` step gets. */
 export interface RegisterContext {
-  readonly container: DependencyContainer;
+  /** This generation's services: offer the ones that need no config here, or in `provision`. */
+  readonly services: Services;
+  /** @deprecated string-keyed view of `services`. */
+  readonly container: ServiceContainer;
   readonly slots: SlotRegistry;
   readonly logger: Logger;
 }
@@ -116,10 +140,32 @@ export interface PluginDefinition<C = unknown> {
   /** Top-level config key the plugin reads (its `schema.config` validates it). */
   readonly configKey?: string;
   readonly schema?: PluginSchema;
-  /** Provide slot implementations and services. No hooks yet: the config is not composed. */
+  /** Provide slot implementations (and config-free services). No hooks yet: the config is not composed. */
   register?(ctx: RegisterContext): void;
-  /** Tap hooks and start background work. `config` is the validated `configKey` value. */
+  /**
+   * Build what the plugin needs from its validated config: compile rules, read files (CA
+   * bundles, user lists), build TLS contexts, offer services and resolve other plugins'
+   * services, tap hooks. No sockets, no timers, no background work: `switchyard validate`
+   * runs this step too, so a problem found here is a problem `validate` reports. Throw coded
+   * errors with `location: gateway.locate(path)` (file:line of the key).
+   */
+  provision?(gateway: GatewayApi, config: C): void | Promise<void>;
+  /**
+   * Checks that need every plugin provisioned (cross-plugin references). Runs under
+   * `switchyard validate` and `run`, after every plugin's `provision`.
+   */
+  validate?(gateway: GatewayApi, config: C): void | Promise<void>;
+  /**
+   * Start: open sockets, start timers and background work (and, in older plugins, tap
+   * hooks). Runs under `run`, never under `validate`.
+   */
   apply?(gateway: GatewayApi, config: C): void | Promise<void>;
+  /**
+   * Stop and dispose: runs once when the generation stops (shutdown, or the old side of a
+   * reload once it has drained), in reverse plugin order, before services are disposed.
+   * Runs even when `apply` never did (a `validate`, a failed start).
+   */
+  stop?(gateway: GatewayApi): void | Promise<void>;
 }
 
 /** A plugin list published as a package. Names resolve from the preset's own directory. */
@@ -138,6 +184,11 @@ export function definePlugin<C = unknown>(plugin: Omit<PluginDefinition<C>, 'kin
   for (const key of ['version', 'core'] as const) {
     if (typeof plugin[key] !== 'string' || plugin[key] === '') {
       throw SdkErrors.PLUGIN_INVALID(`plugin ${plugin.name} needs a ${key} string`);
+    }
+  }
+  for (const step of ['register', 'provision', 'validate', 'apply', 'stop'] as const) {
+    if (plugin[step] !== undefined && typeof plugin[step] !== 'function') {
+      throw SdkErrors.PLUGIN_INVALID(`plugin ${plugin.name}: ${step} must be a function`);
     }
   }
   if (plugin.schema?.config && !plugin.configKey) {

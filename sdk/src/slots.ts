@@ -15,19 +15,104 @@ export interface SlotMeta {
   options?: Record<string, JsonSchema>;
 }
 
+declare const kSlotType: unique symbol;
+
+/**
+ * A slot name that carries its implementation's type: `defineSlot<T>('acl.fetch', shape)`.
+ * At run time it is the plain name (so listings and config show it); for the compiler it
+ * is a key of T, so `provide(MY_SLOT, name, impl)` checks `impl` against T.
+ */
+export type SlotKey<T> = string & { readonly [kSlotType]: T };
+
+/** What the loader checks an implementation against when it is provided (before any config is read). */
+export interface SlotShape {
+  /** 'class': a constructor whose prototype has `methods`; 'object': an object with `methods`; 'function': a function. */
+  readonly kind: 'class' | 'object' | 'function';
+  readonly methods?: ReadonlyArray<string>;
+  /** How the error names the expected type: "a BalancePolicyClass (a class with select())". */
+  readonly expected: string;
+}
+
+const shapes: Map<string, SlotShape> = ((globalThis as Record<symbol, unknown>)[Symbol.for('switchyard.slot-shapes')] ??=
+  new Map<string, SlotShape>()) as Map<string, SlotShape>;
+
+/** Declares a slot owned by the calling package; export the key for providers and consumers. */
+export function defineSlot<T>(name: string, shape?: SlotShape): SlotKey<T> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('a slot needs a non-empty name');
+  if (shape && !shapes.has(name)) shapes.set(name, Object.freeze({ ...shape }));
+  return name as SlotKey<T>;
+}
+
+/** The shape declared for a slot, if its owner declared one. */
+export function slotShape(name: string): SlotShape | undefined {
+  return shapes.get(name);
+}
+
+/** Why `impl` does not fit `shape`, or undefined when it does. */
+export function checkSlotShape(shape: SlotShape, impl: unknown): string | undefined {
+  const got = impl === null ? 'null' : Array.isArray(impl) ? 'an array' : typeof impl === 'function'
+    ? (impl.prototype === undefined ? 'an arrow function' : /^class[\s{]/.test(Function.prototype.toString.call(impl)) ? `class ${impl.name || '(anonymous)'}` : `function ${impl.name || '(anonymous)'}`)
+    : typeof impl === 'object' ? 'an object' : `a ${typeof impl}`;
+  if (shape.kind === 'class' || shape.kind === 'function') {
+    if (typeof impl !== 'function' || (shape.kind === 'class' && impl.prototype === undefined)) return `got ${got}`;
+    if (shape.kind === 'class') {
+      const missing = (shape.methods ?? []).filter((m) => typeof (impl.prototype as Record<string, unknown>)[m] !== 'function');
+      if (missing.length > 0) return `${got} has no ${missing.map((m) => `${m}()`).join(', ')} method`;
+    }
+    return undefined;
+  }
+  if (typeof impl !== 'object' || impl === null || Array.isArray(impl)) return `got ${got}`;
+  const missing = (shape.methods ?? []).filter((m) => typeof (impl as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) return `the object has no ${missing.map((m) => `${m}()`).join(', ')} method`;
+  return undefined;
+}
+
+/**
+ * Slots whose names are plain strings, with their implementation types. An owner may add
+ * its own by module augmentation (`declare module '@switchyard/sdk' { interface SlotTypes {…} }`),
+ * though exporting a `defineSlot` key is simpler.
+ */
+export interface SlotTypes {
+  balance: BalancePolicyClass;
+  'config.adapter': ConfigAdapter;
+  'cli.command': CliCommand;
+  fetch: FetchDefinition;
+  'cluster.master': ClusterMasterSetup;
+  'runtime.command': RuntimeCommand;
+}
+
+/** A slot name that is not one of SlotTypes' (so a well-known name never falls back to untyped). */
+type UntypedSlot<S extends string> = S & (S extends keyof SlotTypes ? never : S extends SlotKey<unknown> ? never : unknown);
+
 export interface SlotRegistry {
-  /** Register `impl` as `name` in `slot`. Register step only; a duplicate is a coded error. */
-  provide<T>(slot: string, name: string, impl: T, meta?: SlotMeta): void;
-  get<T>(slot: string, name: string): T | undefined;
+  /**
+   * Register `impl` as `name` in `slot`. Register step only; a duplicate is a coded error,
+   * and so is an implementation of the wrong shape (`SWY_ERR_SLOT_SHAPE`, naming the plugin).
+   */
+  provide<K extends keyof SlotTypes>(slot: K, name: string, impl: SlotTypes[K], meta?: SlotMeta): void;
+  provide<T>(slot: SlotKey<T>, name: string, impl: T, meta?: SlotMeta): void;
+  /** @deprecated untyped: declare the slot with `defineSlot<T>()` and provide through its key. */
+  provide<T = unknown, S extends string = string>(slot: UntypedSlot<S>, name: string, impl: T, meta?: SlotMeta): void;
+  get<K extends keyof SlotTypes>(slot: K, name: string): SlotTypes[K] | undefined;
+  get<T>(slot: SlotKey<T>, name: string): T | undefined;
+  get<T = unknown>(slot: string, name: string): T | undefined;
   names(slot: string): string[];
 }
 
-/** Well-known slot names. Plugins may define their own (`acl.fetch`, `health.check`…). */
+/** Well-known slot names. Plugins define their own with `defineSlot` (`acl.fetch`, `health.check`…). */
 export const Slots = Object.freeze({
   /** Balancing policies: a `BalancePolicyClass`, named by `backends.<b>.balance`. */
-  BALANCE: 'balance',
+  BALANCE: defineSlot<BalancePolicyClass>('balance', {
+    kind: 'class',
+    methods: ['select'],
+    expected: 'a BalancePolicyClass (a class whose instances have select(exchange))',
+  }),
   /** Config adapters: a `ConfigAdapter`, chosen by file extension or `--adapter`. */
-  CONFIG_ADAPTER: 'config.adapter',
+  CONFIG_ADAPTER: defineSlot<ConfigAdapter>('config.adapter', {
+    kind: 'object',
+    methods: ['adapt'],
+    expected: 'a ConfigAdapter (an object with extensions and adapt(text, file, options))',
+  }),
 });
 
 /** The servers one policy instance balances over: a backend's primaries, or its backups. */
@@ -92,7 +177,7 @@ export interface CliCommand {
   run(ctx: CliContext): Promise<number>;
 }
 
-export const CLI_COMMAND_SLOT = 'cli.command';
+export const CLI_COMMAND_SLOT = defineSlot<CliCommand>('cli.command', { kind: 'object', methods: ['run'], expected: 'a CliCommand (an object with summary, usage and run(ctx))' });
 
 /**
  * A sample fetch (HAProxy's word): reads one value from an exchange — `src`, `path`,
@@ -125,9 +210,9 @@ export interface ClusterMasterSetup {
   setup(): void | Promise<void>;
 }
 
-export const CLUSTER_MASTER_SLOT = 'cluster.master';
+export const CLUSTER_MASTER_SLOT = defineSlot<ClusterMasterSetup>('cluster.master', { kind: 'object', methods: ['setup'], expected: 'a ClusterMasterSetup (an object with setup())' });
 
-export const FETCH_SLOT = 'fetch';
+export const FETCH_SLOT = defineSlot<FetchDefinition>('fetch', { kind: 'object', methods: ['compile'], expected: 'a FetchDefinition (an object with description, arg, modes and compile(arg))' });
 
 /**
  * A runtime API command (slot `runtime.command`), e.g. `cache purge`: the runtime API
@@ -140,4 +225,4 @@ export interface RuntimeCommand {
   run(gateway: GatewayApi, args: Readonly<Record<string, string>>): Promise<unknown> | unknown;
 }
 
-export const RUNTIME_COMMAND_SLOT = 'runtime.command';
+export const RUNTIME_COMMAND_SLOT = defineSlot<RuntimeCommand>('runtime.command', { kind: 'object', methods: ['run'], expected: 'a RuntimeCommand (an object with summary, args and run(gateway, args))' });

@@ -1,16 +1,16 @@
-import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, isNode, type Document } from 'yaml';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import {
   parseDuration, parseSize, Slots, SwitchyardError, type ConfigAdapter, type JsonSchema, type SwitchyardConfig,
   type Logger,
 } from '@switchyard/sdk';
 import { CoreErrors } from '../errors';
+import { blame, locator, pathString, type LineOf } from '../lifecycle';
 import { DEFAULT_PLUGINS, loadPlugins, type LoadedPlugin } from '../loader';
-import { ContainerSlotRegistry } from '../slots';
+import { ServiceRegistry } from '../services';
+import { SlotTable } from '../slots';
 import { BUILTIN_TIMEOUTS, composeSchema, splitAddress } from './schema';
 
 export interface ConfigInput {
@@ -31,15 +31,16 @@ export interface ConfigInput {
 export interface LoadedConfig {
   config: SwitchyardConfig;
   plugins: LoadedPlugin[];
-  container: DependencyContainer;
-  slots: ContainerSlotRegistry;
+  /** This generation's services (a fresh registry per load: a reload builds its own). */
+  services: ServiceRegistry;
+  slots: SlotTable;
+  /** Line of a key path in the config file (YAML, or the adapted file), for errors found later. */
+  lineOf: LineOf;
   schema: JsonSchema;
   file: string | undefined;
   baseDir: string;
   warnings: string[];
 }
-
-type LineOf = (p: ReadonlyArray<string | number>) => number | undefined;
 
 /** Thrown with every problem found, so `validate` can print them all. */
 export class ConfigErrors extends Error {
@@ -49,12 +50,6 @@ export class ConfigErrors extends Error {
     this.name = 'ConfigErrors';
     this.errors = errors;
   }
-}
-
-function pathString(p: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const part of p) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out;
 }
 
 function yamlLineOf(doc: Document, counter: LineCounter): LineOf {
@@ -224,7 +219,7 @@ function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: Line
   return errors;
 }
 
-function findAdapter(slots: ContainerSlotRegistry, wanted: string): ConfigAdapter | undefined {
+function findAdapter(slots: SlotTable, wanted: string): ConfigAdapter | undefined {
   const byName = slots.get<ConfigAdapter>(Slots.CONFIG_ADAPTER, wanted.replace(/^\./, ''));
   if (byName) return byName;
   for (const n of slots.names(Slots.CONFIG_ADAPTER)) {
@@ -253,10 +248,9 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
 
   if (src.adapterNeeded !== undefined) {
     // Adapters are plugins too: load the default set to find one, then adapt.
-    const c = rootContainer.createChildContainer();
-    const slots = new ContainerSlotRegistry(c);
+    const slots = new SlotTable();
     const plugins = loadPlugins(DEFAULT_PLUGINS, baseDir);
-    registerAll(plugins, slots, c, options.logger);
+    registerAll(plugins, slots, new ServiceRegistry(), options.logger, file);
     const adapter = findAdapter(slots, src.adapterNeeded);
     if (!adapter) {
       throw CoreErrors.CONFIG_ADAPTER_UNKNOWN.with({ location: { file } }, src.adapterNeeded, slots.names(Slots.CONFIG_ADAPTER).join(', ') || 'none');
@@ -276,10 +270,10 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
     throw new ConfigErrors([CoreErrors.CONFIG_INVALID.with({ location: { file, line: lineOf(['plugins']), path: 'plugins' } }, 'must be a list of package names or paths')]);
   }
 
-  const container = rootContainer.createChildContainer();
-  const slots = new ContainerSlotRegistry(container);
+  const services = new ServiceRegistry();
+  const slots = new SlotTable();
   const plugins = loadPlugins(listed as string[], baseDir);
-  registerAll(plugins, slots, container, options.logger);
+  registerAll(plugins, slots, services, options.logger, file, lineOf);
 
   const balanceNames = slots.names(Slots.BALANCE);
   const schema = composeSchema(plugins.map((p) => p.definition), balanceNames);
@@ -297,19 +291,24 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
   config.plugins = listed as string[];
   const refErrors = normalize(config, file, lineOf, balanceNames, baseDir);
   if (refErrors.length > 0) throw new ConfigErrors(refErrors);
-  return { config, plugins, container, slots, schema, file, baseDir, warnings };
+  return { config, plugins, services, slots, lineOf, schema, file, baseDir, warnings };
 }
 
-function registerAll(plugins: LoadedPlugin[], slots: ContainerSlotRegistry, container: DependencyContainer, logger: Logger): void {
+function registerAll(
+  plugins: LoadedPlugin[], slots: SlotTable, services: ServiceRegistry, logger: Logger, file: string | undefined, lineOf: LineOf = () => undefined,
+): void {
+  const container = services.legacy();
+  const locate = locator(file, lineOf);
   for (const p of plugins) {
     if (!p.definition.register) continue;
     slots.setOwner(p.definition.name);
+    services.setOwner(p.definition.name);
     try {
-      p.definition.register({ container, slots, logger: logger.child({ plugin: p.definition.name }) });
+      p.definition.register({ services, container, slots, logger: logger.child({ plugin: p.definition.name }) });
     } catch (err) {
-      if (err instanceof SwitchyardError && err.code.startsWith('SWY_ERR_SLOT_')) throw err;
-      throw CoreErrors.PLUGIN_REGISTER.with({ cause: err }, p.definition.name, err instanceof Error ? err.message : String(err));
+      throw blame(err, p.definition.name, 'register', locate);
     }
   }
   slots.setOwner('@switchyard/core');
+  services.setOwner('@switchyard/core');
 }
