@@ -5,3 +5,5 @@ export { loadPlugins, resolvePlugin, DEFAULT_PLUGINS, type LoadedPlugin } from '
 export { CoreErrors } from './errors';
 export { CORE_VERSION } from './version';
 export { startGateway, type StartOptions } from './start';
+export { ServiceRegistry } from './services';
+export { SlotTable } from './slots';

@@ -4,9 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pino from 'pino';
-import 'reflect-metadata';
-import * as tsyringe from 'tsyringe';
-import { DEFAULT_PLUGINS, loadPlugins } from '@switchyard/core';
+import { DEFAULT_PLUGINS, ServiceRegistry, loadPlugins } from '@switchyard/core';
 import type { AdaptResult, Logger, SlotRegistry } from '@switchyard/sdk';
 import { adaptHaproxy } from '../src/adapt';
 
@@ -151,9 +149,9 @@ export function standardSlots(): SlotRegistry {
     get: <T>(slot: string, name: string) => entries.get(`${slot}\u0000${name}`) as T | undefined,
     names: (slot) => [...entries.keys()].filter((k) => k.startsWith(`${slot}\u0000`)).map((k) => k.slice(slot.length + 1)),
   };
-  const container = tsyringe.container.createChildContainer();
+  const services = new ServiceRegistry();
   const logger = pino({ level: 'silent' }) as unknown as Logger;
-  for (const p of loadPlugins(DEFAULT_PLUGINS, path.resolve(__dirname, '../../..'))) p.definition.register?.({ container, slots, logger });
+  for (const p of loadPlugins(DEFAULT_PLUGINS, path.resolve(__dirname, '../../..'))) p.definition.register?.({ services, container: services.legacy(), slots, logger });
   return slots;
 }
 
