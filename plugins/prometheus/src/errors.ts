@@ -5,4 +5,12 @@ export const PrometheusErrors = defineErrors({
     code: 'SWY_ERR_PROMETHEUS_LISTEN',
     message: 'metrics endpoint could not listen on %s: %s',
   },
+  NO_ACL: {
+    code: 'SWY_ERR_PROMETHEUS_NO_ACL',
+    message: '%s: an if/unless condition needs @switchyard/plugin-acl in plugins',
+  },
+  NO_MATCH: {
+    code: 'SWY_ERR_PROMETHEUS_NO_MATCH',
+    message: '%s: give a path, an if or an unless condition (which requests get the metrics)',
+  },
 });

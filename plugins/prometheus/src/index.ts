@@ -1,4 +1,6 @@
-import { definePlugin, type GatewayApi } from '@switchyard/sdk';
+import { Stage, definePlugin, type Exchange, type FrontendState, type GatewayApi, type HttpExchange, type RouteDecision } from '@switchyard/sdk';
+import { PrometheusErrors } from './errors';
+import { HaproxyMetrics } from './haproxy-metrics';
 import { timeHooks } from './hook-timing';
 import { GatewayMetrics } from './metrics';
 import { MetricsServer } from './server';
@@ -6,6 +8,7 @@ import { MetricsServer } from './server';
 export { GatewayMetrics, DURATION_BUCKETS, HOOK_BUCKETS, FAILED_ATTEMPTS_VAR, countRedispatches } from './metrics';
 export { FastHistogram, HistogramChild } from './histogram';
 export { timeHooks } from './hook-timing';
+export { HaproxyMetrics } from './haproxy-metrics';
 export { PrometheusErrors } from './errors';
 
 /** Container token of the running metrics service. */
@@ -21,15 +24,66 @@ export interface PrometheusConfig {
   enabled: boolean;
   listen: string;
   path: string;
-  prefix: string;
+  /** `native`: Switchyard's names; `haproxy`: HAProxy's exporter's names, labels and types. */
+  naming: 'native' | 'haproxy';
+  /** Default: `switchyard_` (native), `haproxy_` (haproxy). */
+  prefix?: string;
   hookTiming: boolean;
   serverHistograms: boolean;
   processMetrics: boolean;
 }
 
+interface FrontendMetricsConfig {
+  path?: string;
+  if?: string;
+  unless?: string;
+}
+
+interface AclCompilerLike {
+  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
+}
+
+/** The route tap that answers the metrics on frontends that ask for them (HAProxy's use-service). */
+function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
+  const served = new Map<FrontendState, { path: string | undefined; test: ((ex: Exchange) => boolean) | null }>();
+  for (const fe of gateway.frontends.values()) {
+    const fc = fe.config.prometheus as FrontendMetricsConfig | undefined;
+    if (!fc || fe.mode !== 'http') continue;
+    let test: ((ex: Exchange) => boolean) | null = null;
+    if (fc.if !== undefined || fc.unless !== undefined) {
+      const where = `frontends.${fe.name}.prometheus`;
+      const acl = gateway.slots.get<{ forGateway(g: GatewayApi): AclCompilerLike }>('acl.compiler', 'default');
+      if (!acl) throw PrometheusErrors.NO_ACL(where);
+      const c = acl.forGateway(gateway).compileRuleCondition(fe.name, { if: fc.if, unless: fc.unless }, where);
+      test = c ? (ex) => c.test(ex) : null;
+    }
+    if (fc.path === undefined && test === null) throw PrometheusErrors.NO_MATCH(`frontends.${fe.name}.prometheus`);
+    served.set(fe, { path: fc.path, test });
+  }
+  if (served.size === 0) return;
+  const registry = metrics.registry;
+  // Before auth plugins, like HAProxy's use-service in http-request rules; after address-based security.
+  gateway.hooks.route.tap({ name: '@switchyard/plugin-prometheus', stage: Stage.AUTH - 10 }, (ex: Exchange): RouteDecision | undefined => {
+    if (ex.kind !== 'http' || ex.res === null) return undefined;
+    const rule = served.get(ex.frontend);
+    if (rule === undefined) return undefined;
+    if (rule.path !== undefined && ex.path !== rule.path) return undefined;
+    if (rule.test !== null && !rule.test(ex)) return undefined;
+    const hx: HttpExchange = ex;
+    registry.metrics().then(
+      (text) => hx.respond(200, hx.method === 'HEAD' ? '' : text, { 'content-type': registry.contentType, 'cache-control': 'no-store' }),
+      (err: unknown) => {
+        gateway.logger.error({ err }, 'collecting metrics failed');
+        hx.respond(500, 'collecting metrics failed\n', { 'content-type': 'text/plain' });
+      },
+    );
+    return { handled: true };
+  });
+}
+
 export const plugin = definePlugin<PrometheusConfig>({
   name: '@switchyard/plugin-prometheus',
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',
@@ -43,16 +97,37 @@ export const plugin = definePlugin<PrometheusConfig>({
         enabled: { type: 'boolean', default: true, description: 'Serve the endpoint (metrics are collected either way).' },
         listen: { type: 'string', default: '127.0.0.1:9101', description: 'host:port of the endpoint; port 0 picks a free port.' },
         path: { type: 'string', pattern: '^/', default: '/metrics', description: 'Path of the endpoint.' },
-        prefix: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', default: 'switchyard_', description: 'Prefix of every metric name.' },
+        naming: {
+          enum: ['native', 'haproxy'],
+          default: 'native',
+          description: '`native`: Switchyard\'s metric names (label `frontend`/`backend`/`server`). `haproxy`: the names, labels (`proxy`, `server`, `state`, `code`) and types of HAProxy\'s own exporter, so HAProxy dashboards and alerts work; Switchyard-only metrics (histograms, hook timing, process) keep the `switchyard_` prefix. The haproxy.cfg adapter sets `haproxy`.',
+        },
+        prefix: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', description: 'Prefix of every metric name. Default: `switchyard_`, or `haproxy_` for the HAProxy families with `naming: haproxy`.' },
         hookTiming: { type: 'boolean', default: true, description: 'Time every plugin\'s taps per hook (`<prefix>hook_duration_seconds`).' },
         serverHistograms: { type: 'boolean', default: true, description: 'A request-duration histogram per server too (one per frontend and backend always).' },
         processMetrics: { type: 'boolean', default: true, description: 'prom-client\'s default process metrics (CPU, memory, event-loop lag, GC), with the prefix.' },
       },
     },
+    frontend: {
+      prometheus: {
+        type: 'object',
+        description: 'Also serve the metrics on this HTTP frontend (HAProxy `http-request use-service prometheus-exporter if …`): at `path`, and/or where the `if`/`unless` condition holds (ACL syntax, needs @switchyard/plugin-acl).',
+        additionalProperties: false,
+        properties: {
+          path: { type: 'string', pattern: '^/', description: 'Serve the metrics for requests to exactly this path.' },
+          if: { type: 'string', description: 'Serve the metrics when this condition is true.' },
+          unless: { type: 'string', description: 'Serve the metrics when this condition is false.' },
+        },
+      },
+    },
   },
   apply(gateway: GatewayApi, config: PrometheusConfig) {
-    const metrics = new GatewayMetrics(gateway, config);
+    const haproxy = config.naming === 'haproxy';
+    // With HAProxy naming, Switchyard-only families keep their own prefix: nothing pretends to be HAProxy's.
+    const metrics = new GatewayMetrics(gateway, { ...config, prefix: haproxy ? 'switchyard_' : config.prefix ?? 'switchyard_', families: !haproxy });
     metrics.tap();
+    if (haproxy) new HaproxyMetrics(gateway, metrics.registry, config.prefix ?? 'haproxy_').tap();
+    serveOnFrontends(gateway, metrics);
     const server = config.enabled ? new MetricsServer(config.listen, config.path, metrics.registry, gateway.logger) : null;
     let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
     const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));

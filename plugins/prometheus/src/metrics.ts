@@ -58,6 +58,12 @@ class ServerRecord {
 
 export interface MetricsOptions {
   prefix: string;
+  /**
+   * The per frontend / backend / server families under `prefix` (native naming). False with
+   * `naming: haproxy`: HaproxyMetrics exposes HAProxy's instead, and only the histograms,
+   * hook timing and process metrics stay here.
+   */
+  families?: boolean;
   serverHistograms: boolean;
   processMetrics: boolean;
 }
@@ -100,9 +106,11 @@ export class GatewayMetrics {
     }
     const reg = this.registry as unknown as { registerMetric(m: unknown): void };
     for (const h of [fd, bd, this.#serverDuration, this.hookDuration]) if (h) reg.registerMetric(h);
-    this.#defineFrontendMetrics();
-    this.#defineBackendMetrics();
-    this.#defineServerMetrics();
+    if (options.families !== false) {
+      this.#defineFrontendMetrics();
+      this.#defineBackendMetrics();
+      this.#defineServerMetrics();
+    }
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 

@@ -115,6 +115,8 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return add({ action, match: args[0], replace: args[1] });
     case 'cache-use':
       return cacheUse(ad, args[0], d, ctx);
+    case 'use-service':
+      return useService(ad, args, cond, d, ctx);
     case 'auth':
       return auth(ad, args, cond, d, ctx);
     case 'set-log-level':
@@ -129,6 +131,28 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       ad.problem(d.line, d.words.join(' '), `http-request action "${action}" is not supported`);
     }
   }
+}
+
+/**
+ * `http-request use-service prometheus-exporter [if …]` → @switchyard/plugin-prometheus served on
+ * this frontend with HAProxy's metric names (`prometheus.naming: haproxy`) and no listener of its own.
+ */
+function useService(ad: AdaptModel, args: string[], cond: string[], d: Directive, ctx: Ctx): void {
+  if (args[0] !== 'prometheus-exporter') {
+    return ad.problem(d.line, d.words.join(' '), `http-request use-service ${args[0] ?? ''} is not supported (only prometheus-exporter)`);
+  }
+  if (!ctx.fe) return ad.problem(d.line, d.words.join(' '), 'use-service in a backend is not supported (put it in the frontend)');
+  ad.use(P('prometheus'));
+  ad.set(['prometheus', 'naming'], 'haproxy', d.line);
+  if (ad.get(['prometheus', 'enabled']) === undefined) ad.set(['prometheus', 'enabled'], false, d.line);
+  // The usual `if { path /metrics }` needs no ACL engine.
+  if (cond.length === 5 && cond[0] === 'if' && cond[1] === '{' && cond[2] === 'path' && cond[4] === '}') {
+    ad.set(['frontends', ctx.feName!, 'prometheus', 'path'], cond[3], d.line);
+    return;
+  }
+  if (cond.length === 0) return ad.problem(d.line, d.words.join(' '), 'use-service prometheus-exporter needs a condition (if { path /metrics })');
+  const c = ad.cond(cond, d);
+  for (const [k, v] of Object.entries(c)) ad.set(['frontends', ctx.feName!, 'prometheus', k], v, d.line);
 }
 
 export function httpResponse(ad: AdaptModel, d: Directive, ctx: Ctx): void {
