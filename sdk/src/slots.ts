@@ -223,6 +223,12 @@ export interface RuntimeCommand {
   /** Names of the arguments it reads (for help and validation). */
   readonly args: ReadonlyArray<string>;
   run(gateway: GatewayApi, args: Readonly<Record<string, string>>): Promise<unknown> | unknown;
+  /**
+   * Lowest access level that may run it (HAProxy's stats-socket levels): `user` shows,
+   * `operator` changes traffic (drain, weight), `admin` changes the configuration. Default:
+   * `user` for names starting with "show ", else `admin`.
+   */
+  readonly level?: 'user' | 'operator' | 'admin';
 }
 
 export const RUNTIME_COMMAND_SLOT = defineSlot<RuntimeCommand>('runtime.command', { kind: 'object', methods: ['run'], expected: 'a RuntimeCommand (an object with summary, args and run(gateway, args))' });

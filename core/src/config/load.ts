@@ -143,6 +143,8 @@ function schemaErrors(errors: ErrorObject[], file: string | undefined, lineOf: L
     // Inside a oneOf, every branch's complaints are noise: report the oneOf once.
     const insideOneOf = e.keyword !== 'oneOf' && [...oneOfPaths].some((p) => e.instancePath === p || e.instancePath.startsWith(p + '/'));
     if (insideOneOf) continue;
+    // An if/then's own "must match then schema" repeats what its then-branch error says.
+    if (e.keyword === 'if') continue;
     const parts: Array<string | number> = e.instancePath
       .split('/')
       .slice(1)

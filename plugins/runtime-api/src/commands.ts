@@ -1,4 +1,4 @@
-import type { AdminState, GatewayApi, RuntimeCommand, ServerState } from '@switchyard/sdk';
+import type { AdminState, BackendState, GatewayApi, RuntimeCommand, ServerState } from '@switchyard/sdk';
 import { RuntimeErrors } from './errors';
 
 /** server.data key: true while an operator disabled the server's health checks (`disable health`). */
@@ -60,15 +60,43 @@ export function describeServer(s: ServerState): Record<string, unknown> {
 
 const ADMIN_STATES: ReadonlyArray<AdminState> = ['ready', 'drain', 'maint'];
 
-/** `75%` of the configured weight, or an absolute 0–256. */
-export function parseWeight(s: ServerState, value: string | undefined): number {
-  if (value === undefined || value === '') throw RuntimeErrors.BAD_ARGUMENT('argument "weight" is required (0-256 or a percentage like 50%)');
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
-  if (!m) throw RuntimeErrors.BAD_ARGUMENT(`weight "${value}" is not a number or a percentage`);
-  const n = Number(m[1]);
-  const w = m[2] ? Math.round((s.config.weight * n) / 100) : n;
-  if (!Number.isInteger(w) || w < 0 || w > 256) throw RuntimeErrors.BAD_ARGUMENT(`weight must be an integer 0-256 (got ${value})`);
+/**
+ * HAProxy's `set weight <b>/<s> <weight>[%]` (server_parse_weight_change_request): an
+ * absolute 0–256, or a percentage of the initial (configured) weight — integer arithmetic,
+ * so truncated: 50% of 1 is 0, 150% of 3 is 4 — capped at 25600% and at 256. A backend with
+ * a static algorithm (static-rr, map-based hashing) takes only 0 and its initial weight.
+ */
+export function parseWeight(s: ServerState, value: string | undefined, dynamicLb = true): number {
+  if (value === undefined || value === '') throw RuntimeErrors.BAD_ARGUMENT('Require <weight> or <weight%>.');
+  // strtol: leading blanks and a sign, then digits.
+  const m = /^\s*([+-]?\d+)(.*)$/.exec(value);
+  if (!m) throw RuntimeErrors.BAD_ARGUMENT('Empty weight string empty or preceded by garbage');
+  let w = Number(m[1]);
+  const rest = m[2]!;
+  const initial = s.config.weight;
+  if (rest === '%') {
+    if (w < 0) throw RuntimeErrors.BAD_ARGUMENT('Relative weight must be positive.');
+    if (w > 25600) w = 25600;
+    w = Math.floor((initial * w) / 100);
+    if (w > 256) w = 256;
+  } else if (w < 0 || w > 256) {
+    throw RuntimeErrors.BAD_ARGUMENT('Absolute weight can only be between 0 and 256 inclusive.');
+  } else if (rest !== '') {
+    throw RuntimeErrors.BAD_ARGUMENT('Trailing garbage in weight string');
+  }
+  if (w !== 0 && w !== initial && !dynamicLb) {
+    throw RuntimeErrors.BAD_ARGUMENT("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.");
+  }
   return w;
+}
+
+/** HAProxy's BE_LB_PROP_DYN: may a server's weight change at run time? Not for static-rr nor map-based hashing. */
+export function dynamicWeights(backend: BackendState | undefined): boolean {
+  if (!backend) return true;
+  const balance = backend.config.balance;
+  if (balance === 'static-rr') return false;
+  if (['source', 'uri', 'url_param', 'hdr', 'hash', 'rdp-cookie'].includes(balance)) return backend.config.hashType === 'consistent';
+  return true;
 }
 
 /**
@@ -79,6 +107,7 @@ export function parseWeight(s: ServerState, value: string | undefined): number {
 export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object.freeze({
   'show servers': {
     summary: 'every server (or a backend\'s) with status, weight, sessions and health-check state',
+    level: 'user',
     args: ['backend'],
     run(gateway, args) {
       const out: Array<Record<string, unknown>> = [];
@@ -92,6 +121,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   'show stats': {
     summary: 'the stats page\'s numbers (with @switchyard/plugin-stats), else counters per server',
+    level: 'user',
     args: [],
     run(gateway) {
       if (gateway.container.isRegistered(STATS_SERVICE)) {
@@ -109,6 +139,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   'set server state': {
     summary: 'set a server ready, drain (no new sessions but sticky ones) or maint (no traffic)',
+    level: 'operator',
     args: ['server', 'state'],
     run(gateway, args) {
       const s = findServer(gateway, args.server);
@@ -120,17 +151,19 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
     },
   },
   'set server weight': {
-    summary: 'set a server\'s weight: 0-256, or a percentage of its configured weight (50%)',
+    summary: 'set a server\'s weight: 0-256, or a percentage of its configured weight (50%, truncated as HAProxy does)',
+    level: 'operator',
     args: ['server', 'weight'],
     run(gateway, args) {
       const s = findServer(gateway, args.server);
       const from = s.weight;
-      s.setWeight(parseWeight(s, args.weight), 'runtime API');
+      s.setWeight(parseWeight(s, args.weight, dynamicWeights(gateway.backends.get(s.backend))), 'runtime API');
       return { server: s.id, from, to: s.weight };
     },
   },
   'disable health': {
     summary: 'stop a server\'s health checks; the last result is ignored and the server counts as UP (HAProxy `disable health`)',
+    level: 'operator',
     args: ['server'],
     run(gateway, args) {
       const s = findServer(gateway, args.server);
@@ -144,6 +177,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   'enable health': {
     summary: 'resume a server\'s health checks (the next check decides UP or DOWN)',
+    level: 'operator',
     args: ['server'],
     run(gateway, args) {
       const s = findServer(gateway, args.server);
@@ -161,6 +195,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   'add server': {
     summary: 'add a server to a backend: it takes traffic at once (until the next reload; health checks cover it after a reload)',
+    level: 'admin',
     args: ['backend', 'name', 'address', 'weight', 'backup'],
     run(gateway, args) {
       const be = gateway.backends.get(args.backend ?? '');
@@ -177,6 +212,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   'del server': {
     summary: 'remove a server from its backend: no new traffic, exchanges in flight finish',
+    level: 'admin',
     args: ['server'],
     run(gateway, args) {
       const s = findServer(gateway, args.server);
@@ -186,6 +222,7 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
   },
   reload: {
     summary: 'reload the config without dropping connections (master mode: run --workers)',
+    level: 'admin',
     args: [],
     async run(gateway) {
       const result = await gateway.reload();

@@ -3,6 +3,7 @@ import { defineErrors } from '@switchyard/sdk';
 export const RuntimeErrors = defineErrors({
   LISTEN: { code: 'SWY_ERR_RUNTIME_LISTEN', message: 'runtime API could not listen on %s: %s' },
   CONFIG: { code: 'SWY_ERR_RUNTIME_CONFIG', message: 'runtime API: %s' },
+  FORBIDDEN: { code: 'SWY_ERR_RUNTIME_FORBIDDEN', message: 'command "%s" needs level %s; this token has level %s', status: 403 },
   UNAUTHORIZED: { code: 'SWY_ERR_RUNTIME_UNAUTHORIZED', message: 'missing or wrong bearer token', status: 401 },
   UNKNOWN_COMMAND: { code: 'SWY_ERR_RUNTIME_UNKNOWN_COMMAND', message: 'unknown command "%s" (GET /v1/commands lists them)', status: 404 },
   BAD_ARGUMENT: { code: 'SWY_ERR_RUNTIME_BAD_ARGUMENT', message: '%s', status: 400 },

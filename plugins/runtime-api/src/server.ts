@@ -4,6 +4,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { RUNTIME_COMMAND_SLOT, SwitchyardError, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
 import { BUILTIN_COMMANDS } from './commands';
 import { RuntimeErrors } from './errors';
+import { levelAtLeast, levelOf, type Level } from './levels';
+
+/** A bearer token and the level it grants. */
+export interface ApiToken {
+  token: string;
+  level: Level;
+}
 
 /** Every command this gateway offers: the built-ins, then the `runtime.command` slot (which wins on a name clash). */
 export function commandTable(gateway: GatewayApi): Map<string, RuntimeCommand & { source: string }> {
@@ -45,14 +52,16 @@ const MAX_BODY = 64 * 1024;
  */
 export class RuntimeApiServer {
   readonly #gateway: GatewayApi;
-  readonly #token: Buffer;
+  /** sha256 of each token → its level. */
+  readonly #tokens: Array<{ hash: Buffer; level: Level }>;
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
   #table: Map<string, RuntimeCommand & { source: string }> | null = null;
 
-  constructor(gateway: GatewayApi, token: string, readonly listenOn: string) {
+  constructor(gateway: GatewayApi, tokens: string | ReadonlyArray<ApiToken>, readonly listenOn: string) {
     this.#gateway = gateway;
-    this.#token = crypto.createHash('sha256').update(token).digest();
+    const list = typeof tokens === 'string' ? [{ token: tokens, level: 'admin' as Level }] : tokens;
+    this.#tokens = list.map((t) => ({ hash: crypto.createHash('sha256').update(t.token).digest(), level: t.level }));
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
@@ -87,11 +96,22 @@ export class RuntimeApiServer {
     });
   }
 
-  #authorized(req: http.IncomingMessage): boolean {
+  /** The level the request's bearer token grants, or null without a known token. */
+  #levelOf(req: http.IncomingMessage): Level | null {
     const h = req.headers.authorization;
-    if (!h || !/^bearer /i.test(h)) return false;
+    if (!h || !/^bearer /i.test(h)) return null;
     const given = crypto.createHash('sha256').update(h.slice(7).trim()).digest();
-    return crypto.timingSafeEqual(given, this.#token);
+    let level: Level | null = null;
+    // Compare with every token (constant time each), so timing tells nothing about which matched.
+    for (const t of this.#tokens) if (crypto.timingSafeEqual(given, t.hash) && (level === null || levelAtLeast(t.level, level))) level = t.level;
+    return level;
+  }
+
+  #check(level: Level, name: string, need: Level): void {
+    if (!levelAtLeast(level, need)) {
+      this.#gateway.logger.warn({ command: name, need, have: level }, 'runtime API: permission denied');
+      throw RuntimeErrors.FORBIDDEN(name, need, level);
+    }
   }
 
   #send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -132,14 +152,15 @@ export class RuntimeApiServer {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
-      if (!this.#authorized(req)) {
+      const level = this.#levelOf(req);
+      if (level === null) {
         res.setHeader('www-authenticate', 'Bearer realm="switchyard"');
         throw RuntimeErrors.UNAUTHORIZED();
       }
       const url = new URL(req.url ?? '/', 'http://runtime');
       const p = url.pathname;
       if (req.method === 'GET' && (p === '/v1/commands' || p === '/v1/commands/')) {
-        const list = [...this.table].map(([name, c]) => ({ name, summary: c.summary, args: c.args, source: c.source }));
+        const list = [...this.table].map(([name, c]) => ({ name, summary: c.summary, args: c.args, level: levelOf(name, c), allowed: levelAtLeast(level, levelOf(name, c)), source: c.source }));
         return this.#send(res, 200, { ok: true, result: list });
       }
       if (req.method === 'GET' && (p === '/v1/servers' || p === '/v1/stats')) {
@@ -154,6 +175,8 @@ export class RuntimeApiServer {
           return this.#send(res, 405, { ok: false, error: { code: 'SWY_ERR_RUNTIME_BAD_ARGUMENT', message: 'run a command with POST' } });
         }
         const name = decodeURIComponent(p.slice('/v1/commands/'.length));
+        const c = this.table.get(name);
+        if (c) this.#check(level, name, levelOf(name, c));
         const args = await this.#readArgs(req);
         const result = await runCommand(this.#gateway, this.table, name, args);
         this.#gateway.logger.info({ command: name, args }, `runtime API: ${name}`);

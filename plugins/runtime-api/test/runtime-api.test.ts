@@ -175,7 +175,7 @@ describe('runtime API off by default', () => {
         frontends: {},
         backends: {},
       }),
-    ).rejects.toMatchObject({ code: 'SWY_ERR_RUNTIME_CONFIG' });
+    ).rejects.toMatchObject({ errors: [expect.objectContaining({ code: 'SWY_ERR_CONFIG_INVALID', message: 'missing required key "token"', location: expect.objectContaining({ path: 'runtimeApi' }) })] });
   });
 });
 

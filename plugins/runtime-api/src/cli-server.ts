@@ -1,0 +1,281 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { SwitchyardError, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
+import { RequestReader, type CliRequest } from './cli-protocol';
+import { RuntimeErrors } from './errors';
+import { CliError, findCliCommand, HAPROXY_CLI_COMMANDS } from './haproxy-commands';
+import { levelAtLeast, levelOf, LEVELS, type Level } from './levels';
+import { commandTable, splitListen } from './server';
+
+/** One HAProxy CLI socket (`stats socket`): a unix socket, a TCP address or an inherited fd. */
+export interface CliSocketConfig {
+  /** Unix socket path (relative to the config file). */
+  path?: string;
+  /** TCP "host:port", ":port" or a port; a bare port listens on 127.0.0.1 only. */
+  address?: string;
+  /** An inherited, already bound socket (HAProxy's `stats socket fd@N`). */
+  fd?: number;
+  /** Highest level a client of this socket has (HAProxy's default: operator). */
+  level: Level;
+  /** File mode of the unix socket, octal ("600"). */
+  mode?: string;
+  /** Owner and group of the unix socket (names or numeric ids). */
+  user?: string | number;
+  group?: string | number;
+  /** TCP sockets: each connection must send `auth <token>` before any other command. */
+  token?: string;
+  /** Idle time an interactive (prompt) session is kept, ms. */
+  timeout: number;
+}
+
+export function describeCliSocket(c: Pick<CliSocketConfig, 'path' | 'address' | 'fd'>): string {
+  if (c.path !== undefined) return `unix@${c.path}`;
+  if (c.fd !== undefined) return `fd@${c.fd}`;
+  return `ipv4@${c.address}`;
+}
+
+/** Looks a user or group name up in /etc/passwd or /etc/group (Node has no getpwnam). */
+function idOf(value: string | number, file: '/etc/passwd' | '/etc/group'): number {
+  if (typeof value === 'number' || /^\d+$/.test(value)) return Number(value);
+  const line = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === value);
+  if (!line) throw new Error(`no ${file === '/etc/passwd' ? 'user' : 'group'} "${value}" in ${file}`);
+  return Number(line.split(':')[2]);
+}
+
+interface Session {
+  level: Level;
+  interactive: boolean;
+  authed: boolean;
+  done: boolean;
+}
+
+/**
+ * HAProxy's CLI on a socket: the line protocol of cli-protocol.ts, HAProxy's commands
+ * (haproxy-commands.ts), then every runtime API command by name, each checked against the
+ * session's level. Refusals answer "Permission denied".
+ */
+export class CliSocketServer {
+  readonly #gateway: GatewayApi;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #token: Buffer | null;
+  readonly #startedAt = Date.now();
+  #table: Map<string, RuntimeCommand & { source: string }> | null = null;
+  #unixPath: string | null = null;
+
+  constructor(
+    gateway: GatewayApi,
+    readonly config: CliSocketConfig,
+  ) {
+    this.#gateway = gateway;
+    this.#token = config.token ? crypto.createHash('sha256').update(config.token).digest() : null;
+    this.#server = net.createServer((s) => this.#accept(s));
+  }
+
+  get label(): string {
+    return describeCliSocket(this.config);
+  }
+
+  /** Listens; resolves with what it listens on ("unix@/run/x.sock", "127.0.0.1:9999", "fd@3"). */
+  async listen(): Promise<string> {
+    const c = this.config;
+    let options: net.ListenOptions;
+    if (c.path !== undefined) {
+      const file = path.resolve(this.#gateway.baseDir, c.path);
+      // A socket file left by a previous run is replaced (HAProxy does the same); any other file is not.
+      try {
+        if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
+      } catch {
+        /* absent */
+      }
+      this.#unixPath = file;
+      options = { path: file };
+    } else if (c.fd !== undefined) {
+      options = { fd: c.fd } as net.ListenOptions;
+    } else {
+      const { host, port } = splitListen(c.address ?? '');
+      options = { host, port };
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(RuntimeErrors.LISTEN.with({ cause: err }, this.label, err.message));
+      this.#server.once('error', onError);
+      this.#server.listen(options, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    if (this.#unixPath) {
+      try {
+        fs.chmodSync(this.#unixPath, parseInt(c.mode ?? '600', 8));
+        if (c.user !== undefined || c.group !== undefined) {
+          const st = fs.statSync(this.#unixPath);
+          fs.chownSync(this.#unixPath, c.user !== undefined ? idOf(c.user, '/etc/passwd') : st.uid, c.group !== undefined ? idOf(c.group, '/etc/group') : st.gid);
+        }
+      } catch (err) {
+        await this.close();
+        throw RuntimeErrors.LISTEN.with({ cause: err }, this.label, (err as Error).message);
+      }
+      return `unix@${this.#unixPath}`;
+    }
+    const a = this.#server.address();
+    if (a && typeof a === 'object') return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return this.label;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    if (this.#server.listening) await new Promise<void>((r) => this.#server.close(() => r()));
+    if (this.#unixPath) {
+      try {
+        if (fs.lstatSync(this.#unixPath).isSocket()) fs.unlinkSync(this.#unixPath);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  get #commands(): Map<string, RuntimeCommand & { source: string }> {
+    return (this.#table ??= commandTable(this.#gateway));
+  }
+
+  #accept(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    const session: Session = { level: this.config.level, interactive: false, authed: this.#token === null, done: false };
+    const reader = new RequestReader();
+    let chain = Promise.resolve();
+    const idle = (): void => {
+      socket.setTimeout(this.config.timeout, () => socket.destroy());
+    };
+    idle();
+    socket.on('data', (data: string) => {
+      const { requests, overflow } = reader.push(data);
+      if (overflow) {
+        socket.end('Request too long.\n\n');
+        return;
+      }
+      for (const req of requests) {
+        chain = chain.then(async () => {
+          if (session.done || socket.destroyed) return;
+          const out = await this.#request(req, session);
+          if (socket.destroyed) return;
+          socket.write(out);
+          if (!session.interactive || session.done) {
+            session.done = true;
+            socket.end();
+          }
+        });
+      }
+    });
+  }
+
+  /** Runs the commands of one request line; returns every answer with its terminator. */
+  async #request(req: CliRequest, session: Session): Promise<string> {
+    let out = '';
+    if (req.commands.length === 0) return session.interactive ? '\n> ' : '\n';
+    for (let i = 0; i < req.commands.length; i++) {
+      const words = req.commands[i]!;
+      const payload = i === req.commands.length - 1 ? req.payload : undefined;
+      let answer = await this.#one(words, payload, session);
+      if (session.done) return out + answer;
+      if (answer !== '' && !answer.endsWith('\n')) answer += '\n';
+      out += answer + (session.interactive ? '\n> ' : '\n');
+    }
+    return out;
+  }
+
+  async #one(words: string[], payload: string | undefined, session: Session): Promise<string> {
+    const [first] = words;
+    if (first === 'quit') {
+      session.done = true;
+      return '';
+    }
+    if (first === 'auth') {
+      if (!this.#token) return 'This socket needs no token.';
+      const given = crypto.createHash('sha256').update(words[1] ?? '').digest();
+      if (!crypto.timingSafeEqual(given, this.#token)) {
+        this.#gateway.logger.warn({ socket: this.label }, 'runtime API CLI: wrong token');
+        session.done = true;
+        return 'Permission denied: wrong token.\n';
+      }
+      session.authed = true;
+      return '';
+    }
+    if (!session.authed) return 'Permission denied: this socket needs `auth <token>` first.';
+    if (first === 'prompt') {
+      session.interactive = !session.interactive;
+      return '';
+    }
+    if (first === 'help') return this.#help(session.level);
+    if (first === 'user' || first === 'operator' || first === 'admin') {
+      // HAProxy lets a session lower its level, never raise it.
+      if (!levelAtLeast(session.level, first)) return 'Permission denied';
+      session.level = first;
+      return '';
+    }
+    const cli = findCliCommand(words);
+    try {
+      if (cli) {
+        if (!levelAtLeast(session.level, cli.level)) return this.#denied(words, cli.level, session.level);
+        const answer = await cli.run({ gateway: this.#gateway, words, payload, startedAt: this.#startedAt });
+        if (cli.level !== 'user') this.#gateway.logger.info({ command: words.join(' '), socket: this.label }, `runtime API CLI: ${words.join(' ')}`);
+        return answer;
+      }
+      // Then every runtime API command (built-ins and the runtime.command slot), by its longest name.
+      for (let n = words.length; n > 0; n--) {
+        const name = words.slice(0, n).join(' ');
+        const c = this.#commands.get(name);
+        if (!c) continue;
+        const need = levelOf(name, c);
+        if (!levelAtLeast(session.level, need)) return this.#denied(words, need, session.level);
+        const args: Record<string, string> = {};
+        const rest = words.slice(n);
+        for (let k = 0; k < rest.length; k++) {
+          const w = rest[k]!;
+          const eq = w.indexOf('=');
+          if (eq > 0 && c.args.includes(w.slice(0, eq))) args[w.slice(0, eq)] = w.slice(eq + 1);
+          else if (c.args[k] !== undefined) args[c.args[k]!] = w;
+        }
+        const result = await c.run(this.#gateway, args);
+        if (need !== 'user') this.#gateway.logger.info({ command: name, args, socket: this.label }, `runtime API CLI: ${name}`);
+        return result === undefined || result === null ? '' : typeof result === 'string' ? result : JSON.stringify(result, null, 2);
+      }
+    } catch (err) {
+      if (err instanceof CliError) return err.message;
+      if (err instanceof SwitchyardError) return `${err.message} (${err.code})`;
+      return `${err instanceof Error ? err.message : String(err)}`;
+    }
+    return `Unknown command: '${words.join(' ')}'\n` + this.#help(session.level);
+  }
+
+  #denied(words: string[], need: Level, have: Level): string {
+    this.#gateway.logger.warn({ command: words.join(' '), need, have, socket: this.label }, 'runtime API CLI: permission denied');
+    return 'Permission denied';
+  }
+
+  #help(level: Level): string {
+    const lines = ['The following commands are valid at this level:'];
+    const add = (usage: string, help: string): void => {
+      lines.push(`  ${usage.padEnd(44)}: ${help}`);
+    };
+    add('help', 'this message');
+    add('prompt', 'toggle interactive mode with prompt');
+    add('quit', 'disconnect');
+    if (this.#token) add('auth <token>', 'authenticate (TCP sockets with a token)');
+    for (const l of LEVELS) if (levelAtLeast(level, l)) add(l, `lower the level of the current CLI session to ${l}`);
+    for (const c of HAPROXY_CLI_COMMANDS) if (levelAtLeast(level, c.level)) add(c.usage, c.help);
+    for (const [name, c] of this.#commands) {
+      if (!levelAtLeast(level, levelOf(name, c))) continue;
+      if (findCliCommand(name.split(' '))) continue;
+      add(`${name}${c.args.length ? ' ' + c.args.map((a) => `<${a}>`).join(' ') : ''}`, c.summary);
+    }
+    return lines.join('\n');
+  }
+}
