@@ -161,6 +161,8 @@ describe('runtime API with the health-check plugin, and switchyard admin', () =>
     expect(weight).toMatchObject({ code: 0, err: '' });
     // HAProxy's arithmetic: 50% of an initial weight of 1 is 0 (truncated), not 1.
     expect(JSON.parse(weight.out)).toMatchObject({ server: 'app/k1', to: 0 });
+    const back = await admin(['set', 'server', 'weight', 'app/k1', '100%'], { SWITCHYARD_ADMIN_URL: api, SWITCHYARD_ADMIN_TOKEN: TOKEN });
+    expect(JSON.parse(back.out)).toMatchObject({ server: 'app/k1', to: 1 });
     const wrong = await admin(['--url', api, '--token', 'not-the-token-at-all', 'show', 'servers']);
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/SWY_ERR_RUNTIME_UNAUTHORIZED/);
