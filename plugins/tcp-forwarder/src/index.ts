@@ -42,8 +42,9 @@ export function getTcpForwarderHooks(gateway: GatewayApi): TcpForwarderHooks {
 
 /**
  * Pipes a TCP session to its server: connect timeout, then both directions piped with
- * backpressure; a half-close (FIN) on one side is passed to the other, and the tunnel
- * timeout closes a session idle in both directions.
+ * backpressure (Node's stream pipe, no listener of ours per chunk); a half-close (FIN) on one
+ * side is passed to the other, and the tunnel timeout closes a session idle in both
+ * directions. Bytes are read from the client socket's counters when the session ends.
  */
 export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): void {
   const server = ex.server!;
@@ -86,23 +87,15 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
   upstream.once(secure ? 'secureConnect' : 'connect', () => {
     connected = true;
     clearTimeout(connectTimer);
-    client.setTimeout(0);
     for (const chunk of ex.buffered) upstream.write(chunk);
     ex.buffered.length = 0;
-    let idleSince = Date.now();
-    const touch = (): void => {
-      idleSince = Date.now();
-    };
-    client.on('data', touch);
-    upstream.on('data', touch);
-    const idle = setInterval(() => {
-      if (Date.now() - idleSince >= timeouts.tunnel) {
-        client.destroy();
-        upstream.destroy();
-      }
-    }, Math.min(timeouts.tunnel, 1000));
-    idle.unref();
-    upstream.once('close', () => clearInterval(idle));
+    // The tunnel timeout (idle in both directions) is the client socket's own timer: Node
+    // refreshes it on every read from the client and every write to it, so nothing runs per
+    // chunk here. Then both directions are Node's stream pipe, as a plain `net` proxy does.
+    client.setTimeout(timeouts.tunnel, () => {
+      client.destroy();
+      upstream.destroy();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -156,7 +149,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   apply(gateway) {

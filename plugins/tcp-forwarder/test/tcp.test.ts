@@ -79,6 +79,63 @@ describe('TCP mode', () => {
     expect(answer).toBe('got:hello:bye');
   });
 
+  it('the tunnel timeout closes a session idle both ways, not one busy in either direction', async () => {
+    const TUNNEL = 400;
+    const TICKS = 8; // 8 × 100 ms: twice the tunnel timeout of activity before the quiet
+    // Mode "talk": the server writes a byte every 100 ms; mode "listen": it only reads.
+    const server = net.createServer((s) => {
+      s.once('data', (mode) => {
+        if (mode.toString() !== 'talk') return;
+        let n = 0;
+        const t = setInterval(() => {
+          if (++n > TICKS || s.destroyed) return void clearInterval(t);
+          s.write('x');
+        }, 100);
+        s.on('close', () => clearInterval(t));
+      });
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const tgw = await startTestGateway({
+      frontends: { t: { mode: 'tcp', bind: '127.0.0.1:0', defaultBackend: 't' } },
+      backends: { t: { mode: 'tcp', timeouts: { tunnel: `${TUNNEL}ms` }, servers: [{ address: `127.0.0.1:${(server.address() as net.AddressInfo).port}` }] } },
+    });
+    const session = (mode: 'talk' | 'listen'): Promise<{ got: number; lastActivity: number; closedAt: number }> =>
+      new Promise((resolve, reject) => {
+        let got = 0;
+        let lastActivity = Date.now();
+        const s = net.connect({ host: '127.0.0.1', port: tgw.port('t') }, () => {
+          s.write(mode);
+          if (mode === 'listen') {
+            let n = 0;
+            const t = setInterval(() => {
+              if (++n > TICKS || s.destroyed) return void clearInterval(t);
+              s.write('y');
+              lastActivity = Date.now();
+            }, 100);
+          }
+        });
+        s.on('data', (c) => {
+          got += c.length;
+          lastActivity = Date.now();
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => resolve({ got, lastActivity, closedAt: Date.now() }));
+        setTimeout(() => reject(new Error('the session was never closed')), 10_000).unref();
+      });
+    try {
+      const [talk, listen] = await Promise.all([session('talk'), session('listen')]);
+      // Server -> client activity kept the session open for all the bytes, then the quiet closed it.
+      expect(talk.got).toBe(TICKS);
+      expect(talk.closedAt - talk.lastActivity).toBeGreaterThanOrEqual(TUNNEL - 50);
+      // Client -> server activity alone kept it open too.
+      expect(listen.closedAt - listen.lastActivity).toBeGreaterThanOrEqual(TUNNEL - 50);
+    } finally {
+      await tgw.stop();
+      server.close();
+    }
+  });
+
   it('a server that refuses closes the client connection and logs it', async () => {
     await gw.stop();
     gw = await startTestGateway({
