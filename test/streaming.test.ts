@@ -1,59 +1,73 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { runCli, rssOf, type Running } from './helpers';
+import { runCli, type Running } from './helpers';
 
-const SIZE = 200 * 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 'z');
+const SIZE = 64 * 1024 * 1024 + 12_345; // not a multiple of any buffer size
+// 251 distinct 64 KB chunks (a prime count): a dropped, repeated or reordered chunk changes the digest.
+const CHUNKS = Array.from({ length: 251 }, (_, i) => Buffer.alloc(64 * 1024, i));
 
 function generate(total: number): Readable {
   let sent = 0;
+  let i = 0;
   return new Readable({
     read() {
       if (sent >= total) return this.push(null);
-      const n = Math.min(CHUNK.length, total - sent);
+      const chunk = CHUNKS[i++ % CHUNKS.length]!;
+      const n = Math.min(chunk.length, total - sent);
       sent += n;
-      this.push(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
+      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     },
   });
 }
 
+async function digestOf(body: AsyncIterable<Buffer>): Promise<{ bytes: number; sha256: string }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const c of body) {
+    bytes += c.length;
+    h.update(c);
+  }
+  return { bytes, sha256: h.digest('hex') };
+}
+
 /**
- * 200 MB up and 200 MB down through a gateway running as its own process: the bodies
- * stream (with backpressure) instead of being buffered, so the gateway's peak RSS stays
- * far below the body size.
+ * 64 MB up and 64 MB down through a gateway running as its own process: every byte arrives,
+ * in order. (How much memory the gateway uses meanwhile is measured by `npm run bench`,
+ * not asserted here: a memory limit in the unit suite is flaky on a busy machine.)
  */
 describe('streaming large bodies', () => {
   let upstream: http.Server;
   let dir: string;
   let gw: Running;
   let port: number;
-  let received = 0;
+  let received: { bytes: number; sha256: string } = { bytes: 0, sha256: '' };
+  let expected: { bytes: number; sha256: string };
 
   beforeAll(async () => {
     upstream = http.createServer((req, res) => {
       if (req.method === 'POST') {
-        received = 0;
-        req.on('data', (c: Buffer) => (received += c.length));
-        req.on('end', () => res.end(String(received)));
+        void digestOf(req).then((d) => {
+          received = d;
+          res.end(String(d.bytes));
+        });
         return;
       }
       res.writeHead(200, { 'content-length': SIZE, 'content-type': 'application/octet-stream' });
       generate(SIZE).pipe(res);
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    expected = await digestOf(generate(SIZE));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-stream-'));
     const config = path.join(dir, 'gw.yaml');
     const upPort = (upstream.address() as { port: number }).port;
     fs.writeFileSync(config, `global: { logLevel: warn }\nfrontends:\n  web: { bind: 127.0.0.1:0, defaultBackend: app }\nbackends:\n  app: { servers: [{ address: "127.0.0.1:${upPort}" }] }\n`);
     gw = runCli(['run', '--config', config, '--log-level', 'info']);
     port = Number((await gw.waitFor(/"port":(\d+)/))[1]);
-    // Warm the path so the baseline includes the code that will run.
-    const warm = await request(`http://127.0.0.1:${port}/warm`, { method: 'POST', body: 'x' });
-    await warm.body.text();
   });
   afterAll(async () => {
     await gw.stop();
@@ -61,23 +75,14 @@ describe('streaming large bodies', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('uploads 200 MB and downloads 200 MB with bounded gateway memory', async () => {
-    const pid = gw.child.pid!;
-    const baseline = rssOf(pid).rss;
-
+  it('uploads 64 MB and downloads 64 MB, every byte intact and in order', async () => {
     const up = await request(`http://127.0.0.1:${port}/upload`, { method: 'POST', body: generate(SIZE), headers: { 'content-length': String(SIZE) } });
     expect(up.statusCode).toBe(200);
     expect(await up.body.text()).toBe(String(SIZE));
+    expect(received).toEqual(expected);
 
     const down = await request(`http://127.0.0.1:${port}/download`);
-    let got = 0;
-    for await (const chunk of down.body) got += (chunk as Buffer).length;
-    expect(got).toBe(SIZE);
-
-    const growth = rssOf(pid).peak - baseline;
-    // Buffering either body would add at least 200 MB. What we see instead is V8 collecting
-    // socket buffers lazily (it lets up to ~64 MB of external memory pile up between GCs);
-    // test/bench measures the finer target.
-    expect(growth).toBeLessThan(100 * 1024 * 1024);
+    expect(down.statusCode).toBe(200);
+    expect(await digestOf(down.body as AsyncIterable<Buffer>)).toEqual(expected);
   }, 120_000);
 });

@@ -1,40 +1,40 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { startUpstream, type Upstream } from '@switchyard/sdk/testing';
 import { startChildGateway, type ChildGateway } from './fixtures/gateway';
 
 /**
- * Bounded load test: 1 000 slowloris connections, each sending one header byte a second
- * (and reconnecting when cut), against a gateway in its own process with
- * `timeouts.httpRequest: 2s`, while ordinary clients keep making requests on fresh
- * connections. Reports the served clients' success rate and latency under attack
- * (console and test-artifacts/traffic-shaping/slowloris.json).
+ * Slowloris, functionally: connections that trickle one header byte a second are cut by
+ * `timeouts.httpRequest` (with a 408), and ordinary clients are answered meanwhile. Rates and
+ * latency under a 1 000-connection attack are load figures: `npm run bench` measures them
+ * (its slowloris section), so a busy machine cannot make this test flaky.
  */
-const WANTED = 1000;
-const ATTACK_MS = 8_000;
-const LEGIT_MS = 6_000;
-const BASELINE_MS = 2_000;
-const LEGIT_CONCURRENCY = 4;
+const ATTACKERS = 100;
+const ORDINARY = 20;
 
-function fdLimit(): number {
-  try {
-    return Number(execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()) || 1024;
-  } catch {
-    return 1024;
+/** Resolves when `cond()` holds, polling every 20 ms; rejects after `ms`. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+function get(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/ordinary', agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
 
-describe('slowloris under a bounded load', () => {
+describe('slowloris', () => {
   let up: Upstream;
   let gw: ChildGateway;
-  // Each process holds one fd per attacking connection (jest: client side; gateway: server side), plus slack.
-  const limit = fdLimit();
-  const attackers = Math.max(50, Math.min(WANTED, limit - 300));
 
   beforeAll(async () => {
     up = await startUpstream();
@@ -48,118 +48,40 @@ describe('slowloris under a bounded load', () => {
     await up?.close();
   });
 
-  it('keeps serving other clients while 1 000 slowloris connections trickle headers', async () => {
-    /** Ordinary clients: LEGIT_CONCURRENCY loops of requests on fresh connections for `ms`. */
-    const measure = async (ms: number): Promise<{ ok: number; failed: number; latencies: number[] }> => {
-      const latencies: number[] = [];
-      let ok = 0;
-      let failed = 0;
-      const one = (): Promise<void> =>
-        new Promise((resolve) => {
-          const t0 = performance.now();
-          const req = http.get({ host: '127.0.0.1', port: gw.port, path: '/legit', agent: false, timeout: 10_000 }, (res) => {
-            res.resume();
-            res.on('end', () => {
-              if (res.statusCode === 200) {
-                ok++;
-                latencies.push(performance.now() - t0);
-              } else failed++;
-              resolve();
-            });
-          });
-          req.on('timeout', () => req.destroy(new Error('timeout')));
-          req.on('error', () => {
-            failed++;
-            resolve();
-          });
-        });
-      const end = performance.now() + ms;
-      await Promise.all(
-        Array.from({ length: LEGIT_CONCURRENCY }, async () => {
-          while (performance.now() < end) await one();
-        }),
-      );
-      latencies.sort((a, b) => a - b);
-      return { ok, failed, latencies };
-    };
-    const summary = (m: { ok: number; failed: number; latencies: number[] }) => ({
-      requests: m.ok + m.failed,
-      successRate: m.ok + m.failed === 0 ? 0 : m.ok / (m.ok + m.failed),
-      latencyMs: { p50: pct(m.latencies, 50), p95: pct(m.latencies, 95), p99: pct(m.latencies, 99), max: m.latencies[m.latencies.length - 1] },
-    });
-    // The same clients without the attack first: the machine's own latency, for comparison.
-    const baseline = await measure(BASELINE_MS);
-
-    const stats = { opened: 0, cutByGateway: 0, got408: 0, open: 0, peakOpen: 0 };
-    const sockets = new Set<net.Socket>();
-    let attacking = true;
-
-    const attack = (): void => {
-      if (!attacking) return;
+  it('cuts connections that trickle headers (408) and keeps answering ordinary clients', async () => {
+    const sockets: net.Socket[] = [];
+    const state = { open: 0, closed: 0, got408: 0 };
+    const timers: NodeJS.Timeout[] = [];
+    for (let i = 0; i < ATTACKERS; i++) {
       const s = net.connect(gw.port, '127.0.0.1');
-      stats.opened++;
-      sockets.add(s);
-      let timer: NodeJS.Timeout | null = null;
+      sockets.push(s);
+      let answer = '';
       s.on('connect', () => {
-        stats.open++;
-        stats.peakOpen = Math.max(stats.peakOpen, stats.open);
+        state.open++;
         s.write('GET / HTTP/1.1\r\nHost: victim\r\nX-Slow: ');
-        timer = setInterval(() => s.write('a'), 1000);
+        timers.push(setInterval(() => s.writable && s.write('a'), 1000));
       });
-      s.on('data', (d: Buffer) => {
-        if (d.toString('latin1').startsWith('HTTP/1.1 408')) stats.got408++;
-      });
-      s.on('error', () => {});
+      s.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      s.on('error', () => undefined);
       s.on('close', () => {
-        if (timer) {
-          clearInterval(timer);
-          stats.open--;
-        }
-        sockets.delete(s);
-        if (attacking) {
-          stats.cutByGateway++;
-          setTimeout(attack, 10);
-        }
+        state.closed++;
+        if (answer.startsWith('HTTP/1.1 408')) state.got408++;
       });
-    };
-    // Ramp up in batches so the listen backlog is not the limit being tested.
-    for (let i = 0; i < attackers; i += 100) {
-      for (let j = i; j < Math.min(attackers, i + 100); j++) attack();
-      await new Promise((r) => setTimeout(r, 50));
     }
-    const attackStart = performance.now();
-    const underAttack = await measure(LEGIT_MS);
-
-    const remaining = ATTACK_MS - (performance.now() - attackStart);
-    if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
-    attacking = false;
-    for (const s of sockets) s.destroy();
-    const rssGateway = await gw.rss();
-
-    const total = underAttack.ok + underAttack.failed;
-    const report = {
-      attackers,
-      fdLimit: limit,
-      attackSeconds: ATTACK_MS / 1000,
-      slowlorisConnectionsOpened: stats.opened,
-      slowlorisCutByGateway: stats.cutByGateway,
-      slowloris408: stats.got408,
-      slowlorisPeakOpen: stats.peakOpen,
-      baseline: summary(baseline),
-      underAttack: summary(underAttack),
-      gatewayRssMb: Math.round(rssGateway / 2 ** 20),
-    };
-    const dir = path.resolve(__dirname, '../../test-artifacts/traffic-shaping');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'slowloris.json'), JSON.stringify(report, null, 2) + '\n');
-    // eslint-disable-next-line no-console
-    console.log('slowloris report', JSON.stringify(report));
-
-    expect(stats.peakOpen).toBeGreaterThanOrEqual(Math.floor(attackers * 0.9));
-    // The http-request timeout cuts the trickling connections (each at least once during the attack).
-    expect(stats.cutByGateway).toBeGreaterThanOrEqual(attackers);
-    // Throughput depends on the machine's load (reported, not asserted); every client must get answers.
-    expect(total).toBeGreaterThanOrEqual(LEGIT_CONCURRENCY);
-    expect(underAttack.ok / total).toBeGreaterThanOrEqual(0.95);
+    try {
+      await until(() => state.open === ATTACKERS, 10_000, 'every trickling connection to open');
+      // While they trickle: every ordinary request is answered.
+      const statuses: number[] = [];
+      for (let i = 0; i < ORDINARY; i += 4) statuses.push(...(await Promise.all([0, 1, 2, 3].map(() => get(gw.port)))));
+      expect(statuses).toEqual(Array(ORDINARY).fill(200));
+      // The http-request timeout (2 s) cuts every trickler, with a 408 before closing.
+      await until(() => state.closed === ATTACKERS, 15_000, 'the gateway to cut every trickling connection');
+      expect(state.got408).toBe(ATTACKERS);
+      // And the gateway still serves afterwards.
+      expect(await get(gw.port)).toBe(200);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+    }
   }, 40_000);
 });
