@@ -1,37 +1,48 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Switchyard side by side with HAProxy, nginx and the Node proxies (see docs/performance.md).
+ * Switchyard side by side with HAProxy and the Node floors (docs/performance.md is generated from this).
  *
- *   npm run bench                 full run (~7 minutes on an idle 2-core machine)
- *   npm run bench -- --quick      ~2 minutes there: fewer rounds, shorter runs, 2 000 idle connections
+ *   npm run bench                         full run (~10 minutes on an idle 2-core machine)
+ *   npm run bench -- --quick              ~4 minutes: 2 rounds, shorter runs, 2 000 idle connections
+ *   npm run bench -- --write-docs         also write docs/performance.md and test/bench/results/latest.json
+ *   npm run bench -- --profile            also profile Switchyard (node --cpu-prof) under load, HTTP and TCP
+ *   node test/bench/run.js --from-json test/bench/results/latest.json --write-docs
+ *                                         regenerate docs/performance.md from a saved run (no load)
  *
- * Options: --rounds N, --duration S (seconds per run), --warmup S, --connections C,
- * --idle N (idle keep-alive connections for the memory check), --only a,b (target ids),
- * --no-memory, --markdown FILE (write the tables), --json FILE (write the raw results),
- * --nice=N (run every process at nice N, e.g. --nice=-10 as root, when other work shares the cores),
- * --proxy-core N / --load-core N (defaults 1 and 0: the cores for the proxies and for wrk + upstreams).
+ * Options: --rounds N, --duration S (seconds per wrk run), --warmup S, --connections 64,256,
+ * --h2-requests N (per h2load run), --idle N (idle keep-alive clients for the memory check),
+ * --only a,b (target ids; the references of each group always run), --skip tls,tcp,memory,slow,
+ * idle,pieces,slowloris (sections), --peers (add nginx, http-proxy, fastify), --profile-seconds S,
+ * --json FILE, --markdown FILE, --nice=N, --proxy-core N / --load-core N (defaults 1 and 0).
  *
- * Each proxy runs pinned to one core (taskset -c 1); wrk and the upstreams (nginx, one
+ * Each proxy runs pinned to one core (taskset -c 1); wrk/h2load and the upstreams (nginx, one
  * worker, a fixed 64-byte body, keep-alive) share the other core (taskset -c 0). Runs are
- * interleaved in rounds so drift on this shared machine hits every target alike. Nothing
- * is installed: a missing Debian package is named and its target skipped.
+ * interleaved in rounds so drift on this shared machine hits every target alike; ratios are
+ * medians of same-round ratios. CPU time of every proxy comes from /proc/<pid>/stat (its whole
+ * process tree). Nothing is installed: a missing tool is named and its targets skipped.
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const http = require('node:http');
+const { execFileSync, spawnSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const procs = require('./lib/procs');
 const configs = require('./lib/configs');
 const { runWrk } = require('./lib/wrk');
+const { runH2load } = require('./lib/h2load');
 const memory = require('./lib/memory');
+const { measurePieces } = require('./lib/pieces');
+const profile = require('./lib/profile');
+const { slowloris } = require('./lib/slowloris');
+const docs = require('./lib/docs');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-let LOAD_CORE = 0;
-/** "Only the forwarder and the policy": the HTTP half of preset-standard. */
+const CLI = path.join(ROOT, 'core', 'bin', 'switchyard.js');
+/** "Only the forwarder and the policy": the smallest native config. */
 const HTTP_CORE = ['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin'];
-let PROXY_CORE = 1;
+const STANDARD = ['@switchyard/plugin-health-check', '@switchyard/plugin-stats', '@switchyard/plugin-prometheus', '@switchyard/plugin-access-log'];
 
 const { values: opts } = parseArgs({
   options: {
@@ -40,12 +51,18 @@ const { values: opts } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string' },
+    'h2-requests': { type: 'string' },
     idle: { type: 'string' },
     nice: { type: 'string' },
     'proxy-core': { type: 'string' },
     'load-core': { type: 'string' },
     only: { type: 'string' },
-    'no-memory': { type: 'boolean', default: false },
+    skip: { type: 'string' },
+    peers: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'profile-seconds': { type: 'string' },
+    'write-docs': { type: 'boolean', default: false },
+    'from-json': { type: 'string' },
     markdown: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -56,20 +73,26 @@ if (opts.help) {
   process.exit(0);
 }
 const quick = opts.quick;
+const skip = new Set((opts.skip ?? '').split(',').filter(Boolean));
 const settings = {
-  rounds: Number(opts.rounds ?? (quick ? 3 : 5)),
-  duration: Number(opts.duration ?? (quick ? 2 : 5)),
-  warmup: Number(opts.warmup ?? (quick ? 1 : 3)),
-  connections: Number(opts.connections ?? 50),
+  rounds: Number(opts.rounds ?? (quick ? 2 : 3)),
+  duration: Number(opts.duration ?? (quick ? 3 : 5)),
+  warmup: Number(opts.warmup ?? (quick ? 1 : 2)),
+  connections: (opts.connections ?? '64,256').split(',').map(Number),
+  h2: { requests: Number(opts['h2-requests'] ?? (quick ? 20_000 : 60_000)), connections: 32, streams: 8 },
   idle: Number(opts.idle ?? (quick ? 2000 : 10000)),
-  memory: !opts['no-memory'],
+  profileSeconds: Number(opts['profile-seconds'] ?? (quick ? 6 : 10)),
   nice: opts.nice === undefined ? null : Number(opts.nice),
+  proxyCore: opts['proxy-core'] !== undefined ? Number(opts['proxy-core']) : 1,
+  loadCore: opts['load-core'] !== undefined ? Number(opts['load-core']) : 0,
+  skip: [...skip],
+  peers: opts.peers,
+  profile: opts.profile,
+  quick,
 };
 if (settings.nice !== null) procs.setNice(settings.nice);
-if (opts['proxy-core'] !== undefined) PROXY_CORE = Number(opts['proxy-core']);
-if (opts['load-core'] !== undefined) LOAD_CORE = Number(opts['load-core']);
-settings.proxyCore = PROXY_CORE;
-settings.loadCore = LOAD_CORE;
+const PROXY_CORE = settings.proxyCore;
+const LOAD_CORE = settings.loadCore;
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const notes = [];
@@ -80,10 +103,10 @@ const note = (msg) => {
 
 function version(cmd, args) {
   try {
-    const r = require('node:child_process').spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
     return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
-  } catch (err) {
-    return String((err.stderr ?? '') + (err.stdout ?? '')).trim().split('\n')[0] || 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -106,27 +129,23 @@ function machine(tools) {
     nginx: tools.nginx ? version(tools.nginx, ['-v']) : 'not installed',
     haproxy: tools.haproxy ? version(tools.haproxy, ['-v']) : 'not installed',
     wrk: tools.wrk ? version(tools.wrk, ['-v']) : 'not installed',
+    h2load: tools.h2load ? version(tools.h2load, ['--version']) : 'not installed',
     loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
   };
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const mb = (bytes) => (Number.isFinite(bytes) && bytes > 0 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : '-');
-const fmt = (x, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
-const ms = (x) => (Number.isFinite(x) ? (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1)) : '-');
-const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
+function commandLine() {
+  const args = process.argv.slice(2).filter((a) => a !== '--write-docs' && !a.startsWith('--json') && !a.startsWith('--markdown'));
+  return `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+}
 
 async function main() {
-  const tools = {
-    wrk: procs.which('wrk'),
-    nginx: procs.which('nginx'),
-    haproxy: procs.which('haproxy'),
-  };
+  if (opts['from-json']) {
+    const result = JSON.parse(fs.readFileSync(opts['from-json'], 'utf8'));
+    output(result, { save: false });
+    return;
+  }
+  const tools = { wrk: procs.which('wrk'), nginx: procs.which('nginx'), haproxy: procs.which('haproxy'), h2load: procs.which('h2load'), openssl: procs.which('openssl') };
   if (!tools.wrk) {
     log('wrk is not installed: install the Debian package `wrk` (apt-get install wrk) and run again.');
     process.exitCode = 1;
@@ -134,126 +153,141 @@ async function main() {
   }
   if (!procs.tasksetAvailable()) note('taskset not found (Debian package `util-linux`): processes are NOT pinned to cores; numbers are less fair.');
   if (os.cpus().length < 2) note('fewer than 2 CPUs: proxy, load generator and upstreams share one core.');
-  if (!fs.existsSync(path.join(ROOT, 'core', 'dist', 'bin.js')) && !fs.existsSync(path.join(ROOT, 'core', 'dist', 'cli.js'))) {
+  if (!fs.existsSync(path.join(ROOT, 'core', 'dist', 'cli.js'))) {
     log('core/dist is missing: run `npm run build` first (`npm run bench` does).');
     process.exitCode = 1;
     return;
   }
-
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   benchDir = dir;
   fs.chmodSync(dir, 0o755); // nginx workers may run as an unprivileged user
-  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
-    await bench(tools, dir);
+    const result = await bench(tools, dir);
+    output(result, { save: true });
   } finally {
     await procs.stopAll();
-    cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function output(result, { save }) {
+  const md = docs.render(result);
+  process.stdout.write(docs.tables(result));
+  if (opts.markdown) fs.writeFileSync(opts.markdown, md);
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+  if (opts['write-docs']) {
+    if (save) {
+      fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+      fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+    }
+    fs.writeFileSync(path.join(ROOT, 'docs', 'performance.md'), md);
+    log('wrote docs/performance.md' + (save ? ' and test/bench/results/latest.json' : ''));
   }
 }
 
 async function bench(tools, dir) {
   const info = machine(tools);
-  log(`switchyard bench: ${quick ? 'quick' : 'full'} run — ${settings.rounds} rounds × ${settings.duration}s, ${settings.connections} connections, warm-up ${settings.warmup}s`);
+  const when = new Date().toISOString();
+  log(`switchyard bench: ${quick ? 'quick' : 'full'} run — ${settings.rounds} rounds × ${settings.duration}s at c${settings.connections.join(', c')}, warm-up ${settings.warmup}s`);
   log(`machine: ${info.cpu}, ${info.kernel}, node ${info.node}, load ${info.loadavg}`);
 
   // ------------------------------------------------------------ upstreams (load core)
   const upPorts = [await procs.freePort(), await procs.freePort()];
   const upstreams = upPorts.map((p) => `127.0.0.1:${p}`);
   const bigFile = path.join(dir, 'big.bin');
-  fs.writeFileSync(bigFile, '');
-  fs.truncateSync(bigFile, 100 * memory.MB);
+  const big20File = path.join(dir, 'big20.bin');
+  for (const [f, size] of [[bigFile, 100], [big20File, 20]]) {
+    fs.writeFileSync(f, '');
+    fs.truncateSync(f, size * memory.MB);
+  }
   let upstream;
   if (tools.nginx) {
-    upstream = procs.start('nginx upstreams', LOAD_CORE, tools.nginx, ['-p', dir, '-e', 'stderr', '-c', configs.nginxUpstream(dir, upPorts, bigFile)]);
+    upstream = procs.start('nginx upstreams', LOAD_CORE, tools.nginx, ['-p', dir, '-e', 'stderr', '-c', configs.nginxUpstream(dir, upPorts, bigFile, big20File)]);
   } else {
-    note('nginx is not installed (Debian package `nginx`): the upstreams fall back to a Node server, which limits every number below; the nginx target is skipped.');
+    note('nginx is not installed (Debian package `nginx-light`): the upstreams fall back to a Node server, which limits every number below; the slow-reader check is skipped.');
     upstream = procs.start('node upstreams', LOAD_CORE, process.execPath, [path.join(__dirname, 'proxies', 'upstream.js'), configs.BODY, ...upPorts.map(String)]);
   }
   for (const p of upPorts) await procs.waitReady(upstream, p);
 
+  // ------------------------------------------------------------ certificates for TLS + h2
+  let certs = null;
+  if (!skip.has('tls')) {
+    if (!tools.h2load) note('TLS + HTTP/2 rows skipped: h2load is not installed (Debian package `nghttp2-client`).');
+    else if (!tools.openssl) note('TLS + HTTP/2 rows skipped: openssl is not installed (Debian package `openssl`).');
+    else {
+      execFileSync(tools.openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+      certs = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), both: path.join(dir, 'both.pem') };
+      fs.writeFileSync(certs.both, fs.readFileSync(certs.cert, 'utf8') + fs.readFileSync(certs.key, 'utf8'));
+    }
+  }
+
   // ------------------------------------------------------------ targets (proxy core)
-  const cli = path.join(ROOT, 'core', 'bin', 'switchyard.js');
-  const fixtures = path.join(__dirname, 'fixtures');
-  const noop = Array.from({ length: 10 }, (_, i) => path.join(fixtures, `noop-${i + 1}.js`));
-  const hasWorkers = /--workers/.test(helpOf(cli));
+  const noop = Array.from({ length: 10 }, (_, i) => path.join(__dirname, 'fixtures', `noop-${i + 1}.js`));
+  const maxconn = Math.floor((memory.fdLimit() - 200) / 2); // HAProxy needs 2 descriptors per connection
+  const haCfg = (mode, port, tls = null, name = mode) => configs.haproxy(dir, port, upstreams, mode, maxconn, { tls, name });
+  const sy = (label, args, nodeFlags = []) => procs.start(label, PROXY_CORE, process.execPath, [...nodeFlags, CLI, 'run', ...args], { cwd: ROOT });
+  const syYaml = (name, port, o) => sy(`switchyard ${name}`, ['--config', configs.switchyard(dir, name, port, upstreams, o)]);
+  const nodeProxy = (name, port, extra = []) => procs.start(name, PROXY_CORE, process.execPath, [path.join(__dirname, 'proxies', `${name}.js`), String(port), ...extra, ...upstreams], { cwd: ROOT });
+  const ha = (name, file) => procs.start(name, PROXY_CORE, tools.haproxy, ['-db', '-f', file]);
+  const promPort = await procs.freePort();
 
   const defs = [
-    { id: 'direct', label: 'upstream directly (the limit)', kind: 'http', direct: true },
-    { id: 'switchyard', label: 'Switchyard (forwarder + roundrobin)', kind: 'http', start: (port) => sy('http', port, { plugins: HTTP_CORE }) },
+    { id: 'direct', group: 'http', label: 'upstream directly (nginx, the limit)', direct: true },
+    { id: 'haproxy', group: 'http', ref: true, label: 'HAProxy 2.6, nbthread 1', need: 'haproxy', start: (port) => ha('haproxy http', haCfg('http', port)) },
+    { id: 'raw-node', group: 'http', ref: true, label: 'raw Node floor (net + llhttp, test/bench/proxies/raw-node.js)', start: (port) => nodeProxy('raw-node', port) },
+    { id: 'node-undici', group: 'http', label: 'node:http + undici Pool (test/bench/proxies/node-undici.js)', start: (port) => nodeProxy('node-undici', port) },
+    { id: 'switchyard', group: 'http', label: 'Switchyard minimal (the same haproxy.cfg, through the adapter)', start: (port) => sy('switchyard', ['--config', haCfg('http', port, null, 'switchyard')]) },
     {
-      id: 'switchyard-noop10',
-      label: 'Switchyard + 10 no-op plugins',
-      kind: 'http',
-      start: (port) => sy('noop10', port, { plugins: [...HTTP_CORE, ...noop] }),
+      id: 'switchyard-semi1',
+      group: 'http',
+      label: 'Switchyard minimal, node --max-semi-space-size=1',
+      start: (port) => sy('switchyard semi1', ['--config', haCfg('http', port, null, 'switchyard-semi1')], ['--max-semi-space-size=1']),
     },
+    { id: 'switchyard-yaml', group: 'http', label: 'Switchyard, native YAML: forwarder + roundrobin only', start: (port) => syYaml('yaml', port, { plugins: HTTP_CORE }) },
+    { id: 'switchyard-noop10', group: 'http', label: 'Switchyard, native YAML + 10 no-op plugins on every hook', start: (port) => syYaml('noop10', port, { plugins: [...HTTP_CORE, ...noop] }) },
     {
       id: 'switchyard-standard',
-      label: 'Switchyard + health-check, stats, access-log (file)',
-      kind: 'http',
-      module: ['@switchyard/plugin-health-check', '@switchyard/plugin-stats', '@switchyard/plugin-access-log'],
+      group: 'http',
+      label: 'Switchyard + standard set: health checks, stats, Prometheus (scraped every 1 s), access log to a file',
+      module: STANDARD,
+      scrape: `http://127.0.0.1:${promPort}/metrics`,
       start: (port) =>
-        sy('standard', port, {
-          plugins: [...HTTP_CORE, '@switchyard/plugin-health-check', '@switchyard/plugin-stats', '@switchyard/plugin-access-log'],
-          top: ["stats: { listen: '127.0.0.1:0' }", `accessLog: { output: file, file: ${JSON.stringify(path.join(dir, 'access.log'))} }`],
+        syYaml('standard', port, {
+          plugins: [...HTTP_CORE, ...STANDARD],
+          top: [
+            "stats: { listen: '127.0.0.1:0' }",
+            `prometheus: { listen: '127.0.0.1:${promPort}' }`,
+            `accessLog: { output: file, file: ${JSON.stringify(path.join(dir, 'access.log'))} }`,
+          ],
           server: 'check: true',
         }),
     },
-    { id: 'haproxy', label: 'HAProxy (nbthread 1)', kind: 'http', need: 'haproxy', start: (port) => ha('http', port) },
-    {
-      id: 'nginx',
-      label: 'nginx (1 worker)',
-      kind: 'http',
-      need: 'nginx',
-      start: (port) => procs.start('nginx proxy', PROXY_CORE, tools.nginx, ['-p', dir, '-e', 'stderr', '-c', configs.nginxProxy(dir, port, upstreams)]),
-    },
-    { id: 'http-proxy', label: 'http-proxy', kind: 'http', module: 'http-proxy', start: (port) => nodeProxy('http-proxy', port) },
-    {
-      id: 'fastify-reply-from',
-      label: 'fastify + @fastify/reply-from',
-      kind: 'http',
-      module: '@fastify/reply-from',
-      start: (port) => nodeProxy('fastify-reply-from', port),
-    },
-    { id: 'node-undici', label: '40-line node:http + undici Pool', kind: 'http', start: (port) => nodeProxy('node-undici', port) },
-    {
-      id: 'switchyard-tcp',
-      label: 'Switchyard TCP mode',
-      kind: 'tcp',
-      start: (port) => sy('tcp', port, { mode: 'tcp', plugins: ['@switchyard/plugin-tcp-forwarder', '@switchyard/plugin-roundrobin'] }),
-    },
-    { id: 'haproxy-tcp', label: 'HAProxy TCP mode (nbthread 1)', kind: 'tcp', need: 'haproxy', start: (port) => ha('tcp', port) },
+    { id: 'haproxy-tcp', group: 'tcp', ref: true, label: 'HAProxy 2.6 TCP mode, nbthread 1', need: 'haproxy', start: (port) => ha('haproxy tcp', haCfg('tcp', port)) },
+    { id: 'net-pipe', group: 'tcp', ref: true, label: 'Node `net` pipe (test/bench/proxies/net-pipe.js)', start: (port) => nodeProxy('net-pipe', port) },
+    { id: 'switchyard-tcp', group: 'tcp', label: 'Switchyard TCP mode (the same haproxy.cfg, mode tcp)', start: (port) => sy('switchyard tcp', ['--config', haCfg('tcp', port, null, 'switchyard-tcp')]) },
   ];
-  if (hasWorkers) {
-    defs.push({
-      id: 'switchyard-workers',
-      label: 'Switchyard --workers 2 (both cores, shared with wrk)',
-      kind: 'http',
-      core: '0,1',
-      start: (port) => sy('workers', port, { plugins: HTTP_CORE, extra: ['--workers', '2'], core: '0,1' }),
-    });
-  } else {
-    note('Switchyard has no `--workers` option yet: the N-workers row is skipped.');
+  if (certs) {
+    defs.push(
+      { id: 'haproxy-tls', group: 'tls', ref: true, label: 'HAProxy 2.6, TLS + h2, nbthread 1', need: 'haproxy', start: (port) => ha('haproxy tls', haCfg('http', port, certs.both, 'tls')) },
+      { id: 'node-h2-undici', group: 'tls', ref: true, label: 'node:http2 + undici Pool (test/bench/proxies/node-h2-undici.js)', start: (port) => nodeProxy('node-h2-undici', port, [certs.cert, certs.key]) },
+      { id: 'switchyard-tls', group: 'tls', label: 'Switchyard, TLS + h2 (the same haproxy.cfg with ssl crt, alpn h2)', start: (port) => sy('switchyard tls', ['--config', haCfg('http', port, certs.both, 'switchyard-tls')]) },
+    );
   }
-  note('fast-gateway: not measured — it cannot be installed (its dependency fast-proxy-lite@^1.1.3 is missing from the npm registry).');
-  note('TLS + HTTP/2 vs HAProxy: not in this harness yet; `node test/bench/tls.js` measures Switchyard HTTPS and HTTP/2 against its own plain HTTP with h2load.');
-
-  function sy(name, port, { mode = 'http', plugins, top, server, extra = [], core = PROXY_CORE } = {}) {
-    const file = configs.switchyard(dir, name, port, upstreams, { mode, plugins, top, server });
-    return procs.start(`switchyard ${name}`, core, process.execPath, [cli, 'run', '--config', file, ...extra], { cwd: ROOT });
-  }
-  function ha(mode, port) {
-    const maxconn = Math.floor((memory.fdLimit() - 200) / 2); // HAProxy needs 2 descriptors per connection
-    return procs.start(`haproxy ${mode}`, PROXY_CORE, tools.haproxy, ['-db', '-f', configs.haproxy(dir, port, upstreams, mode, maxconn)]);
-  }
-  function nodeProxy(name, port) {
-    return procs.start(name, PROXY_CORE, process.execPath, [path.join(__dirname, 'proxies', `${name}.js`), String(port), ...upstreams], { cwd: ROOT });
+  if (settings.peers) {
+    defs.splice(
+      4,
+      0,
+      { id: 'nginx', group: 'http', label: 'nginx (1 worker)', need: 'nginx', start: (port) => procs.start('nginx proxy', PROXY_CORE, tools.nginx, ['-p', dir, '-e', 'stderr', '-c', configs.nginxProxy(dir, port, upstreams)]) },
+      { id: 'http-proxy', group: 'http', label: 'http-proxy', module: 'http-proxy', start: (port) => nodeProxy('http-proxy', port) },
+      { id: 'fastify-reply-from', group: 'http', label: 'fastify + @fastify/reply-from', module: '@fastify/reply-from', start: (port) => nodeProxy('fastify-reply-from', port) },
+    );
   }
 
   const only = opts.only ? new Set(opts.only.split(',')) : null;
   const targets = [];
   for (const d of defs) {
-    if (only && !only.has(d.id) && d.id !== 'direct' && d.id !== 'haproxy' && d.id !== 'haproxy-tcp') continue;
+    if (skip.has(d.group)) continue;
+    if (only && !only.has(d.id) && !d.ref && !d.direct) continue;
     if (d.need && !tools[d.need]) {
       note(`${d.label}: skipped — ${d.need} is not installed (Debian package \`${d.need}\`).`);
       continue;
@@ -263,7 +297,7 @@ async function bench(tools, dir) {
       note(`${d.label}: skipped — npm package ${missing.join(', ')} is not installed.`);
       continue;
     }
-    const t = { ...d, rounds: [], rssLoad: 0 };
+    const t = { ...d, rounds: {}, rssLoad: 0 };
     if (d.direct) {
       t.port = upPorts[0];
       t.proc = null;
@@ -271,7 +305,8 @@ async function bench(tools, dir) {
       t.port = await procs.freePort();
       t.proc = d.start(t.port);
       try {
-        await procs.waitReady(t.proc, t.port);
+        if (d.group === 'tls') await waitTls(t.proc, t.port);
+        else await procs.waitReady(t.proc, t.port);
       } catch (err) {
         note(`${d.label}: did not start — ${err.message.split('\n')[0]}`);
         await procs.stop(t.proc);
@@ -280,177 +315,222 @@ async function bench(tools, dir) {
       await procs.sleep(1000);
       t.rssIdle = procs.rss(t.proc);
     }
+    if (d.scrape) t.scraper = scraper(d.scrape);
     targets.push(t);
   }
+  const group = (g) => targets.filter((t) => t.group === g);
 
-  // ------------------------------------------------------------ throughput, interleaved rounds
-  const wrkRun = (t, seconds) => runWrk({ wrk: tools.wrk, core: LOAD_CORE, port: t.port, seconds, connections: settings.connections });
-  log(`warm-up: ${targets.length} targets × ${settings.warmup}s`);
-  for (const t of targets) await wrkRun(t, settings.warmup);
+  // ------------------------------------------------------------ load, interleaved rounds
+  const runs = [];
+  for (const c of settings.connections) for (const t of group('http')) runs.push({ t, key: `c${c}`, run: () => wrk(t, c, settings.duration) });
+  for (const t of group('tcp')) runs.push({ t, key: `c${settings.connections[0]}`, run: () => wrk(t, settings.connections[0], settings.duration) });
+  for (const t of group('tls')) runs.push({ t, key: 'h2', run: () => h2(t, settings.h2.requests) });
+  function wrk(t, connections, seconds) {
+    return runWrk({ wrk: tools.wrk, core: LOAD_CORE, port: t.port, seconds, connections });
+  }
+  function h2(t, requests) {
+    return runH2load({ h2load: tools.h2load, core: LOAD_CORE, port: t.port, requests, connections: settings.h2.connections, streams: settings.h2.streams });
+  }
+  log(`warm-up: ${targets.length} targets`);
+  for (const t of targets) {
+    if (t.group === 'tls') await h2(t, Math.floor(settings.h2.requests / 4));
+    else await wrk(t, settings.connections[settings.connections.length - 1], settings.warmup);
+  }
+  const blocks = [...new Set(runs.map((r) => `${r.t.group} ${r.key}`))];
   for (let r = 0; r < settings.rounds; r++) {
-    // Rotate the order each round so no target always runs first or right after another.
-    const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-    for (const t of order) {
-      const cpuBefore = procs.cpuSeconds(t.proc);
-      const res = await wrkRun(t, settings.duration);
-      // Requests per CPU-second of the proxy: its req/s per core, robust to other load on the machine.
-      res.cpu = procs.cpuSeconds(t.proc) - cpuBefore;
-      res.perCore = res.cpu > 0 ? res.requests / res.cpu : NaN;
-      if (t.proc) t.rssLoad = Math.max(t.rssLoad, procs.rss(t.proc));
-      t.rounds[r] = res;
-      if (res.rps === 0) note(`${t.id} round ${r + 1}: no result (${(res.raw ?? '').replace(/\s+/g, ' ').slice(0, 200)})`);
+    for (const b of blocks) {
+      const mine = runs.filter((x) => `${x.t.group} ${x.key}` === b);
+      // Rotate the order each round so no target always runs first or right after another.
+      const order = mine.map((_, i) => mine[(i + r) % mine.length]);
+      for (const { t, key, run } of order) {
+        const cpuBefore = procs.cpuSeconds(t.proc);
+        const res = await run();
+        res.cpu = procs.cpuSeconds(t.proc) - cpuBefore;
+        res.perCore = res.cpu > 0 ? res.requests / res.cpu : NaN; // requests per CPU-second of the proxy
+        if (t.proc) t.rssLoad = Math.max(t.rssLoad, procs.rss(t.proc));
+        (t.rounds[key] ??= [])[r] = res;
+        if (res.rps === 0) note(`${t.id} ${key} round ${r + 1}: no result (${(res.raw ?? '').replace(/\s+/g, ' ').slice(0, 200)})`);
+      }
+      log(`round ${r + 1}/${settings.rounds} ${b}: ${mine.map(({ t, key }) => `${t.id} ${Math.round(t.rounds[key][r].rps)}`).join(', ')}`);
     }
-    log(`round ${r + 1}/${settings.rounds}: ${targets.map((t) => `${t.id} ${fmt(t.rounds[r].rps)}`).join(', ')}`);
   }
 
   // ------------------------------------------------------------ memory
-  if (settings.memory) {
-    // Each proxy holds one descriptor per idle client (HAProxy reserves two), this process one.
+  const mem = {};
+  for (const t of targets) if (t.proc) mem[t.id] = { rssIdle: t.rssIdle, rssLoad: t.rssLoad };
+  const bodyIds = ['haproxy', 'raw-node', 'node-undici', 'switchyard', 'switchyard-standard', 'switchyard-semi1'];
+  if (!skip.has('memory')) {
+    for (const t of group('http')) {
+      if (!t.proc || !bodyIds.includes(t.id)) continue;
+      log(`memory, 100 MB up and down: ${t.id}`);
+      mem[t.id].body = await memory.bodyGrowth(t.proc, t.port);
+    }
+  }
+  if (!skip.has('slow') && tools.nginx) {
+    for (const t of group('http')) {
+      if (!t.proc || !bodyIds.includes(t.id)) continue;
+      log(`memory, 50 slow readers × 20 MB: ${t.id}`);
+      mem[t.id].slow = await memory.slowReaders(t.proc, t.port);
+    }
+  }
+  if (!skip.has('idle')) {
     const idleCount = Math.max(0, Math.min(settings.idle, memory.fdHeadroom() - 200, Math.floor((memory.fdLimit() - 400) / 2)));
     if (idleCount < settings.idle) note(`idle connections capped at ${idleCount} by the open-file limit (ulimit -n).`);
     for (const t of targets) {
-      if (!t.proc) continue;
-      log(`memory: ${t.id}`);
-      if (t.kind === 'http') t.body = await memory.bodyGrowth(t.proc, t.port);
-      t.idleConns = await memory.idleConnections(t.proc, t.port, idleCount, 60_000);
+      if (!t.proc || !['haproxy', 'raw-node', 'switchyard'].includes(t.id)) continue;
+      log(`memory, ${idleCount} idle keep-alive clients: ${t.id}`);
+      mem[t.id].idleConns = await memory.idleConnections(t.proc, t.port, idleCount, 60_000);
     }
   }
-
-  const result = summarize(targets, info);
-  const md = render(result);
-  process.stdout.write(md);
-  if (opts.markdown) fs.writeFileSync(opts.markdown, md);
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(result, null, 2));
-}
-
-function helpOf(cli) {
-  try {
-    return execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-  } catch (err) {
-    return String(err.stdout ?? '');
+  let slowl = null;
+  if (!skip.has('slowloris')) {
+    slowl = {};
+    for (const t of group('http')) {
+      if (!t.proc || !['haproxy', 'switchyard'].includes(t.id)) continue;
+      log(`slowloris: ${t.id}`);
+      slowl[t.id] = await slowloris(t.port, { quick });
+    }
   }
-}
+  await procs.sleep(2000);
+  for (const t of targets) if (t.proc) mem[t.id].rssEnd = procs.rss(t.proc);
+  const scrapes = {};
+  for (const t of targets) {
+    if (!t.scraper) continue;
+    scrapes[t.id] = t.scraper.stop();
+  }
 
-function summarize(targets, info) {
-  const byId = new Map(targets.map((t) => [t.id, t]));
-  const perRound = (t, ref, fn) => {
-    if (!t || !ref) return NaN;
-    return median(t.rounds.map((x, i) => fn(x, ref.rounds[i])));
-  };
-  const rows = targets.map((t) => {
-    const rps = t.rounds.map((x) => x.rps);
-    const haRef = byId.get(t.kind === 'tcp' ? 'haproxy-tcp' : 'haproxy');
-    const direct = byId.get('direct');
-    return {
-      id: t.id,
-      label: t.label,
-      kind: t.kind,
-      rps: median(rps),
-      min: Math.min(...rps),
-      max: Math.max(...rps),
-      p50: median(t.rounds.map((x) => x.p50)),
-      p99: median(t.rounds.map((x) => x.p99)),
-      errors: t.rounds.reduce((a, x) => a + x.errors, 0),
-      rssIdle: t.rssIdle,
-      rssLoad: t.rssLoad,
-      perCore: median(t.rounds.map((x) => x.perCore)),
-      cpu: t.rounds.reduce((a, x) => a + (Number.isFinite(x.cpu) ? x.cpu : 0), 0),
-      vsHaproxy: perRound(t, haRef, (a, b) => a.rps / b.rps),
-      perCoreVsHaproxy: perRound(t, haRef, (a, b) => a.perCore / b.perCore),
-      p99VsHaproxy: perRound(t, haRef, (a, b) => a.p99 / b.p99),
-      vsDirect: perRound(t, direct, (a, b) => a.rps / b.rps),
-      body: t.body,
-      idleConns: t.idleConns,
-      rounds: t.rounds.map((x) => ({ rps: x.rps, perCore: x.perCore, cpu: x.cpu, p50: x.p50, p99: x.p99, errors: x.errors })),
+  // ------------------------------------------------------------ idle memory piece by piece
+  let pieces = null;
+  if (!skip.has('pieces')) {
+    log('memory, piece by piece');
+    const cfg = haCfg('http', await procs.freePort(), null, 'pieces');
+    const yaml = configs.switchyard(dir, 'pieces', await procs.freePort(), upstreams, { plugins: HTTP_CORE });
+    pieces = {
+      runs: measurePieces([
+        { cfg, flags: [], config: 'the bench haproxy.cfg' },
+        { cfg, flags: ['--max-semi-space-size=1'], config: 'the bench haproxy.cfg' },
+        { cfg: yaml, flags: [], config: 'native YAML, forwarder + roundrobin only' },
+      ]),
     };
-  });
-  const sy = byId.get('switchyard');
-  const noop = byId.get('switchyard-noop10');
-  const pluginCost = sy && noop ? 1 - perRound(noop, sy, (a, b) => a.rps / b.rps) : NaN;
-  const pluginCostPerCore = sy && noop ? 1 - perRound(noop, sy, (a, b) => a.perCore / b.perCore) : NaN;
-  return { when: new Date().toISOString(), settings: { ...settings, quick }, machine: info, notes, rows, pluginCost, pluginCostPerCore };
+  }
+
+  // ------------------------------------------------------------ profiles
+  let profiles = null;
+  if (settings.profile) {
+    profiles = {};
+    for (const t of targets) if (t.proc) await procs.stop(t.proc);
+    for (const [id, mode] of [['switchyard', 'http'], ['switchyard-tcp', 'tcp']]) {
+      if (skip.has(mode)) continue;
+      log(`profile: ${id} under wrk -c${settings.connections[0]} for ${settings.profileSeconds}s`);
+      profiles[id] = await profileRun(mode);
+    }
+  }
+  async function profileRun(mode) {
+    const port = await procs.freePort();
+    const profDir = path.join(dir, `prof-${mode}`);
+    fs.mkdirSync(profDir);
+    const p = sy(`switchyard ${mode} (profiled)`, ['--config', haCfg(mode, port, null, `profile-${mode}`)], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+    await procs.waitReady(p, port);
+    await wrk({ port }, settings.connections[0], settings.warmup);
+    const cpuBefore = procs.cpuSeconds(p);
+    const from = Number(process.hrtime.bigint() / 1000n);
+    const res = await wrk({ port }, settings.connections[0], settings.profileSeconds);
+    const to = Number(process.hrtime.bigint() / 1000n);
+    const cpu = procs.cpuSeconds(p) - cpuBefore;
+    await procs.stop(p, 15_000);
+    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) {
+      note(`profile ${mode}: no .cpuprofile was written (the process did not exit cleanly)`);
+      return null;
+    }
+    return { mode, connections: settings.connections[0], seconds: settings.profileSeconds, rps: res.rps, perCore: res.requests / cpu, ...profile.summarize(path.join(profDir, file), { window: { from, to } }) };
+  }
+
+  // ------------------------------------------------------------ summary
+  return summarize({ targets, mem, pieces, profiles, slowloris: slowl, scrapes, info, when });
 }
 
-function render(result) {
-  const { rows, settings: s } = result;
-  const lines = [];
-  lines.push(`### Throughput (HTTP/1.1 keep-alive, ${s.connections} connections, ${s.rounds} interleaved rounds × ${s.duration}s)`, '');
-  lines.push('| target | req/s (median) | min–max | p50 ms | p99 ms | errors | req per CPU-s | RSS idle | RSS loaded | × HAProxy req/s | × HAProxy per core | p99 × HAProxy | × direct |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    const d = r.id === 'direct';
-    lines.push(
-      `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.min)}–${fmt(r.max)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${d ? '-' : fmt(r.perCore)} | ${mb(r.rssIdle)} | ${mb(r.rssLoad)} | ${d ? '-' : ratio(r.vsHaproxy)} | ${d ? '-' : ratio(r.perCoreVsHaproxy)} | ${d ? '-' : ratio(r.p99VsHaproxy)} | ${d ? '-' : ratio(r.vsDirect)} |`,
-    );
+/** Waits until a TLS port completes a handshake and answers (h2load -n 1). */
+async function waitTls(proc, port, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exited) throw new Error(`${proc.label} exited (${proc.exitCode}): ${proc.output().slice(-2000)}`);
+    const r = spawnSync('h2load', ['-n', '1', '-c', '1', `https://127.0.0.1:${port}/`], { encoding: 'utf8', timeout: 5000 });
+    if (/1 succeeded/.test(r.stdout ?? '')) return;
+    await procs.sleep(200);
   }
-  lines.push(
-    '',
-    'Ratios are medians of per-round ratios (both measured in the same round); TCP rows compare with HAProxy in TCP mode.',
-    '"req per CPU-s" is requests served per second of CPU the proxy used (user + system, its whole process tree): its',
-    'req/s per core, which holds up when other work shares the cores; req/s itself moves with everything else on the machine.',
-    '',
-  );
-  const withMem = rows.filter((r) => r.idleConns || r.body);
-  if (withMem.length > 0) {
-    const n = Math.max(...withMem.map((r) => (r.idleConns ? r.idleConns.opened : 0)));
-    lines.push(`### Memory`, '');
-    lines.push(`| target | RSS idle | RSS with ${fmt(n)} idle keep-alive clients | 100 MB upload: RSS growth | 100 MB download (slow reader): RSS growth |`);
-    lines.push('|---|---:|---:|---:|---:|');
-    for (const r of withMem) {
-      const ic = r.idleConns;
-      const idle = ic ? `${mb(ic.rss)}${ic.opened < n || ic.alive < ic.opened ? ` (${ic.opened} opened, ${ic.alive} alive)` : ''}` : '-';
-      const b = (x) => (x ? (x.ok ? `${(x.growth / memory.MB).toFixed(1)} MB` : `failed: ${x.detail}`) : '-');
-      lines.push(`| ${r.label} | ${mb(r.rssIdle)} | ${idle} | ${b(r.body?.upload)} | ${b(r.body?.download)} |`);
+  throw new Error(`${proc.label} not ready on port ${port}: ${proc.output().slice(-2000)}`);
+}
+
+/** GETs `url` every second until stopped; counts answers and failures. */
+function scraper(url) {
+  const s = { ok: 0, failed: 0, bytes: 0 };
+  const timer = setInterval(() => {
+    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      let n = 0;
+      res.on('data', (c) => (n += c.length));
+      res.on('end', () => {
+        if (res.statusCode === 200) {
+          s.ok++;
+          s.bytes = n;
+        } else s.failed++;
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => s.failed++);
+  }, 1000);
+  return { stop: () => (clearInterval(timer), s) };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function summarize({ targets, mem, pieces, profiles, slowloris: slowl, scrapes, info, when }) {
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  /** Median over rounds of fn(round of t, same round of ref). */
+  const perRound = (t, ref, key, fn) => {
+    if (!t || !ref || !t.rounds[key] || !ref.rounds[key]) return NaN;
+    return median(t.rounds[key].map((x, i) => (ref.rounds[key][i] ? fn(x, ref.rounds[key][i]) : NaN)));
+  };
+  const refs = { http: ['haproxy', 'raw-node'], tcp: ['haproxy-tcp', 'net-pipe'], tls: ['haproxy-tls', 'node-h2-undici'] };
+  const tables = {};
+  for (const t of targets) {
+    for (const key of Object.keys(t.rounds)) {
+      const rs = t.rounds[key].filter(Boolean);
+      const [native, floor] = refs[t.group].map((id) => byId.get(id));
+      const row = {
+        id: t.id,
+        label: t.label,
+        rps: median(rs.map((x) => x.rps)),
+        min: Math.min(...rs.map((x) => x.rps)),
+        max: Math.max(...rs.map((x) => x.rps)),
+        p50: median(rs.map((x) => x.p50)),
+        p99: median(rs.map((x) => x.p99)),
+        mean: median(rs.map((x) => x.mean)),
+        errors: rs.reduce((a, x) => a + x.errors, 0),
+        perCore: t.direct ? NaN : median(rs.map((x) => x.perCore)),
+        vsNative: t.direct ? NaN : perRound(t, native, key, (a, b) => a.rps / b.rps),
+        perCoreVsNative: t.direct ? NaN : perRound(t, native, key, (a, b) => a.perCore / b.perCore),
+        p99VsNative: t.direct ? NaN : perRound(t, native, key, (a, b) => a.p99 / b.p99),
+        vsFloor: t.direct ? NaN : perRound(t, floor, key, (a, b) => a.rps / b.rps),
+        perCoreVsFloor: t.direct ? NaN : perRound(t, floor, key, (a, b) => a.perCore / b.perCore),
+        rounds: rs.map((x) => ({ rps: x.rps, requests: x.requests, cpu: x.cpu, perCore: x.perCore, p50: x.p50, p99: x.p99, mean: x.mean, errors: x.errors })),
+      };
+      (tables[`${t.group} ${key}`] ??= []).push(row);
     }
-    lines.push('');
   }
-  const get = (id) => rows.find((r) => r.id === id);
-  const sy = get('switchyard');
-  const syTcp = get('switchyard-tcp');
-  const target = (name, value, ok) => `| ${name} | ${value} | ${ok === null ? 'n/a' : ok ? 'met' : 'NOT met'} |`;
-  lines.push('### Targets', '', '| target | measured | |', '|---|---|---|');
-  if (sy) {
-    lines.push(target('HTTP/1.1 keep-alive ≥ 0.5× HAProxy req/s per core (CPU time)', ratio(sy.perCoreVsHaproxy), Number.isFinite(sy.perCoreVsHaproxy) ? sy.perCoreVsHaproxy >= 0.5 : null));
-    lines.push(target('HTTP/1.1 keep-alive ≥ 0.5× HAProxy req/s (wall clock, same round)', ratio(sy.vsHaproxy), Number.isFinite(sy.vsHaproxy) ? sy.vsHaproxy >= 0.5 : null));
-    lines.push(target('HTTP p99 ≤ 2× HAProxy', ratio(sy.p99VsHaproxy), Number.isFinite(sy.p99VsHaproxy) ? sy.p99VsHaproxy <= 2 : null));
+  const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]));
+  const noop = byId.get('switchyard-noop10');
+  const yaml = byId.get('switchyard-yaml');
+  const pluginCost = {};
+  for (const key of Object.keys(noop?.rounds ?? {})) {
+    pluginCost[key] = { rps: 1 - perRound(noop, yaml, key, (a, b) => a.rps / b.rps), perCore: 1 - perRound(noop, yaml, key, (a, b) => a.perCore / b.perCore) };
   }
-  if (syTcp) {
-    lines.push(target('TCP ≥ 0.9× HAProxy per core (CPU time)', ratio(syTcp.perCoreVsHaproxy), Number.isFinite(syTcp.perCoreVsHaproxy) ? syTcp.perCoreVsHaproxy >= 0.9 : null));
-    lines.push(target('TCP ≥ 0.9× HAProxy req/s (wall clock)', ratio(syTcp.vsHaproxy), Number.isFinite(syTcp.vsHaproxy) ? syTcp.vsHaproxy >= 0.9 : null));
-  }
-  const loss = (x) => (x >= 0 ? `${(x * 100).toFixed(1)}% loss` : `no loss (${(-x * 100).toFixed(1)}% faster, noise)`);
-  if (Number.isFinite(result.pluginCostPerCore)) {
-    lines.push(target('ten no-op plugins ≤ 5% loss (per core)', loss(result.pluginCostPerCore), result.pluginCostPerCore <= 0.05));
-  }
-  if (Number.isFinite(result.pluginCost)) {
-    lines.push(target('ten no-op plugins ≤ 5% loss (req/s)', loss(result.pluginCost), result.pluginCost <= 0.05));
-  }
-  if (sy) {
-    lines.push(target('≤ 60 MB RSS idle', mb(sy.rssIdle), sy.rssIdle ? sy.rssIdle <= 60 * memory.MB : null));
-    if (sy.body) {
-      const g = Math.max(sy.body.upload.growth, sy.body.download.growth);
-      const shown = (x) => `${(x.growth / memory.MB).toFixed(1)} MB`;
-      lines.push(target('100 MB body grows RSS ≤ 32 MB', `${shown(sy.body.upload)} up, ${shown(sy.body.download)} down`, sy.body.upload.ok && sy.body.download.ok ? g <= 32 * memory.MB : false));
-    }
-  }
-  lines.push('');
-  const m = result.machine;
-  lines.push('### Machine', '');
-  lines.push(`- ${m.cpu}; ${m.kernel}; ${m.memory} RAM; load average at start ${m.loadavg}`);
-  lines.push(`- node ${m.node}; ${m.nginx}; ${m.haproxy}; ${m.wrk}`);
-  lines.push(`- proxies pinned to core ${s.proxyCore}; wrk (1 thread, ${s.connections} connections) and the upstreams to core ${s.loadCore}`);
-  const args = [
-    s.quick ? '--quick' : '',
-    s.nice !== null ? `--nice=${s.nice}` : '',
-    s.proxyCore !== 1 ? `--proxy-core ${s.proxyCore}` : '',
-    s.loadCore !== 0 ? `--load-core ${s.loadCore}` : '',
-  ].filter(Boolean).join(' ');
-  lines.push(`- ${result.when}, \`npm run bench${args ? ` -- ${args}` : ''}\``);
-  if (result.notes.length > 0) {
-    lines.push('', '### Notes', '');
-    for (const n of result.notes) lines.push(`- ${n}`);
-  }
-  return lines.join('\n') + '\n';
+  return { when, command: commandLine(), settings, machine: info, notes, labels, tables, memory: mem, pieces, profiles, slowloris: slowl, scrapes, pluginCost };
 }
 
 let benchDir = null;

@@ -32,14 +32,15 @@ http {
 `;
 }
 
-/** The upstreams: nginx, one worker, a fixed small body on each port; /big is a 100 MB file. */
-function nginxUpstream(dir, ports, bigFile) {
+/** The upstreams: nginx, one worker, a fixed small body on each port; /big is a 100 MB file, /big20 a 20 MB one. */
+function nginxUpstream(dir, ports, bigFile, big20File) {
   const servers = ports
     .map(
       (p) => `
   server {
     listen 127.0.0.1:${p} backlog=4096;
     location = /big { alias ${bigFile}; }
+    location = /big20 { alias ${big20File}; }
     # Reads the whole request body (to a temp file) before answering, then drains it.
     location = /upload { proxy_pass http://127.0.0.1:${p}/drain; }
     location = /drain { return 200 ${JSON.stringify(BODY)}; }
@@ -80,25 +81,28 @@ ${upstreams.map((u) => `    server ${u};`).join('\n')}
   return file;
 }
 
-/** HAProxy: one thread, HTTP keep-alive both sides with connection reuse, or TCP mode. */
-function haproxy(dir, port, upstreams, mode, maxconn) {
-  const file = path.join(dir, `haproxy-${mode}.cfg`);
+/**
+ * HAProxy: one thread, HTTP keep-alive both sides with connection reuse, or TCP mode; with
+ * `tls`, the frontend terminates TLS (ALPN h2 and http/1.1). Switchyard reads this same file
+ * through its haproxy.cfg adapter (so no `log stderr` line: the adapter has no such target).
+ */
+function haproxy(dir, port, upstreams, mode, maxconn, { tls = null, name = mode } = {}) {
+  const file = path.join(dir, `haproxy-${name}.cfg`);
   fs.writeFileSync(
     file,
     `global
   nbthread 1
   maxconn ${maxconn}
-  log stderr format short local0 emerg
 
 defaults
   mode ${mode}
   timeout connect 5s
   timeout client 60s
   timeout server 60s
-  timeout http-keep-alive 60s
-${mode === 'http' ? '  option http-keep-alive\n  http-reuse always\n' : ''}
+  timeout tunnel 60s
+${mode === 'http' ? '  timeout http-keep-alive 60s\n  timeout http-request 5s\n  option http-keep-alive\n  http-reuse always\n' : ''}
 frontend web
-  bind 127.0.0.1:${port}
+  bind 127.0.0.1:${port}${tls ? ` ssl crt ${tls} alpn h2,http/1.1` : ''}
   default_backend app
 
 backend app

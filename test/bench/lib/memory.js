@@ -92,6 +92,40 @@ async function bodyGrowth(proc, port) {
   return out;
 }
 
+/**
+ * `clients` slow readers at once, each GETting /big20 (20 MB) and reading ~`chunk` bytes every
+ * `everyMs` (about 2.5 MB/s each): RSS base before, peak growth while they read (issue 19 item 4).
+ */
+async function slowReaders(proc, port, { clients = 50, size = 20 * MB, chunk = 256 * 1024, everyMs = 100, timeoutMs = 120_000 } = {}) {
+  const one = () =>
+    new Promise((resolve) => {
+      let got = 0;
+      let window = 0;
+      const req = http.get({ host: '127.0.0.1', port, path: '/big20', agent: false }, (res) => {
+        res.on('data', (c) => {
+          got += c.length;
+          window += c.length;
+          if (window >= chunk) {
+            window = 0;
+            res.pause();
+            setTimeout(() => res.resume(), everyMs);
+          }
+        });
+        res.on('end', () => resolve(res.statusCode === 200 && got === size));
+        res.on('error', () => resolve(false));
+      });
+      const timer = setTimeout(() => req.destroy(new Error('timed out')), timeoutMs);
+      req.on('error', () => resolve(false));
+      req.on('close', () => clearTimeout(timer));
+    });
+  await sleep(500);
+  const base = rss(proc);
+  const started = Date.now();
+  const { peak, result } = await peakDuring(proc, () => Promise.all(Array.from({ length: clients }, one)));
+  const ok = result.filter(Boolean).length;
+  return { base, growth: Math.max(0, peak - base), peak, clients, ok, seconds: (Date.now() - started) / 1000, size };
+}
+
 /** The soft open-file limit (ulimit -n), which the proxies inherit. */
 function fdLimit() {
   try {
@@ -157,4 +191,4 @@ async function idleConnections(proc, port, count, timeoutMs) {
   }
 }
 
-module.exports = { bodyGrowth, idleConnections, fdHeadroom, fdLimit, MB };
+module.exports = { slowReaders, bodyGrowth, idleConnections, fdHeadroom, fdLimit, MB };
