@@ -1,5 +1,6 @@
 import { CLI_COMMAND_SLOT, definePlugin, durationSchema, type GatewayApi } from '@switchyard/sdk';
 import { adminCommand } from './cli';
+import { provideHaproxyDirectives } from './haproxy';
 import { CliSocketServer, type CliSocketConfig } from './cli-server';
 import { RuntimeErrors } from './errors';
 import { LEVELS, type Level } from './levels';
@@ -94,6 +95,7 @@ export const plugin = definePlugin<RuntimeApiConfig>({
   },
   register({ slots }) {
     slots.provide(CLI_COMMAND_SLOT, 'admin', adminCommand, { description: adminCommand.summary });
+    provideHaproxyDirectives(slots);
   },
   apply(gateway: GatewayApi, config: RuntimeApiConfig) {
     const tokens: ApiToken[] = [...(config.token ? [{ token: config.token, level: 'admin' as Level }] : []), ...(config.tokens ?? [])];
