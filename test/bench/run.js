@@ -404,12 +404,11 @@ async function bench(tools, dir) {
   if (!skip.has('pieces')) {
     log('memory, piece by piece');
     const cfg = haCfg('http', await procs.freePort(), null, 'pieces');
-    const yaml = configs.switchyard(dir, 'pieces', await procs.freePort(), upstreams, { plugins: HTTP_CORE });
     pieces = {
       runs: measurePieces([
         { cfg, flags: [], config: 'the bench haproxy.cfg' },
         { cfg, flags: ['--max-semi-space-size=1'], config: 'the bench haproxy.cfg' },
-        { cfg: yaml, flags: [], config: 'native YAML, forwarder + roundrobin only' },
+        { cfg, flags: [], config: 'the bench haproxy.cfg', preset: true },
       ]),
     };
   }

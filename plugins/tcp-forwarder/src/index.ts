@@ -89,13 +89,12 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
     clearTimeout(connectTimer);
     for (const chunk of ex.buffered) upstream.write(chunk);
     ex.buffered.length = 0;
-    // The tunnel timeout (idle in both directions) is the client socket's own timer: Node
-    // refreshes it on every read from the client and every write to it, so nothing runs per
-    // chunk here. Then both directions are Node's stream pipe, as a plain `net` proxy does.
-    client.setTimeout(timeouts.tunnel, () => {
-      client.destroy();
-      upstream.destroy();
-    });
+    // The tunnel timeout (idle in both directions) costs nothing per chunk: no listener and no
+    // socket timer (Node would refresh that on every read and write). A timer of our own looks
+    // at the client socket's byte counters four times per tunnel period and closes the session
+    // once they have not moved for the whole period.
+    client.setTimeout(0);
+    watchIdle(client, upstream, timeouts.tunnel);
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -121,6 +120,29 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
     ex.bytesOut = client.bytesWritten;
     upstream.destroy();
   });
+}
+
+/** Closes both sockets once the client's byte counters have not moved for `tunnelMs`. */
+function watchIdle(client: net.Socket, upstream: net.Socket, tunnelMs: number): void {
+  const step = Math.max(10, Math.floor(tunnelMs / 4));
+  let seen = -1;
+  let quietSince = Date.now();
+  const timer = setTimeout(function check() {
+    if (client.destroyed) return;
+    const total = client.bytesRead + client.bytesWritten;
+    const now = Date.now();
+    if (total !== seen) {
+      seen = total;
+      quietSince = now;
+    } else if (now - quietSince >= tunnelMs) {
+      client.destroy();
+      upstream.destroy();
+      return;
+    }
+    timer.refresh();
+  }, step);
+  timer.unref();
+  client.once('close', () => clearTimeout(timer));
 }
 
 const tlsOptionsCache = new WeakMap<ServerState, tls.ConnectionOptions>();

@@ -269,26 +269,29 @@ function render(result) {
         L.push(`With \`${['node', ...run.flags].join(' ')}\`: failed (${run.error.split('\n')[0]}).`, '');
         continue;
       }
-      L.push(`${run.config ?? 'the config'}, \`${['node', ...run.flags].join(' ')}\` (${run.plugins} plugins loaded):`, '', piecesTable(run), '');
+      L.push(`${run.config ?? 'the config'}${run.preset ? ', with the preset\'s 30 modules required first' : ''}, \`${['node', ...run.flags].join(' ')}\` (${run.plugins} plugins in the config):`, '', piecesTable(run), '');
     }
-    const [def, semi, small] = result.pieces.runs;
+    const [def, semi, pre] = result.pieces.runs;
     if (def?.steps && semi?.steps) {
       const last = (r) => r.steps[r.steps.length - 1];
       const node = def.steps[0];
-      const byName = (r, re) => r.steps.find((x) => re.test(x.name));
+      const at = (r, re) => r.steps.findIndex((x) => re.test(x.name));
       const delta = (r, re) => {
-        const i = r.steps.findIndex((x) => re.test(x.name));
+        const i = at(r, re);
         return i > 0 ? r.steps[i].rss - r.steps[i - 1].rss : NaN;
       };
+      const before = def.steps[at(def, /^loadConfig/) - 1];
+      const after = def.steps[at(def, /^loadConfig/)];
       L.push(
-        `Node alone is ${mb(node.rss)}. Requiring undici adds ${mbSigned(delta(def, /^undici/))}; the preset's plugin modules`,
-        `${mbSigned(delta(def, /plugin modules/))}; adapting the config, composing and compiling its schema with ajv`,
-        `${mbSigned(delta(def, /^loadConfig/))} — while the heap in use grows far less (${mb(byName(def, /plugin modules/)?.heapUsed)} → ${mb(byName(def, /^loadConfig/)?.heapUsed)}) and V8's new space grows to`,
-        `${mb(last(def).newSpace)}: most of the growth is young-generation room V8 keeps after the start-up burst, not live data.`,
-        `With \`--max-semi-space-size=1\` the same gateway ends at ${mb(last(semi).rss)} instead of ${mb(last(def).rss)}${row(`http c${c[0]}`, 'switchyard-semi1') ? ` and served ${x2(row(`http c${c[0]}`, 'switchyard-semi1').rps / sy?.rps)} of the default's req/s at c${c[0]} in this run (the "node --max-semi-space-size=1" row)` : ''}.`,
+        `Node alone is ${mb(node.rss)}. Requiring undici adds ${mbSigned(delta(def, /^undici/))}; pino ${mbSigned(delta(def, /^pino/))}; ajv ${mbSigned(delta(def, /^ajv/))};`,
+        `the config's own ${def.plugins} plugin modules ${mbSigned(delta(def, /plugin modules/))}; reading the config, registering the plugins,`,
+        `composing and compiling the schema with ajv and validating ${mbSigned(delta(def, /^loadConfig/))} — while the heap in use grows only`,
+        `${mb(before?.heapUsed)} → ${mb(after?.heapUsed)} and V8's new space grows ${mb(before?.newSpace)} → ${mb(after?.newSpace)}: most of that step is young-generation`,
+        'room V8 keeps after the start-up burst of allocations (ajv generating and compiling validators), not live data.',
+        `With \`--max-semi-space-size=1\` the same gateway ends at ${mb(last(semi).rss)} instead of ${mb(last(def).rss)}${row(`http c${c[0]}`, 'switchyard-semi1') && sy ? `; under load it served ${x2(row(`http c${c[0]}`, 'switchyard-semi1').rps / sy.rps)} of the default's req/s and ${x2(row(`http c${c[0]}`, 'switchyard-semi1').perCore / sy.perCore)} of its requests per CPU-second at c${c[0]} (the "node --max-semi-space-size=1" row), and idled at ${mb(m['switchyard-semi1']?.rssIdle)} there` : ''}.`,
         'That flag is a Node option (`node --max-semi-space-size=1 core/bin/switchyard.js run ...`, or NODE_OPTIONS),',
         'not a Switchyard setting.',
-        small?.steps ? `A native config that lists only the forwarder and the policy (${small.plugins} plugins) ends at ${mb(last(small).rss)}: loading only what a config uses is worth ${mbSigned(last(def).rss - last(small).rss)} here.` : '',
+        pre?.steps ? `Requiring the 30 modules of @switchyard/preset-standard as well (what every adapted config loaded before the adapter learned to load only what it uses) adds ${mbSigned(delta(pre, /preset-standard/))}, and that gateway ends at ${mb(last(pre).rss)}.` : '',
         '',
       );
     }
@@ -333,7 +336,16 @@ function render(result) {
         '',
       );
     }
-    if (pt) L.push(profileSection(pt, '### TCP mode (Switchyard tcp)'), '');
+    if (pt) {
+      L.push(profileSection(pt, '### TCP mode (Switchyard tcp)'), '');
+      const top = pt.top[0];
+      L.push(
+        `In TCP mode Switchyard's own code is ${pc(share(pt, 'Switchyard code'))} of the busy CPU: the session is Node's stream pipe both ways,`,
+        `so the time is the socket system calls (${pc(share(pt, 'kernel-ish natives (socket syscalls)'))}; the top function, \`${top?.name}\`, alone ${pc(top?.share)}), Node's`,
+        `streams and net (${pc(share(pt, 'node core: net, streams, events, timers'))}) and GC (${pc(share(pt, 'GC'))}) — the same work a plain \`net\` pipe does.`,
+        '',
+      );
+    }
   }
 
   L.push(

@@ -1,13 +1,18 @@
 'use strict';
-// Run by pieces.js as `node --expose-gc pieces-child.js <haproxy.cfg>`: loads Switchyard's
-// pieces one after another in one process and prints process.memoryUsage() after each
-// (after a full GC), as one JSON line. The last step is a listening gateway on the config.
+// Run by pieces.js as `node --expose-gc pieces-child.js <config> <plugin,plugin,...> [preset]`:
+// loads Switchyard's pieces one after another in one process and prints process.memoryUsage()
+// after each (after a full GC), as one JSON line. The plugin list is the config's (from
+// `switchyard plugins`); with `preset`, the 30 modules of @switchyard/preset-standard are
+// required first, as every adapted config did before the adapter loaded only what it uses.
+// The last step is a listening gateway on the config.
 const path = require('node:path');
 const v8 = require('node:v8');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const req = (m) => require(require.resolve(m, { paths: [ROOT] }));
 const cfg = process.argv[2];
+const listed = (process.argv[3] ?? '').split(',').filter(Boolean);
+const preset = process.argv[4] === 'preset';
 const steps = [];
 let keep = [];
 const settle = async () => {
@@ -26,8 +31,6 @@ async function step(name, fn) {
 
 (async () => {
   await step('node 20, nothing loaded');
-  await step('reflect-metadata', () => req('reflect-metadata'));
-  await step('tsyringe', () => req('tsyringe'));
   await step('tapable', () => req('tapable'));
   await step('pino (a logger created)', () => req('pino')({ level: 'warn' }));
   await step('yaml', () => req('yaml'));
@@ -39,11 +42,10 @@ async function step(name, fn) {
     return c;
   })();
   const logger = req('pino')({ level: 'warn' });
-  const native = /\.ya?ml$/.test(cfg);
-  const listed = native ? req('yaml').parse(require('node:fs').readFileSync(cfg, 'utf8')).plugins ?? core.DEFAULT_PLUGINS : core.DEFAULT_PLUGINS;
-  await step(native ? 'the config\'s plugin modules (required)' : 'the preset\'s plugin modules (required, as the adapter loads them)', () => core.loadPlugins(listed, path.dirname(cfg)));
+  if (preset) await step("@switchyard/preset-standard's 30 plugin modules (required)", () => core.loadPlugins(core.DEFAULT_PLUGINS, ROOT));
+  await step(`the config's ${listed.length} plugin modules (required): ${listed.map((p) => p.replace('@switchyard/plugin-', '')).join(', ')}`, () => core.loadPlugins(listed, ROOT));
   let loaded;
-  await step(native ? 'loadConfig: register, compose + compile the schema (ajv), validate' : 'loadConfig: adapt haproxy.cfg, register, compose + compile the schema (ajv), validate', () => (loaded = core.loadConfig({ file: cfg }, { logger })));
+  await step('loadConfig: read (adapt), register, compose + compile the schema (ajv), validate', () => (loaded = core.loadConfig({ file: cfg }, { logger })));
   let gw;
   await step('Gateway.start: plugins applied, listening', async () => (gw = await core.Gateway.start(loaded, { logger })));
   process.stdout.write(JSON.stringify({ steps, plugins: loaded.plugins.length }) + '\n');
