@@ -3,14 +3,20 @@ import { AgentHealthCheck, parseAgentReply } from './agent-check';
 import { ServerAgentCheck, ServerHealthCheck, transitionLine, type CheckTiming } from './checker';
 import { HealthErrors } from './errors';
 import { HttpHealthCheck } from './http-check';
-import { backendAgentSchema, healthCheckSchema, serverAgentSchema, serverCheckSchema } from './schema';
+import { backendAgentSchema, healthCheckSchema, onMarkedDownSchema, onMarkedUpSchema, serverAgentSchema, serverCheckSchema } from './schema';
 import { TcpHealthCheck } from './tcp-check';
+import { SessionActions } from './sessions';
+import { protocolKinds, TcpRulesHealthCheck } from './tcpcheck/kinds';
 import {
   HEALTH_CHECK_SLOT, HEALTH_CONTROL_KEY, type AgentCheckOptions, type HealthCheckKind, type HealthCheckOptions, type HealthProbe,
   type ServerCheckOptions,
 } from './types';
 
 export * from './types';
+export { SessionActions, type SessionActionOptions, type ShutdownCause } from './sessions';
+export { compileRules, stepOf, CHECK_STATUS, type CheckStatus, type Ruleset, type Rule } from './tcpcheck/rules';
+export { runTcpCheck, type TcpCheckResult } from './tcpcheck/engine';
+export { TcpRulesHealthCheck, ProtocolHealthCheck } from './tcpcheck/kinds';
 export { HealthErrors, ServerHealthCheck, ServerAgentCheck, TcpHealthCheck, HttpHealthCheck, AgentHealthCheck, parseAgentReply, transitionLine };
 
 export const NAME = '@switchyard/plugin-health-check';
@@ -141,21 +147,25 @@ export const healthShowCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'Active health checks (tcp, http, agent) that mark servers UP and DOWN with rise/fall, spread in time.',
   schema: {
     backend: { healthCheck: healthCheckSchema, agentCheck: backendAgentSchema },
-    server: { check: serverCheckSchema, agentCheck: serverAgentSchema },
+    server: { check: serverCheckSchema, agentCheck: serverAgentSchema, onMarkedDown: onMarkedDownSchema, onMarkedUp: onMarkedUpSchema },
   },
   register({ slots }) {
     slots.provide(HEALTH_CHECK_SLOT, 'tcp', new TcpHealthCheck(), { description: 'TCP connect (TLS handshake with tls.enabled).' });
     slots.provide(HEALTH_CHECK_SLOT, 'http', new HttpHealthCheck(), { description: 'HTTP(S) request with expected status and body.' });
     slots.provide(HEALTH_CHECK_SLOT, 'agent', new AgentHealthCheck(), { description: 'HAProxy agent-check protocol over TCP.' });
+    const rules = new TcpRulesHealthCheck();
+    slots.provide(HEALTH_CHECK_SLOT, 'tcp-check', rules, { description: rules.description });
+    for (const [name, kind] of Object.entries(protocolKinds())) slots.provide(HEALTH_CHECK_SLOT, name, kind, { description: kind.description });
     slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'health show', healthShowCommand, { description: healthShowCommand.summary });
   },
   apply(gateway) {
     const logger = gateway.logger.child({ plugin: NAME });
+    SessionActions.apply(gateway, logger, NAME);
     const planned: Planned[] = [];
     for (const be of gateway.backends.values()) planned.push(...planBackend(gateway, be, logger));
     if (planned.length === 0) return;

@@ -14,12 +14,80 @@ const timing = (withDefaults: boolean): Record<string, JsonSchema> => ({
   address: { type: 'string', minLength: 1, description: 'Host or IP to check instead of the server\'s own.' },
 });
 
+const checkStatus = (list: string[], d: string): JsonSchema => ({ enum: list, description: d });
+
+/** One tcp-check rule: one action key, and an optional comment. */
+const tcpCheckRuleSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'One tcp-check rule: exactly one of connect, send, sendLf, sendBinary, sendBinaryLf, expect, setVar, setVarFmt, unsetVar; alone, comment applies to the next rule(s).',
+  properties: {
+    connect: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Open a new connection (closing the previous one).',
+      properties: {
+        default: { type: 'boolean', description: 'Take the server\'s check settings (port, TLS, PROXY header) where this rule sets none.' },
+        port: { type: ['integer', 'string'], description: 'Port, or a sample expression such as var(check.port). Default: the check port.' },
+        addr: { type: 'string', minLength: 1, description: 'Address to connect to. Default: the check address.' },
+        ssl: { type: 'boolean', description: 'TLS over this connection.' },
+        sni: { type: 'string', description: 'SNI sent with ssl.' },
+        alpn: { type: 'array', items: { type: 'string' }, description: 'ALPN protocols offered with ssl.' },
+        sendProxy: { type: 'boolean', description: 'Send a PROXY protocol header first (v2 if the server uses sendProxy v2).' },
+        linger: { type: 'boolean', description: 'Close cleanly (FIN) instead of with an RST.' },
+      },
+    },
+    send: { type: 'string', description: 'Bytes to send (latin1).' },
+    sendLf: { type: 'string', description: 'Log-format string to send: text with %[sample] expressions.' },
+    sendBinary: { type: 'string', description: 'Hex digits to send as bytes.' },
+    sendBinaryLf: { type: 'string', description: 'Log-format string evaluating to hex digits, sent as bytes.' },
+    expect: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'What the reply must hold: exactly one of string, rstring, binary, rbinary, stringLf, binaryLf.',
+      properties: {
+        string: { type: 'string', description: 'The reply contains this string.' },
+        rstring: { type: 'string', description: 'The reply matches this regular expression.' },
+        binary: { type: 'string', description: 'The reply contains these bytes (hex digits).' },
+        rbinary: { type: 'string', description: 'The reply, in upper-case hex, matches this regular expression.' },
+        stringLf: { type: 'string', description: 'The reply contains the string this log-format gives.' },
+        binaryLf: { type: 'string', description: 'The reply contains the bytes (hex) this log-format gives.' },
+        negate: { type: 'boolean', default: false, description: 'HAProxy\'s "!": pass when the pattern is NOT found.' },
+        minRecv: { type: 'integer', minimum: -1, description: 'Bytes to wait for before matching; -1 (default) waits while there is no match.' },
+        okStatus: checkStatus(['L7OK', 'L7OKC', 'L6OK', 'L4OK'], 'Status when the check ends on this rule and passes (default L7OK).'),
+        errorStatus: checkStatus(['L7OKC', 'L7RSP', 'L7STS', 'L6RSP', 'L4CON'], 'Status when this rule fails (default L7RSP).'),
+        toutStatus: checkStatus(['L7TOUT', 'L6TOUT', 'L4TOUT'], 'Status when the check times out on this rule (default L7TOUT).'),
+        onSuccess: { type: 'string', description: 'Log-format message when the check ends on this rule and passes.' },
+        onError: { type: 'string', description: 'Log-format message when this rule fails.' },
+        statusCode: { type: 'string', description: 'Sample expression giving the check code, e.g. res.payload(0,3).' },
+      },
+    },
+    setVar: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'expr'],
+      description: 'Set a variable (check.*, sess.*, proc.*) from a sample expression.',
+      properties: { name: { type: 'string' , description: 'Variable name, e.g. check.port.' }, expr: { type: 'string', description: 'Sample expression, e.g. int(6380).' } },
+    },
+    setVarFmt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'format'],
+      description: 'Set a variable from a log-format string.',
+      properties: { name: { type: 'string', description: 'Variable name.' }, format: { type: 'string', description: 'Log-format string.' } },
+    },
+    unsetVar: { type: 'string', description: 'Unset this variable.' },
+    comment: { type: 'string', description: 'Reported when this rule fails; alone, it applies to the next rule(s).' },
+  },
+};
+
 export const healthCheckSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   description: 'Active health checks for every server of this backend (a server opts out with `check: false`).',
   properties: {
-    type: { type: 'string', default: 'tcp', description: 'Check kind, by name in the health.check slot: tcp, http, agent (or a plugin\'s).' },
+    type: { type: 'string', default: 'tcp', description: 'Check kind, by name in the health.check slot: tcp, http, agent, tcp-check, redis-check, mysql-check, pgsql-check, smtpchk, ldap-check, ssl-hello-chk (or a plugin\'s).' },
     ...timing(true),
     jitter: { type: 'number', minimum: 0, maximum: 50, default: 0, description: 'Random ± percentage applied to each interval, so checks do not stay in step (HAProxy spread-checks).' },
     http: {
@@ -69,6 +137,36 @@ export const healthCheckSchema: JsonSchema = {
       description: 'Options of the agent kind (when type is agent).',
       properties: { send: { type: 'string', description: 'Line sent to the agent before it replies.' } },
     },
+    tcpCheck: {
+      type: 'array',
+      items: tcpCheckRuleSchema,
+      description: 'Rules of the tcp-check kind, run in order on every check (HAProxy\'s tcp-check connect/send/expect/comment/set-var lines).',
+    },
+    mysql: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Options of the mysql-check kind (HAProxy option mysql-check [user <u> [post-41|pre-41]]).',
+      properties: {
+        user: { type: 'string', minLength: 1, description: 'Log in as this user (no password) and expect OK; without it only the server handshake is checked.' },
+        variant: { enum: ['post-41', 'pre-41'], default: 'post-41', description: 'Client authentication packet format: MySQL >= 4.1 (post-41) or older.' },
+      },
+    },
+    pgsql: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['user'],
+      description: 'Options of the pgsql-check kind (HAProxy option pgsql-check user <u>).',
+      properties: { user: { type: 'string', minLength: 1, description: 'User name sent in the StartupMessage.' } },
+    },
+    smtp: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Options of the smtpchk kind (HAProxy option smtpchk [EHLO|HELO <domain>]).',
+      properties: {
+        hello: { enum: ['EHLO', 'HELO'], description: 'Greeting verb (default: HELO localhost).' },
+        domain: { type: 'string', minLength: 1, description: 'Domain sent with the greeting.' },
+      },
+    },
   },
 };
 
@@ -102,4 +200,14 @@ export const serverAgentSchema: JsonSchema = {
   additionalProperties: false,
   description: 'Agent check of this server: true/false, or overrides of the backend\'s agentCheck.',
   properties: { enabled: { type: 'boolean', description: 'false turns the agent check off for this server.' }, ...agentProps },
+};
+
+export const onMarkedDownSchema: JsonSchema = {
+  enum: ['shutdown-sessions'],
+  description: 'HAProxy on-marked-down: shutdown-sessions closes the sessions open on this server when it goes DOWN or into maintenance.',
+};
+
+export const onMarkedUpSchema: JsonSchema = {
+  enum: ['shutdown-backup-sessions'],
+  description: 'HAProxy on-marked-up: shutdown-backup-sessions closes the sessions on the backup servers when this (non-backup) server comes UP.',
 };

@@ -1,4 +1,7 @@
 import type { ServerState } from '@switchyard/sdk';
+import type { TcpCheckRuleConfig } from './tcpcheck/rules';
+
+export type { TcpCheckRuleConfig, TcpCheckConnectConfig, TcpCheckExpectConfig } from './tcpcheck/rules';
 
 /** What an agent (HAProxy agent-check protocol) asked for: any subset of the directives. */
 export interface AgentReport {
@@ -23,6 +26,10 @@ export interface CheckResult {
   readonly info?: string;
   /** Set by agent probes. */
   readonly agent?: AgentReport;
+  /** HAProxy's short check status (`L7OK`, `L7RSP`, `L4CON`…), set by tcp-check and protocol kinds. */
+  readonly status?: string;
+  /** The tcp-check step the check ended on (0 = the implicit first connect). */
+  readonly step?: number;
 }
 
 /** Where and how long to probe: the server's address unless `port`/`address` override it. */
@@ -94,6 +101,14 @@ export interface HealthCheckOptions {
   http: HttpCheckOptions;
   tls: CheckTlsOptions;
   agent: AgentOptions;
+  /** Rules of the `tcp-check` kind, in order (HAProxy's `tcp-check` lines). */
+  tcpCheck?: TcpCheckRuleConfig[];
+  /** Options of the `mysql-check` kind. */
+  mysql?: { user?: string; variant?: 'post-41' | 'pre-41' };
+  /** Options of the `pgsql-check` kind. */
+  pgsql?: { user: string };
+  /** Options of the `smtpchk` kind. */
+  smtp?: { hello?: 'EHLO' | 'HELO'; domain?: string };
 }
 
 /** `backends.<b>.servers[i].check` when it is an object: per-server overrides. */
