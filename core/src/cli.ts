@@ -183,6 +183,7 @@ async function pluginCommand(name: string, argv: string[], input: ConfigInput, l
   return command.run({
     argv: argv.slice(argv.indexOf(name) + 1),
     configFile: input.file ? path.resolve(input.file) : undefined,
+    config: input.file ? loaded.config : undefined,
     out: io.out,
     err: io.err,
     prepare: async (i) => Gateway.prepare(loadConfig(i, { logger: quiet }), { logger: quiet }),

@@ -1,5 +1,5 @@
 import type { GatewayApi } from './plugin';
-import type { BackendConfig } from './config';
+import type { BackendConfig, SwitchyardConfig } from './config';
 import type { Exchange } from './exchange';
 import type { BackendState, ServerState } from './state';
 import type { JsonSchema } from './config';
@@ -157,6 +157,8 @@ export interface CliContext {
   readonly argv: ReadonlyArray<string>;
   /** The `--config` file the CLI was given, if any (absolute). */
   readonly configFile: string | undefined;
+  /** That file's config, already loaded and validated by the CLI (undefined without --config). */
+  readonly config?: SwitchyardConfig;
   out(text: string): void;
   err(text: string): void;
   /**

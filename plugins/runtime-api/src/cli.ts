@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { CliCommand, CliContext } from '@switchyard/sdk';
 import { splitListen } from './server';
 
@@ -38,24 +39,28 @@ async function resolveTarget(ctx: CliContext, flags: Record<string, string | tru
   let token = typeof flags.token === 'string' ? flags.token : process.env.SWITCHYARD_ADMIN_TOKEN;
   if (!url || !token) {
     // The core's CLI takes --config before the command name out of our argv: look at the process's too.
-    let file = typeof flags.config === 'string' ? flags.config : undefined;
+    let file = typeof flags.config === 'string' ? flags.config : ctx.configFile;
     if (!file) {
       const argv = process.argv;
       const i = argv.findIndex((a) => a === '--config' || a === '-c');
       file = i !== -1 ? argv[i + 1] : argv.find((a) => a.startsWith('--config='))?.slice(9);
     }
     if (!file) throw new Error('say where the runtime API is: --config <file>, or --url and --token (or SWITCHYARD_ADMIN_URL / SWITCHYARD_ADMIN_TOKEN)');
-    const gw = await ctx.prepare({ file });
-    try {
-      const rc = gw.config.runtimeApi as { enabled?: boolean; listen?: string; token?: string } | undefined;
-      if (!rc?.enabled) throw new Error(`${file}: runtimeApi is not enabled`);
-      const { host, port } = splitListen(rc.listen ?? '');
-      const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-      url ??= `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-      token ??= rc.token;
-    } finally {
+    // The CLI has loaded and validated --config already: read its runtimeApi section, no second load.
+    let rc: { enabled?: boolean; listen?: string; token?: string; tokens?: Array<{ token: string; level: string }> } | undefined;
+    if (ctx.config && ctx.configFile && path.resolve(file) === ctx.configFile) rc = ctx.config.runtimeApi as typeof rc;
+    else {
+      const gw = await ctx.prepare({ file });
+      rc = gw.config.runtimeApi as typeof rc;
       await gw.stop(0);
     }
+    if (!rc?.enabled) throw new Error(`${file}: runtimeApi is not enabled`);
+    const { host, port } = splitListen(rc.listen ?? '');
+    const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    url ??= `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    // The most capable token the config holds: the CLI user can read the file anyway.
+    const rank = ['user', 'operator', 'admin'];
+    token ??= rc.token ?? [...(rc.tokens ?? [])].sort((a, b) => rank.indexOf(b.level) - rank.indexOf(a.level))[0]?.token;
   }
   if (!token) throw new Error('no token for the runtime API');
   return { url: url.replace(/\/+$/, ''), token };
@@ -143,7 +148,8 @@ export const adminCommand: CliCommand = {
         return 1;
       }
       if (match.name === 'show servers' && !flags.json && Array.isArray(answer.result)) {
-        ctx.out(table(answer.result as Array<Record<string, unknown>>, ['server', 'address', 'status', 'weight', 'active', 'sessions', 'healthChecks', 'lastChange']));
+        const rows = (answer.result as Array<Record<string, unknown>>).map((r) => ({ ...r, role: r.backup ? 'backup' : 'active' }));
+        ctx.out(table(rows, ['server', 'role', 'address', 'status', 'weight', 'active', 'sessions', 'healthChecks', 'lastChange']));
       } else {
         ctx.out(JSON.stringify(answer.result, null, 2) + '\n');
       }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { RUNTIME_API_SERVICE, splitCommands, RequestReader, type RuntimeApiService } from '@switchyard/plugin-runtime-api';
+import { adminCommand, RUNTIME_API_SERVICE, splitCommands, RequestReader, type RuntimeApiService } from '@switchyard/plugin-runtime-api';
 
 const exec = promisify(execFile);
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -249,6 +249,24 @@ describe('HAProxy CLI on the runtime API (stats socket)', () => {
       expect(await res.body.json()).toMatchObject({ ok: true, result: { from: 1, to: 0 } });
       gw.gateway.backends.get('api')!.server('s2')!.setWeight(1, 'test');
     });
+  });
+
+  it('switchyard admin reads the config the CLI already loaded (no second load) and marks backup servers', async () => {
+    let out = '';
+    let err = '';
+    const code = await adminCommand.run({
+      argv: ['show', 'servers', 'api'],
+      configFile: '/etc/switchyard/gw.yaml',
+      config: { runtimeApi: { enabled: true, listen: api.replace('http://', ''), tokens: [{ token: USER_TOKEN, level: 'user' }, { token: ADMIN_TOKEN, level: 'admin' }] } } as never,
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      prepare: () => Promise.reject(new Error('a second config load')),
+    });
+    // adminCommand reads --config from the process's argv when its own has none.
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toMatch(/^server\s+role\s+address\s+status\s+weight/);
+    expect(out).toMatch(/\napi\/s1\s+active\s+127\.0\.0\.1:\d+\s+UP\s+3\s/);
+    expect(out).toMatch(/\napi\/s2\s+backup\s+127\.0\.0\.1:\d+\s+UP\s+1\s/);
   });
 
   describe('HTTP runtime API levels', () => {

@@ -124,8 +124,8 @@ describe('runtime API with the health-check plugin, and switchyard admin', () =>
     if (shown.code !== 0) throw new Error(`admin failed: ${JSON.stringify(shown)}`);
     expect(shown.err).toBe('');
     expect(shown.code).toBe(0);
-    expect(shown.out).toMatch(/^server\s+address\s+status/);
-    expect(shown.out).toMatch(/app\/k1\s+127\.0\.0\.1:\d+\s+UP\s+1\s+.*disabled/);
+    expect(shown.out).toMatch(/^server\s+role\s+address\s+status/);
+    expect(shown.out).toMatch(/app\/k1\s+active\s+127\.0\.0\.1:\d+\s+UP\s+1\s+.*disabled/);
 
     const maint = await cli(['admin', '--config', configFile, '--url', api, '--token', TOKEN, 'set', 'server', 'state', 'app/h1', 'maint']);
     expect(maint.code).toBe(0);
