@@ -58,7 +58,9 @@ describe('Redis primary routing with tcp-check rules (real redis-server primary 
       backends: {
         redis: {
           mode: 'tcp',
-          healthCheck: { type: 'tcp-check', inter: '200ms', timeout: '400ms', rise: 1, fall: 1, tcpCheck: PRIMARY_RULES },
+          // A replica never answers role:master: it fails on the timeout, as in HAProxy. fall 2 keeps a
+          // loaded test machine from flapping the primary on one slow check.
+          healthCheck: { type: 'tcp-check', inter: '200ms', fastinter: '100ms', timeout: '1s', rise: 1, fall: 2, tcpCheck: PRIMARY_RULES },
           servers: [
             { name: 'a', address: `127.0.0.1:${a.port}`, onMarkedDown: 'shutdown-sessions' },
             { name: 'b', address: `127.0.0.1:${b.port}`, onMarkedDown: 'shutdown-sessions' },
@@ -77,7 +79,7 @@ describe('Redis primary routing with tcp-check rules (real redis-server primary 
   const control = (name: string) => server(name).data.get(HEALTH_CONTROL_KEY) as HealthControl;
 
   it('marks the replica DOWN in HAProxy\'s words and routes to the primary', async () => {
-    await until('b to be DOWN', () => server('b').health === 'down', 5000);
+    await until('b to be DOWN', () => server('b').health === 'down', 8000);
     expect(server('a').health).toBe('up');
     const line = gw.logs.map((l) => String(l.msg)).find((m) => m.startsWith('Server redis/b is DOWN'));
     expect(line).toMatch(/^Server redis\/b is DOWN, reason: Layer7 timeout, info: " at step 5 of tcp-check \(expect string 'role:master'\)", check duration: \d+ms\. 1 active and 0 backup servers left\.$/);
@@ -98,8 +100,8 @@ describe('Redis primary routing with tcp-check rules (real redis-server primary 
     const closedAt: number[] = [];
     for (const s of sessions) s.once('close', () => closedAt.push(Date.now()));
     const switchedAt = Date.now();
-    const aDown = waitForHealth(gw.gateway, 'redis/a', 'down', 5000);
-    const bUp = waitForHealth(gw.gateway, 'redis/b', 'up', 5000);
+    const aDown = waitForHealth(gw.gateway, 'redis/a', 'down', 8000);
+    const bUp = waitForHealth(gw.gateway, 'redis/b', 'up', 8000);
     await b.command('replicaof no one');
     await a.command(`replicaof 127.0.0.1 ${b.port}`);
     const [downAt, upAt] = await Promise.all([aDown, bUp]);
@@ -113,7 +115,7 @@ describe('Redis primary routing with tcp-check rules (real redis-server primary 
     expect(await roleOver(s)).toBe('master');
     s.destroy();
     // eslint-disable-next-line no-console
-    console.log(`REPLICAOF switch: new primary UP after ${upAt - switchedAt} ms, old primary DOWN after ${downAt - switchedAt} ms (inter 200ms, timeout 400ms, rise/fall 1)`);
+    console.log(`REPLICAOF switch: new primary UP after ${upAt - switchedAt} ms, old primary DOWN after ${downAt - switchedAt} ms (inter 200ms, fastinter 100ms, timeout 1s, rise 1, fall 2)`);
     expect(server('b').health).toBe('up');
   });
 
@@ -124,7 +126,7 @@ describe('Redis primary routing with tcp-check rules (real redis-server primary 
       backends: {
         r: {
           mode: 'tcp',
-          healthCheck: { type: 'redis-check', inter: '100ms', rise: 1, fall: 1 },
+          healthCheck: { type: 'redis-check', inter: '100ms', timeout: '1s', rise: 1, fall: 1 },
           servers: [{ name: 'up', address: `127.0.0.1:${a.port}` }, { name: 'gone', address: '127.0.0.1:1' }],
         },
       },
