@@ -10,6 +10,7 @@ const ms = (x) => (fin(x) ? (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.to
 const mb = (b) => (fin(b) && b > 0 ? `${(b / MB).toFixed(1)} MB` : '-');
 const mbSigned = (b) => (fin(b) ? `${b >= 0 ? '+' : '−'}${(Math.abs(b) / MB).toFixed(1)} MB` : '-');
 const x2 = (r) => (fin(r) ? `${r.toFixed(2)}×` : '-');
+const us = (perCore) => (fin(perCore) && perCore > 0 ? (1e6 / perCore).toFixed(1) : '-');
 const pc = (r) => (fin(r) ? `${(r * 100).toFixed(1)} %` : '-');
 
 /** The issue-17 / issue-19 targets, evaluated on one run. */
@@ -139,6 +140,9 @@ function profileSection(p, title) {
     '|---|---|---|---:|',
     ...p.top.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.where} | ${f.category} | ${pc(f.share)} |`),
   ];
+  if (p.topOwn?.length) {
+    lines.push('', '| Switchyard\'s own functions by self time | where | share |', '|---|---|---:|', ...p.topOwn.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.where} | ${pc(f.share)} |`));
+  }
   return lines.join('\n');
 }
 
@@ -233,8 +237,17 @@ function render(result) {
       `At ${c[0]} connections HAProxy served ${fmt(ha.rps)} req/s (${fmt(ha.perCore)} per CPU-second), the raw Node floor`,
       `${fmt(raw.rps)} (${x2(raw.vsNative)} of HAProxy; ${x2(raw.perCoreVsNative)} per CPU-second)${nu ? `, node:http + undici ${fmt(nu.rps)} (${x2(nu.vsNative)})` : ''}, and Switchyard`,
       `minimal ${fmt(sy.rps)} (${x2(sy.vsNative)} of HAProxy, ${x2(sy.vsFloor)} of the floor; per CPU-second ${x2(sy.perCoreVsNative)} and ${x2(sy.perCoreVsFloor)}).`,
+      `In CPU time per request: HAProxy ${us(ha.perCore)} µs, the raw floor ${us(raw.perCore)} µs${nu ? `, node:http + undici ${us(nu.perCore)} µs` : ''}, Switchyard minimal ${us(sy.perCore)} µs.`,
       '',
     );
+    const big = row(`http c${c[c.length - 1]}`, 'switchyard');
+    const bigHa = row(`http c${c[c.length - 1]}`, 'haproxy');
+    if (big && bigHa && c.length > 1) {
+      L.push(
+        `At ${c[c.length - 1]} connections Switchyard's p99 per round was ${big.rounds.map((r) => `${ms(r.p99)}`).join(', ')} ms (HAProxy's ${bigHa.rounds.map((r) => `${ms(r.p99)}`).join(', ')} ms).`,
+        '',
+      );
+    }
   }
   const cost = result.pluginCost ?? {};
   if (Object.keys(cost).length > 0) {

@@ -98,6 +98,7 @@ function summarize(file, { topN = 15, window = null } = {}) {
     idleSeconds: idle / 1e6,
     categories: [...cats].map(([name, us]) => ({ name, seconds: us / 1e6, share: share(us) })).sort((a, b) => b.seconds - a.seconds),
     top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((f) => ({ name: f.name, where: f.where, category: f.category, seconds: f.us / 1e6, share: share(f.us) })),
+    topOwn: [...fns.values()].filter((f) => f.category === 'Switchyard code').sort((a, b) => b.us - a.us).slice(0, 10).map((f) => ({ name: f.name, where: f.where, category: f.category, seconds: f.us / 1e6, share: share(f.us) })),
   };
 }
 

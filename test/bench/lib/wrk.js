@@ -33,10 +33,10 @@ function parse(out) {
 
 /**
  * wrk -t1 -c<connections> -d<seconds>s --latency against 127.0.0.1:port. The child is
- * killed if it outlives the run by 10 s, so a stuck target cannot stall the benchmark.
+ * killed if it outlives the run by 15 s (requests time out after 10 s, so slow answers count in the percentiles), so a stuck target cannot stall the benchmark.
  */
 function runWrk({ wrk, core, port, seconds, connections, path = '/' }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '2s', '--latency', `http://127.0.0.1:${port}${path}`];
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', `http://127.0.0.1:${port}${path}`];
   const { file, argv } = command(core, wrk, args);
   return new Promise((resolve) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,7 +44,7 @@ function runWrk({ wrk, core, port, seconds, connections, path = '/' }) {
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
-    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 10) * 1000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
     child.on('close', () => {
       clearTimeout(guard);
       const r = parse(out);
