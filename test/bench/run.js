@@ -324,9 +324,11 @@ async function bench(tools, dir) {
   const runs = [];
   for (const c of settings.connections) for (const t of group('http')) runs.push({ t, key: `c${c}`, run: () => wrk(t, c, settings.duration) });
   for (const t of group('tcp')) runs.push({ t, key: `c${settings.connections[0]}`, run: () => wrk(t, settings.connections[0], settings.duration) });
+  // A new TCP session per request (the upstream closes after each answer): what setting up a session costs.
+  for (const t of group('tcp')) runs.push({ t, key: 'close', run: () => wrk(t, settings.connections[0], settings.duration, ['Connection: close']) });
   for (const t of group('tls')) runs.push({ t, key: 'h2', run: () => h2(t, settings.h2.requests) });
-  function wrk(t, connections, seconds) {
-    return runWrk({ wrk: tools.wrk, core: LOAD_CORE, port: t.port, seconds, connections });
+  function wrk(t, connections, seconds, headers = []) {
+    return runWrk({ wrk: tools.wrk, core: LOAD_CORE, port: t.port, seconds, connections, headers });
   }
   function h2(t, requests) {
     return runH2load({ h2load: tools.h2load, core: LOAD_CORE, port: t.port, requests, connections: settings.h2.connections, streams: settings.h2.streams });
@@ -418,22 +420,21 @@ async function bench(tools, dir) {
   if (settings.profile) {
     profiles = {};
     for (const t of targets) if (t.proc) await procs.stop(t.proc);
-    for (const [id, mode] of [['switchyard', 'http'], ['switchyard-tcp', 'tcp']]) {
+    for (const [id, mode, headers] of [['switchyard', 'http', []], ['switchyard-tcp', 'tcp', []], ['switchyard-tcp-close', 'tcp', ['Connection: close']]]) {
       if (skip.has(mode)) continue;
       log(`profile: ${id} under wrk -c${settings.connections[0]} for ${settings.profileSeconds}s`);
-      profiles[id] = await profileRun(mode);
+      profiles[id] = await profileRun(mode, headers);
     }
   }
-  async function profileRun(mode) {
+  async function profileRun(mode, headers) {
     const port = await procs.freePort();
-    const profDir = path.join(dir, `prof-${mode}`);
-    fs.mkdirSync(profDir);
+    const profDir = fs.mkdtempSync(path.join(dir, `prof-${mode}-`));
     const p = sy(`switchyard ${mode} (profiled)`, ['--config', haCfg(mode, port, null, `profile-${mode}`)], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
     await procs.waitReady(p, port);
-    await wrk({ port }, settings.connections[0], settings.warmup);
+    await wrk({ port }, settings.connections[0], settings.warmup, headers);
     const cpuBefore = procs.cpuSeconds(p);
     const from = Number(process.hrtime.bigint() / 1000n);
-    const res = await wrk({ port }, settings.connections[0], settings.profileSeconds);
+    const res = await wrk({ port }, settings.connections[0], settings.profileSeconds, headers);
     const to = Number(process.hrtime.bigint() / 1000n);
     const cpu = procs.cpuSeconds(p) - cpuBefore;
     await procs.stop(p, 15_000);
@@ -442,7 +443,7 @@ async function bench(tools, dir) {
       note(`profile ${mode}: no .cpuprofile was written (the process did not exit cleanly)`);
       return null;
     }
-    return { mode, connections: settings.connections[0], seconds: settings.profileSeconds, rps: res.rps, perCore: res.requests / cpu, ...profile.summarize(path.join(profDir, file), { window: { from, to } }) };
+    return { mode, headers, connections: settings.connections[0], seconds: settings.profileSeconds, rps: res.rps, perCore: res.requests / cpu, ...profile.summarize(path.join(profDir, file), { window: { from, to } }) };
   }
 
   // ------------------------------------------------------------ summary

@@ -165,7 +165,7 @@ function tables(result) {
     const [group, what] = key.split(' ');
     const native = group === 'http' ? 'HAProxy' : group === 'tcp' ? 'HAProxy tcp' : 'HAProxy';
     const floor = group === 'http' ? 'raw floor' : group === 'tcp' ? 'net pipe' : 'node:http2+undici';
-    out.push(`## ${group === 'tls' ? 'TLS + HTTP/2' : group.toUpperCase()} ${what}`, '', throughputTable(rows, { kind: group === 'tls' ? 'h2load' : 'wrk', native, floor }), '');
+    out.push(`## ${group === 'tls' ? 'TLS + HTTP/2' : group.toUpperCase()} ${what === 'close' ? 'a new session per request' : what}`, '', throughputTable(rows, { kind: group === 'tls' ? 'h2load' : 'wrk', native, floor }), '');
   }
   out.push('## Memory', '', memoryTable(result), '');
   return out.join('\n') + '\n';
@@ -222,6 +222,8 @@ function render(result) {
     const [group, what] = key.split(' ');
     if (group === 'http') {
       L.push(`## HTTP/1.1, ${what.slice(1)} connections`, '', throughputTable(rows, { native: 'HAProxy', floor: 'raw floor' }), '');
+    } else if (group === 'tcp' && what === 'close') {
+      L.push(`## TCP mode (L4), a new session per request (\`wrk -c${c[0]} -H 'Connection: close'\`)`, '', 'The upstream closes after each answer, so every request is a new client connection, a new session through the proxy and a new server connection: this is what accepting and dispatching a TCP session costs (the core\'s accept, route, select-server and forward stages, and the forwarder\'s connect).', '', throughputTable(rows, { native: 'HAProxy tcp', floor: 'net pipe' }), '');
     } else if (group === 'tcp') {
       L.push(`## TCP mode (L4), ${what.slice(1)} connections`, '', throughputTable(rows, { native: 'HAProxy tcp', floor: 'net pipe' }), '');
     } else {
@@ -359,6 +361,8 @@ function render(result) {
         '',
       );
     }
+    const pc2 = result.profiles?.['switchyard-tcp-close'];
+    if (pc2) L.push(profileSection(pc2, '### TCP mode, a new session per request (Switchyard tcp, `Connection: close`)'), '', `With a session per request, Switchyard's own code (the core's dispatch and the forwarder) is ${pc(share(pc2, 'Switchyard code'))} of the busy CPU.`, '');
   }
 
   L.push(

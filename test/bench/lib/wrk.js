@@ -35,8 +35,8 @@ function parse(out) {
  * wrk -t1 -c<connections> -d<seconds>s --latency against 127.0.0.1:port. The child is
  * killed if it outlives the run by 15 s (requests time out after 10 s, so slow answers count in the percentiles), so a stuck target cannot stall the benchmark.
  */
-function runWrk({ wrk, core, port, seconds, connections, path = '/' }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', `http://127.0.0.1:${port}${path}`];
+function runWrk({ wrk, core, port, seconds, connections, path = '/', headers = [] }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...headers.flatMap((h) => ['-H', h]), `http://127.0.0.1:${port}${path}`];
   const { file, argv } = command(core, wrk, args);
   return new Promise((resolve) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
