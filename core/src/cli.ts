@@ -301,8 +301,7 @@ async function reloadCommand(values: { pid?: string; config?: string; wait?: boo
       io.err('error: reload needs --config <file> (with global.pidFile) or --pid <pid>\n');
       return 2;
     }
-    const loaded = loadConfig(input, { logger: pino({ level: 'silent' }) as unknown as Logger });
-    const pidFile = loaded.config.global.pidFile as string | undefined;
+    const pidFile = pidFileOf(input);
     if (!pidFile) {
       io.err(`error: ${values.config} has no global.pidFile; pass --pid <pid>\n`);
       return 2;
@@ -342,4 +341,28 @@ async function reloadCommand(values: { pid?: string; config?: string; wait?: boo
   }
   io.out(`sent SIGHUP to ${pid}: it validates the config, then serves it from a new generation (see its log; --wait waits for the outcome)\n`);
   return 0;
+}
+
+/**
+ * The config's global.pidFile. The config being reloaded may be the broken one, so when it
+ * does not load, the PID file is read from the raw text (YAML/JSON, or haproxy.cfg's pidfile).
+ */
+function pidFileOf(input: ConfigInput): string | undefined {
+  try {
+    return loadConfig(input, { logger: pino({ level: 'silent' }) as unknown as Logger }).config.global.pidFile as string | undefined;
+  } catch {
+    let text: string;
+    try {
+      text = fs.readFileSync(input.file!, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const raw = parseYaml(text) as { global?: { pidFile?: unknown } } | null;
+      if (typeof raw?.global?.pidFile === 'string') return raw.global.pidFile;
+    } catch {
+      // not YAML: an adapter's format
+    }
+    return /^\s*pidfile\s+(\S+)/m.exec(text)?.[1];
+  }
 }

@@ -36,6 +36,8 @@ type FromWorker =
   | { type: 'listening'; addresses: Array<{ frontend: string; host: string; port: number }> }
   | { type: 'server-state'; id: string; state: ServerSnapshot }
   | { type: 'reload'; requestId: number }
+  /** A draining worker has closed its listeners: new connections go to the others. */
+  | { type: 'draining' }
   | { type: 'failed'; message: string };
 
 const ROLE_ENV = 'SWITCHYARD_ROLE';
@@ -222,19 +224,36 @@ export class Master {
       this.#log.error(`reload failed, the running workers keep serving: ${started.message}`);
       return started;
     }
-    for (const w of old) this.#drain(w, this.#graceMs);
+    // Done once the old workers stopped accepting: from then on new connections reach the new generation only.
+    await Promise.all(old.map((w) => this.#drain(w, this.#graceMs)));
     this.#log.info(`reload done: generation ${this.#generation} serving, ${old.length} old workers draining`);
     return { ok: true, message: `reloaded: generation ${this.#generation} serving`, errors: [] };
   }
 
-  #drain(info: WorkerInfo, graceMs: number): void {
-    if (info.draining || info.worker.isDead()) return;
+  /** Resolves when the worker says it stopped accepting (or exits, or 5 s pass). */
+  #drain(info: WorkerInfo, graceMs: number): Promise<void> {
+    if (info.draining || info.worker.isDead()) return Promise.resolve();
     info.draining = true;
+    const closed = new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        info.worker.off('message', onMessage);
+        info.worker.off('exit', done);
+        resolve();
+      };
+      const onMessage = (msg: FromWorker): void => {
+        if (msg?.type === 'draining') done();
+      };
+      const timer = setTimeout(done, 5_000);
+      info.worker.on('message', onMessage);
+      info.worker.once('exit', done);
+    });
     this.#send(info.worker, { type: 'drain', graceMs });
     // A worker that does not finish in time plus a margin is ended.
     setTimeout(() => {
       if (!info.worker.isDead()) info.worker.kill('SIGKILL');
     }, graceMs + 5_000).unref();
+    return closed;
   }
 
   #send(worker: Worker, msg: ToWorker): void {
@@ -305,7 +324,7 @@ export class Master {
     }
     for (const i of this.#workers.values()) {
       i.draining = false;
-      this.#drain(i, graceMs);
+      void this.#drain(i, graceMs);
     }
     return Promise.resolve();
   }
@@ -376,7 +395,9 @@ export async function runWorker(cliLogger: Logger): Promise<number> {
     process.on('message', (msg: ToWorker) => {
       switch (msg.type) {
         case 'drain':
+          // stop() closes the listeners before its first await.
           stop(msg.graceMs);
+          send({ type: 'draining' });
           break;
         case 'server-state':
           remote = true;
