@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '@switchyard/sdk/testing';
-import { runCli } from './helpers';
+import { runCli, until } from './helpers';
 
 const exec = promisify(execFile);
 
@@ -51,22 +51,23 @@ describe('graceful stop', () => {
     fs.writeFileSync(config, `global: { gracePeriod: 10s }\nfrontends:\n  web: { bind: 127.0.0.1:0, defaultBackend: app }\nbackends:\n  app: { servers: [{ address: "${slow.address}" }] }\n`);
     const gw = runCli(['run', '--config', config]);
     const port = Number((await gw.waitFor(/"port":(\d+)/))[1]);
+    const hits = slow.hits;
     const inFlight = request(`http://127.0.0.1:${port}/long`);
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the request to reach the upstream', () => slow.hits > hits);
     gw.child.kill('SIGTERM');
     await gw.waitFor(/stopping gracefully/);
-    // New connections are refused once the listener is closed. (A short pause: on a loaded CI
-    // machine the log line can reach us before the child has run the close.)
-    await new Promise((r) => setTimeout(r, 250));
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.on('connect', () => {
-        s.destroy();
-        resolve(false);
+    // New connections are refused once the listener is closed (the log line can reach us
+    // before the child has run the close: wait for the refusal, with a deadline).
+    const refused = (): Promise<boolean> =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.on('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.on('error', () => resolve(true));
       });
-      s.on('error', () => resolve(true));
-    });
-    expect(refused).toBe(true);
+    await until('the listener to close', refused, 5_000);
     const res = await inFlight;
     expect(res.statusCode).toBe(200);
     expect(await res.body.text()).toBe('finished\n');
@@ -82,7 +83,7 @@ describe('graceful stop', () => {
       (r) => r.body.text().then(() => 'completed'),
       () => 'cut',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the request to reach the upstream', () => slow.requests.some((r) => r.url === '/long' && r.headers.host === `127.0.0.1:${port}`));
     const started = Date.now();
     gw.child.kill('SIGTERM');
     expect(await gw.exit).toBe(0);

@@ -119,7 +119,7 @@ describe('backend queue with leastconn', () => {
     await waitFor(() => queued('fifo') === 1, 'the request to queue');
     ac.abort();
     await gone;
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => queued('fifo') === 0, 'the gateway to see the client leave the queue');
     const after = get(gw.url('/fast/after', 'fifo'));
     one.releaseAll();
     expect((await after).status).toBe(200);

@@ -94,8 +94,14 @@ describe('redis-state: two gateway processes, one redis', () => {
   it('enforce one stick table together', async () => {
     const first = await get(p1, '/a', 'stick-1');
     expect(first.status).toBe(200);
-    // The entry is written after the server is chosen; give it a moment to land.
-    await new Promise((r) => setTimeout(r, 300));
+    // The entry is written after the server is chosen: wait until it is in Redis.
+    const { Redis } = await import('ioredis');
+    const cli = new Redis(redis.url);
+    try {
+      await until('the stick entry to reach Redis', async () => (await cli.keys('proc:stick:*:e:*')).length > 0);
+    } finally {
+      cli.disconnect();
+    }
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add((await get(i % 2 === 0 ? p2 : p1, `/b${i}`, `stick-${i + 2}`)).upstream);
     expect([...seen]).toEqual([first.upstream]);

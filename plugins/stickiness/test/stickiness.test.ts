@@ -196,7 +196,14 @@ describe('stickiness', () => {
     it('key src: one client address sticks to one server until the entry expires', async () => {
       const first = (await get(gw.url('/', 'src'))).upstream;
       for (let i = 0; i < 8; i++) expect((await get(gw.url('/', 'src'))).upstream).toBe(first);
-      await new Promise((r) => setTimeout(r, 1300)); // expire: 1s
+      // expire: 1s. Wait for the entry to expire (a read does not refresh it), with a deadline.
+      const { name, store } = gw.gateway.backends.get('src')!.data.get(STICK_TABLE_DATA) as { name: string; store: StickStore };
+      expect(await store.get(name, '127.0.0.1')).toBeDefined();
+      const deadline = Date.now() + 10_000;
+      while ((await store.get(name, '127.0.0.1')) !== undefined) {
+        if (Date.now() > deadline) throw new Error('the stick entry did not expire within 10 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // Round-robin resumes where it stopped, so the next pick is another server.
       expect((await get(gw.url('/', 'src'))).upstream).not.toBe(first);
     });
