@@ -11,3 +11,4 @@ export * from './ip';
 export * from './headers';
 export * from './haproxy';
 export * from './wire-bytes';
+export * from './cookies';

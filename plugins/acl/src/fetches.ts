@@ -1,4 +1,4 @@
-import type { Exchange, FetchDefinition, FetchValue, HttpExchange, ResponseHead } from '@switchyard/sdk';
+import { cookieValue, type Exchange, type FetchDefinition, type FetchValue, type HttpExchange, type ResponseHead } from '@switchyard/sdk';
 import { RESPONSE_VAR } from './types';
 
 type Reader = (ex: Exchange) => FetchValue;
@@ -67,28 +67,6 @@ function urlParam(url: string, name: string): string | undefined {
       return '';
     }
     i = amp + 1;
-  }
-  return undefined;
-}
-
-function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  const list = typeof header === 'string' ? [header] : header;
-  for (const h of list) {
-    let i = 0;
-    while (i < h.length) {
-      let semi = h.indexOf(';', i);
-      if (semi === -1) semi = h.length;
-      let start = i;
-      while (start < semi && h.charCodeAt(start) === 32) start++;
-      const eq = h.indexOf('=', start);
-      if (eq !== -1 && eq < semi && eq - start === name.length && h.startsWith(name, start)) {
-        let v = h.slice(eq + 1, semi).trim();
-        if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-        return v;
-      }
-      i = semi + 1;
-    }
   }
   return undefined;
 }

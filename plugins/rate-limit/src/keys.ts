@@ -1,4 +1,4 @@
-import { FETCH_SLOT, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
+import { FETCH_SLOT, cookieValue as sdkCookieValue, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
 import { RateLimitErrors } from './errors';
 
 /** Reads a limit's key from an exchange; undefined when the value is absent. */
@@ -16,21 +16,13 @@ function header(name: string): KeyReader {
   };
 }
 
-/** Value of one cookie, read without building a map or compiling anything per request. */
-export function cookieValue(cookieHeader: string, name: string): string | undefined {
-  let i = 0;
-  while (i < cookieHeader.length) {
-    let end = cookieHeader.indexOf(';', i);
-    if (end === -1) end = cookieHeader.length;
-    while (i < end && cookieHeader.charCodeAt(i) === 32) i++;
-    const eq = cookieHeader.indexOf('=', i);
-    if (eq !== -1 && eq < end && eq - i === name.length && cookieHeader.startsWith(name, i)) {
-      const value = cookieHeader.slice(eq + 1, end).trim();
-      return value === '' ? undefined : value;
-    }
-    i = end + 1;
-  }
-  return undefined;
+/**
+ * Value of one cookie as a limit key: the SDK's cookie parser (the one acl and stickiness use);
+ * an empty value is no key.
+ */
+export function cookieValue(cookieHeader: string | ReadonlyArray<string>, name: string): string | undefined {
+  const v = sdkCookieValue(cookieHeader, name);
+  return v === '' ? undefined : v;
 }
 
 function cookie(name: string): KeyReader {

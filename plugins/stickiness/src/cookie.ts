@@ -1,4 +1,4 @@
-import type { BackendState, HttpExchange, ResponseHead, ServerState } from '@switchyard/sdk';
+import { cookieValue, trimCookieBlanks, type BackendState, type HttpExchange, type ResponseHead, type ServerState } from '@switchyard/sdk';
 
 /** `cookie:` on a backend, after validation (durations in ms). */
 export interface CookieConfig {
@@ -32,28 +32,20 @@ const DATE_SEPARATOR = '|';
 const CTL = /[\u0000-\u001f\u007f]/;
 const SHARED_CACHE_DIRECTIVE = /^(public|private|s-maxage=.*)$/i;
 
-/** Minimal cookie-pair scan of a Cookie header value: the first `name=value` with that name. */
-export function findCookie(header: string, name: string): string | undefined {
-  let at = 0;
-  while (at < header.length) {
-    while (header.charCodeAt(at) === 32 /* space */) at++;
-    let end = header.indexOf(';', at);
-    if (end === -1) end = header.length;
-    const eq = header.indexOf('=', at);
-    if (eq !== -1 && eq < end && eq - at === name.length && header.startsWith(name, at)) return header.slice(eq + 1, end).trim();
-    at = end + 1;
-  }
-  return undefined;
+/** The named cookie's value in the request's Cookie header(s): the SDK's parser (shared with acl and rate-limit). */
+export function findCookie(header: string | ReadonlyArray<string>, name: string): string | undefined {
+  return cookieValue(header, name);
 }
 
 /** Rebuilds a Cookie header with the named cookie removed (value undefined) or replaced. */
 function editCookieHeader(header: string, name: string, value: string | undefined): string {
   const out: string[] = [];
   for (const part of header.split(';')) {
-    const p = part.trim();
+    const p = trimCookieBlanks(part);
     if (p === '') continue;
     const eq = p.indexOf('=');
-    if (eq === name.length && p.startsWith(name)) {
+    // The name as the SDK's parser reads it: trimmed of spaces and tabs.
+    if (eq !== -1 && trimCookieBlanks(p.slice(0, eq)) === name) {
       if (value !== undefined) out.push(`${name}=${value}`);
     } else {
       out.push(p);
