@@ -140,6 +140,9 @@ function profileSection(p, title) {
     '|---|---|---|---:|',
     ...p.top.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.where} | ${f.category} | ${pc(f.share)} |`),
   ];
+  if (p.inclusiveOwn?.length) {
+    lines.push('', '| Switchyard\'s functions with what they call (inclusive time) | where | share |', '|---|---|---:|', ...p.inclusiveOwn.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.where} | ${pc(f.share)} |`));
+  }
   if (p.topOwn?.length) {
     lines.push('', '| Switchyard\'s own functions by self time | where | share |', '|---|---|---:|', ...p.topOwn.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.where} | ${pc(f.share)} |`));
   }

@@ -72,6 +72,22 @@ function summarize(file, { topN = 15, window = null } = {}) {
     const dt = prof.timeDeltas[i + 1] ?? 0; // the time until the next sample belongs to this one
     self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + dt);
   }
+  // Inclusive time of Switchyard's functions: each sample counts once for every distinct
+  // Switchyard function on its stack (what the function and everything it calls cost).
+  const parent = new Map();
+  for (const n of prof.nodes) for (const ch of n.children ?? []) parent.set(ch, n.id);
+  const inclusive = new Map();
+  for (const [id, us] of self) {
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const cf = byId.get(cur).callFrame;
+      if (categorize(cf) !== 'Switchyard code') continue;
+      const key = `${cf.functionName || '(anonymous)'} ${where(cf)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    }
+  }
   const cats = new Map(CATEGORIES.map((c) => [c, 0]));
   const fns = new Map();
   let busy = 0;
@@ -98,6 +114,7 @@ function summarize(file, { topN = 15, window = null } = {}) {
     idleSeconds: idle / 1e6,
     categories: [...cats].map(([name, us]) => ({ name, seconds: us / 1e6, share: share(us) })).sort((a, b) => b.seconds - a.seconds),
     top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((f) => ({ name: f.name, where: f.where, category: f.category, seconds: f.us / 1e6, share: share(f.us) })),
+    inclusiveOwn: [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([key, us]) => ({ name: key.slice(0, key.indexOf(' ')), where: key.slice(key.indexOf(' ') + 1), seconds: us / 1e6, share: share(us) })),
     topOwn: [...fns.values()].filter((f) => f.category === 'Switchyard code').sort((a, b) => b.us - a.us).slice(0, 10).map((f) => ({ name: f.name, where: f.where, category: f.category, seconds: f.us / 1e6, share: share(f.us) })),
   };
 }
