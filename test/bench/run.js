@@ -79,7 +79,7 @@ const settings = {
   duration: Number(opts.duration ?? (quick ? 3 : 5)),
   warmup: Number(opts.warmup ?? (quick ? 1 : 2)),
   connections: (opts.connections ?? '64,256').split(',').map(Number),
-  h2: { requests: Number(opts['h2-requests'] ?? (quick ? 20_000 : 60_000)), connections: 32, streams: 8 },
+  h2: { requests: Number(opts['h2-requests'] ?? (quick ? 20_000 : 40_000)), connections: 32, streams: 8 },
   idle: Number(opts.idle ?? (quick ? 2000 : 10000)),
   profileSeconds: Number(opts['profile-seconds'] ?? (quick ? 6 : 10)),
   nice: opts.nice === undefined ? null : Number(opts.nice),
