@@ -175,7 +175,10 @@ function normalize(cfg: SwitchyardConfig, file: string | undefined, lineOf: Line
     const out: Record<string, Buffer> = {};
     for (const [status, file] of Object.entries(files as Record<string, string>)) {
       try {
-        out[status] = fs.readFileSync(path.resolve(baseDir, file));
+        const page = fs.readFileSync(path.resolve(baseDir, file));
+        // HAProxy's errorfile format (a whole response: status line, headers, body): keep the body.
+        const head = /^HTTP\/1\.[01] \d{3}[^\n]*\n(?:[^\n]+\n)*?\r?\n/.exec(page.toString('latin1'));
+        out[status] = head ? page.subarray(head[0].length) : page;
       } catch (err) {
         at([...where, status], `cannot read error page ${file}: ${(err as Error).message}`);
       }

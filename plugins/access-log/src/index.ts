@@ -1,7 +1,7 @@
 import { definePlugin, RUNTIME_COMMAND_SLOT, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
 import { AccessLog, type AccessLogFormat } from './access-log';
 import { AccessLogErrors } from './errors';
-import { StreamSink, SyslogSink, FACILITIES, type Sink } from './sinks';
+import { StreamSink, SyslogSink, UnixSyslogSink, FACILITIES, type Sink } from './sinks';
 
 export { AccessLog, type AccessRecord, type AccessLogFormat } from './access-log';
 export { compileFormat, VARIABLES, HTTPLOG, TCPLOG, haproxyDate } from './format';
@@ -14,7 +14,7 @@ export const ACCESS_LOG_SERVICE = 'switchyard.accessLog';
 export interface AccessLogConfig {
   format: AccessLogFormat;
   template?: string;
-  output: 'stdout' | 'file' | 'syslog';
+  output: 'stdout' | 'stderr' | 'file' | 'syslog';
   file?: string;
   frontends?: string[];
   syslog: { address: string; facility: string; tag: string; protocol: 'rfc3164' | 'rfc5424'; maxLength: number; hostname?: string };
@@ -56,16 +56,16 @@ export const plugin = definePlugin<AccessLogConfig>({
           description: 'auto: httplog for HTTP exchanges and tcplog for TCP sessions; json: one pino JSON object per line; custom: `template`.',
         },
         template: { type: 'string', description: 'With format custom: a log-format with %-variables (HAProxy names: %ci %ST %Ta %{+Q}r ...) and %[fetch(arg)].' },
-        output: { enum: ['stdout', 'file', 'syslog'], default: 'stdout', description: 'Where lines go.' },
+        output: { enum: ['stdout', 'stderr', 'file', 'syslog'], default: 'stdout', description: 'Where lines go.' },
         file: { type: 'string', description: 'With output file: the path (appended to; reopened on SIGUSR2).' },
         frontends: { type: 'array', items: { type: 'string' }, description: 'Log only these frontends (default: all).' },
         syslog: {
           type: 'object',
-          description: 'With output syslog: where and how to send (UDP).',
+          description: 'With output syslog: where and how to send (UDP to host:port, or a local Unix datagram socket such as /dev/log).',
           additionalProperties: false,
           default: {},
           properties: {
-            address: { type: 'string', default: '127.0.0.1:514', description: 'host:port of the syslog server (UDP).' },
+            address: { type: 'string', default: '127.0.0.1:514', description: 'host:port of the syslog server (UDP), or the absolute path of a local syslog socket (/dev/log), which is written with util-linux `logger` (HAProxy\'s local format, no host name).' },
             facility: { enum: Object.keys(FACILITIES), default: 'local0', description: 'Syslog facility.' },
             tag: { type: 'string', pattern: '^[!-~]{1,48}$', default: 'switchyard', description: 'Program name in each message.' },
             protocol: { enum: ['rfc3164', 'rfc5424'], default: 'rfc3164', description: 'Message header format (HAProxy\'s default is rfc3164).' },
@@ -87,11 +87,14 @@ export const plugin = definePlugin<AccessLogConfig>({
     }
     let sink: Sink | null = null;
     const makeSink = (): Sink => {
+      if (config.output === 'syslog' && config.syslog.address.startsWith('/')) {
+        return new UnixSyslogSink({ path: config.syslog.address, facility: config.syslog.facility, tag: config.syslog.tag, maxLength: config.syslog.maxLength });
+      }
       if (config.output === 'syslog') {
         const { host, port } = splitAddress(config.syslog.address);
         return new SyslogSink({ host, port, facility: config.syslog.facility, tag: config.syslog.tag, protocol: config.syslog.protocol, maxLength: config.syslog.maxLength, hostname: config.syslog.hostname ?? '' });
       }
-      return new StreamSink(config.output === 'file' ? config.file! : null);
+      return new StreamSink(config.output === 'file' ? config.file! : null, config.output === 'stderr' ? 2 : 1);
     };
     // The sink opens lazily (on `started`): `switchyard plugins` and CLI commands prepare a gateway too.
     const lazy: Sink = {

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -18,9 +19,10 @@ export class StreamSink implements Sink {
   readonly #boom: SonicBoom;
   readonly #file: string | null;
 
-  constructor(file: string | null) {
+  /** `file` null: stdout; `fd` 2: stderr. */
+  constructor(file: string | null, fd: 1 | 2 = 1) {
     this.#file = file;
-    this.#boom = file === null ? pino.destination({ dest: 1, sync: false }) : pino.destination({ dest: file, append: true, mkdir: true, sync: false });
+    this.#boom = file === null ? pino.destination({ dest: fd, sync: false }) : pino.destination({ dest: file, append: true, mkdir: true, sync: false });
   }
 
   write(line: string): void {
@@ -51,7 +53,7 @@ export class StreamSink implements Sink {
 }
 
 export const FACILITIES: Record<string, number> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, auth2: 10, ftp: 11, ntp: 12, audit: 13, alert: 14, cron2: 15,
   local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
 };
 
@@ -106,6 +108,66 @@ export class SyslogSink implements Sink {
       } catch {
         resolve();
       }
+    });
+  }
+}
+
+export interface UnixSyslogOptions {
+  path: string;
+  facility: string;
+  tag: string;
+  maxLength: number;
+}
+
+/**
+ * Syslog to a local Unix datagram socket (`/dev/log`, HAProxy's `log /dev/log local0`).
+ * Node.js has no AF_UNIX datagram sockets, so one util-linux `logger` process per gateway
+ * sends the lines: it writes HAProxy's local format (`<PRI>Mmm dd hh:mm:ss tag[pid]: msg`,
+ * no host name) and, like HAProxy, drops lines while nothing listens on the socket and
+ * delivers again once something does.
+ */
+export class UnixSyslogSink implements Sink {
+  readonly #o: UnixSyslogOptions;
+  readonly #pri: string;
+  #child: ChildProcess | undefined;
+  #failed = false;
+
+  constructor(options: UnixSyslogOptions) {
+    this.#o = options;
+    this.#pri = `<${(FACILITIES[options.facility] ?? 16) * 8 + 6}>`;
+  }
+
+  #start(): ChildProcess | undefined {
+    if (this.#child || this.#failed) return this.#child;
+    const args = ['-u', this.#o.path, '-d', '--prio-prefix', '--socket-errors=off', `--id=${process.pid}`, '-t', this.#o.tag, '--size', String(this.#o.maxLength)];
+    const child = spawn('logger', args, { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', () => {
+      this.#failed = true; // no logger binary: lines are dropped, as with no syslog daemon
+      this.#child = undefined;
+    });
+    child.on('exit', () => {
+      if (this.#child === child) this.#child = undefined;
+    });
+    child.stdin!.on('error', () => undefined);
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    this.#child = child;
+    return child;
+  }
+
+  write(line: string): void {
+    this.#start()?.stdin?.write(this.#pri + line.replace(/[\r\n]/g, ' ') + '\n');
+  }
+
+  reopen(): void {}
+
+  close(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin!.end();
     });
   }
 }

@@ -4,6 +4,7 @@ import { runContributed } from './contributed';
 import { finish } from './finish';
 import { AdaptModel } from './model';
 import { parseConfig, type Section } from './parse';
+import { httpErrorsSection } from './proxy/errors';
 import { proxy } from './proxy/proxy';
 import { cache } from './sections/cache';
 import { global } from './sections/global';
@@ -68,6 +69,13 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
           break;
         case 'userlist':
           userlist(ad, s);
+          break;
+        case 'other':
+          if (s.keyword === 'http-errors') {
+            httpErrorsSection(ad, s);
+            break;
+          }
+          ad.problem(s.line, `${s.keyword} ${s.name}`.trim(), `the "${s.keyword}" section has no Switchyard equivalent yet`);
           break;
         default:
           ad.problem(s.line, `${s.keyword} ${s.name}`.trim(), `the "${s.keyword}" section has no Switchyard equivalent yet`);

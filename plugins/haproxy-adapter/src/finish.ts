@@ -2,6 +2,10 @@ import { AdaptModel, P, type Obj } from './model';
 
 export function finish(ad: AdaptModel): void {
   for (const fn of ad.finishers) fn();
+  if (Object.keys(ad.config.frontends as Record<string, Obj>).length === 0) {
+    // HAProxy 2.6: "Configuration file has no error but will not start (no listener)" (exit 2)
+    ad.problem(1, '(whole file)', 'no frontend or listen section: HAProxy refuses to start a configuration without a listener');
+  }
   // Only the plugins the file uses: the forwarders of the modes it has, the default balancer.
   const modes = new Set<unknown>([...Object.values(ad.config.frontends as Record<string, Obj>), ...Object.values(ad.config.backends as Record<string, Obj>)].map((x) => x.mode));
   if (modes.has('http')) ad.use(P('http-forwarder'));

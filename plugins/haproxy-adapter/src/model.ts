@@ -126,6 +126,7 @@ export class AdaptModel {
   sectionLocals: Map<string, unknown> | undefined;
   readonly sectionClosers: Array<() => void> = [];
   readonly finishers: Array<() => void> = [];
+  readonly httpErrors = new Map<string, { pages: Record<string, string>; lines: Record<string, number> }>();
 
   constructor(text: string, file: string, options: HaproxyAdaptOptions) {
     this.slots = options.slots;

@@ -190,6 +190,11 @@ export function parseConfig(text: string, file: string, extraSections: ReadonlyA
   const sections: Section[] = [];
   let current: Section | undefined;
   const lines = text.split('\n');
+  const last = lines[lines.length - 1]!;
+  if (last !== '') {
+    // HAProxy 2.6 refuses it too: a last line without its LF may be a truncated file.
+    throw HaproxyErrors.SYNTAX.with({ location: { file, line: lines.length } }, `Missing LF on last line, file might have been truncated at position ${last.length + 1}`);
+  }
   for (let n = 0; n < lines.length; n++) {
     const words = splitWords(lines[n]!, file, n + 1, env, current?.name);
     if (words.length === 0) continue;

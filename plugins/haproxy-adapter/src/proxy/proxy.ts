@@ -4,6 +4,7 @@ import { joinWords, type Directive, type Section } from '../parse';
 import { balance, compression, cookie, stats } from './backend';
 import { runContributed } from '../contributed';
 import { bind } from './bind';
+import { errorfile, errorfiles } from './errors';
 import { httpCheck, option } from './options';
 import { httpRequest, httpResponse, tcpRequest } from './rules';
 import { server } from './server';
@@ -212,7 +213,9 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     case 'id':
       return;
     case 'errorfile':
-      return ad.problem(d.line, w.join(' '), 'custom error files are not supported yet (use http-request return)');
+      return errorfile(ad, d, ctx);
+    case 'errorfiles':
+      return errorfiles(ad, d, ctx);
     default:
       ad.problem(d.line, w.join(' '), `unknown directive "${k}"`);
   }

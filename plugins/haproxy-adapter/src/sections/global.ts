@@ -53,6 +53,8 @@ export function global(ad: AdaptModel, s: Section): void {
 }
 
 /** `log <target> [len n] [format f] <facility> [level]` → accessLog output. */
+const SYSLOG_FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'auth2', 'ftp', 'ntp', 'audit', 'alert', 'cron2', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+
 export function logTargetOf(ad: AdaptModel, d: Directive): void {
   const w = d.words.slice(1);
   if (w[0] === 'global') return;
@@ -60,22 +62,43 @@ export function logTargetOf(ad: AdaptModel, d: Directive): void {
   const obj: Obj = {};
   let i = 1;
   let facility: string | undefined;
+  let len: number | undefined;
+  let format: string | undefined;
   while (i < w.length) {
     if (w[i] === 'len' || w[i] === 'format' || w[i] === 'sample') {
+      if (w[i] === 'len') len = ad.int(w[i + 1], d);
+      if (w[i] === 'format') format = w[i + 1];
       i += 2;
       continue;
     }
     if (facility === undefined) facility = w[i];
     i++;
   }
+  if (facility !== undefined && !SYSLOG_FACILITIES.includes(facility)) {
+    return ad.problem(d.line, d.words.join(' '), `log: unknown facility "${facility}" (${SYSLOG_FACILITIES.join(', ')})`);
+  }
+  const syslog = (address: string): Obj => ({
+    address,
+    ...(facility ? { facility } : {}),
+    ...(len !== undefined ? { maxLength: Math.max(80, Math.min(65000, len)) } : {}),
+    ...(format === 'rfc5424' ? { protocol: 'rfc5424' } : {}),
+  });
   if (target === 'stdout' || target === 'fd@1') obj.output = 'stdout';
-  else if (target === undefined || target.startsWith('/') || target.startsWith('unix@') || target === 'stderr' || target.startsWith('fd@') || target.startsWith('ring@')) {
-    ad.problem(d.line, d.words.join(' '), 'log targets other than stdout or a UDP host:port are not supported');
+  else if (target === 'stderr' || target === 'fd@2') obj.output = 'stderr';
+  else if (target !== undefined && (target.startsWith('/') || target.startsWith('unix@/'))) {
+    // a path is a local syslog socket (HAProxy never writes a log file itself)
+    obj.output = 'syslog';
+    obj.syslog = syslog(target.replace(/^unix@/, ''));
+  } else if (target === undefined || target.startsWith('fd@') || target.startsWith('ring@') || target.startsWith('unix@') || target.startsWith('abns@')) {
+    ad.problem(d.line, d.words.join(' '), `log target "${target ?? ''}" is not supported (stdout, stderr, fd@1, fd@2, a Unix socket path such as /dev/log, or a UDP host[:port])`);
     return;
   } else {
     obj.output = 'syslog';
     const addr = target.replace(/^udp[46]?@/, '');
-    obj.syslog = { address: /:\d+$/.test(addr) ? addr : `${addr}:514`, ...(facility ? { facility } : {}) };
+    obj.syslog = syslog(/:\d+$/.test(addr) ? addr : `${addr}:514`);
+  }
+  if (format !== undefined && !['rfc3164', 'rfc5424', 'raw', 'local', 'short', 'priority', 'timed', 'iso'].includes(format)) {
+    return ad.problem(d.line, d.words.join(' '), `log: unknown format "${format}"`);
   }
   if (!ad.logTarget) ad.logTarget = { obj, line: d.line };
 }
