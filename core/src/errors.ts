@@ -48,6 +48,6 @@ export const CoreErrors = defineErrors({
     message: 'no plugin forwards %s exchanges; add @switchyard/plugin-%s-forwarder',
     status: 500,
   },
-  HOOK_FAILED: { code: 'SWY_ERR_HOOK_FAILED', message: 'a %s tap failed: %s', status: 500 },
+  HOOK_FAILED: { code: 'SWY_ERR_HOOK_FAILED', message: 'plugin %s failed in its %s tap: %s', status: 500 },
   BAD_HEADER: { code: 'SWY_ERR_HTTP_BAD_HEADER', message: 'header %s has a value with CR, LF or NUL', status: 500 },
 });

@@ -1,9 +1,11 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { pipeline, type Writable } from 'node:stream';
 import type {
-  BackendState, Connection, FrontendState, HttpExchange, RequestHead, ServerState, SwitchyardError, TcpExchange,
-  Termination,
+  BackendState, Connection, FrontendState, HttpExchange, RequestHead, ResponseHead, ServerState, TcpExchange,
+  Termination, Hooks,
 } from '@switchyard/sdk';
+import { SwitchyardError } from '@switchyard/sdk';
 import { connectionHeaderTokens, HOP_BY_HOP_HEADERS } from '@switchyard/sdk';
 import { CoreErrors } from './errors';
 
@@ -13,6 +15,7 @@ export const nextExchangeId = (): number => nextId++;
 
 const INVALID_HEADER_VALUE = /[\r\n\0]/;
 const TE_TRAILERS = /\btrailers\b/i;
+const NODE_HEADER_NAME = /\["?([^"\]]*)"?\]/;
 
 export function terminationOf(err: SwitchyardError): Termination {
   switch (err.code) {
@@ -42,6 +45,13 @@ const PUBLIC_MESSAGES: Record<number, string> = {
 /** Told of every failed exchange, once, to log it (the gateway's, bound once). */
 export type FailureReporter = (ex: HttpExchangeImpl | TcpExchangeImpl, err: SwitchyardError) => void;
 
+/** What every exchange of a gateway shares: the failure log, and the `respond` hook when tapped. */
+export interface ExchangeHost {
+  readonly report: FailureReporter;
+  /** Null when nobody taps `respond`: the head then goes out untouched, with no object built. */
+  readonly respond: Hooks['respond'] | null;
+}
+
 abstract class ExchangeCore {
   readonly id = nextExchangeId();
   readonly startTime = Date.now();
@@ -59,10 +69,10 @@ abstract class ExchangeCore {
   slotHeld = false;
   ended = false;
   #vars: Map<string, unknown> | undefined;
-  protected readonly report: FailureReporter;
+  protected readonly gw: ExchangeHost;
 
-  constructor(report: FailureReporter, connection: Connection) {
-    this.report = report;
+  constructor(host: ExchangeHost, connection: Connection) {
+    this.gw = host;
     this.connection = connection;
     this.frontend = connection.frontend;
   }
@@ -91,9 +101,11 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
   status = 0;
   #upstream: RequestHead | undefined;
   #path: string | undefined;
+  /** Where the response body goes once the head is out: the client, or the first respond transform. */
+  #sink: Writable | null = null;
 
-  constructor(report: FailureReporter, connection: Connection, req: IncomingMessage, res: ServerResponse | null, head: Buffer | null) {
-    super(report, connection);
+  constructor(host: ExchangeHost, connection: Connection, req: IncomingMessage, res: ServerResponse | null, head: Buffer | null) {
+    super(host, connection);
     this.req = req;
     this.res = res;
     this.socket = req.socket;
@@ -149,6 +161,70 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
     return this.#upstream;
   }
 
+  /**
+   * The one way a produced response (a server's, a cache hit) reaches the client: runs the
+   * `respond` hook once, writes the head, and returns where the body goes (the client, or
+   * the first transform a respond tap added). Null when the exchange failed instead (a
+   * respond tap threw, a header value is invalid): the client got a 500, the producer
+   * stops (that is never the server's fault).
+   */
+  sendHead(statusCode: number, statusMessage: string | undefined, headers: string[] | Record<string, string | string[]>): Writable | null {
+    const res = this.res;
+    if (res === null || this.ended || this.error !== null) return null;
+    if (res.headersSent) {
+      res.destroy();
+      return null;
+    }
+    let sink: Writable = res;
+    const hook = this.gw.respond;
+    let out: string[] | Record<string, string | string[]> = headers;
+    if (hook !== null) {
+      let head: ResponseHead = { statusCode, statusMessage, headers: Array.isArray(headers) ? listToObject(headers) : headers, transforms: [] };
+      try {
+        head = hook.call(head, this);
+      } catch (err) {
+        this.fail(err instanceof SwitchyardError ? err : CoreErrors.HOOK_FAILED.with({ cause: err }, 'a plugin', 'respond', String(err)));
+        return null;
+      }
+      statusCode = head.statusCode;
+      statusMessage = head.statusMessage;
+      out = head.headers;
+      if (head.transforms.length > 0) {
+        sink = head.transforms[0]!;
+        pipeline([...head.transforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+          if (err && !res.destroyed) res.destroy(err);
+        });
+      }
+    }
+    try {
+      if (statusMessage !== undefined) res.writeHead(statusCode, statusMessage, out as OutgoingHttpHeaders);
+      else res.writeHead(statusCode, out as OutgoingHttpHeaders);
+    } catch (err) {
+      if (sink !== res) sink.destroy();
+      // Node names the header in its message: `Invalid character in header content ["x-name"]`.
+      const name = NODE_HEADER_NAME.exec((err as Error).message)?.[1] ?? '(unknown)';
+      this.fail(CoreErrors.BAD_HEADER.with({ cause: err }, name));
+      return null;
+    }
+    this.status = statusCode;
+    this.#sink = sink;
+    return sink;
+  }
+
+  /** Ends the body started by sendHead, with trailers (a flat name/value list) when the client connection can carry them. */
+  endResponse(trailers?: ReadonlyArray<string> | null, chunk?: Buffer): void {
+    const sink = this.#sink;
+    if (sink === null) return;
+    const res = this.res!;
+    if (trailers && trailers.length > 0 && sink === res && (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding) {
+      const t: Array<[string, string]> = [];
+      for (let i = 0; i < trailers.length; i += 2) t.push([trailers[i]!, trailers[i + 1]!]);
+      res.addTrailers(t);
+    }
+    if (chunk !== undefined) sink.end(chunk);
+    else sink.end();
+  }
+
   respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void {
     if (this.ended) return;
     if (this.termination === 'ok') this.termination = 'local';
@@ -184,7 +260,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
     if (this.error !== null || this.ended) return;
     this.error = error;
     this.termination = terminationOf(error);
-    this.report(this, error);
+    this.gw.report(this, error);
     if (this.res ? this.res.headersSent : this.socket.destroyed) {
       // Too late for a status: cut the connection so the client sees a truncated response.
       (this.res ?? this.socket).destroy();
@@ -207,8 +283,8 @@ export class TcpExchangeImpl extends ExchangeCore implements TcpExchange {
   readonly socket: Socket;
   readonly buffered: Buffer[] = [];
 
-  constructor(report: FailureReporter, connection: Connection) {
-    super(report, connection);
+  constructor(host: ExchangeHost, connection: Connection) {
+    super(host, connection);
     this.socket = connection.socket;
   }
 
@@ -216,9 +292,23 @@ export class TcpExchangeImpl extends ExchangeCore implements TcpExchange {
     if (this.error !== null || this.ended) return;
     this.error = error;
     this.termination = terminationOf(error);
-    this.report(this, error);
+    this.gw.report(this, error);
     this.socket.destroy();
   }
+}
+
+/** A flat [name, value, …] list → the lower-case header object respond taps see. */
+export function listToObject(list: ReadonlyArray<string>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    const value = list[i + 1]!;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
 }
 
 function hasHeader(h: OutgoingHttpHeaders, name: string): boolean {

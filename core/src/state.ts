@@ -1,4 +1,5 @@
 import { splitAddress } from './config/schema';
+import type { Waiter } from './queue';
 import type {
   AdminState, BackendConfig, BackendState, BalancePolicy, BalancePolicyClass, Exchange, FrontendConfig,
   FrontendState, HealthState, ServerChange, ServerConfig, ServerCounters, ServerGroup, ServerState,
@@ -75,13 +76,6 @@ export class ServerRuntime implements ServerState {
     this.available = this.#computeAvailable();
     this.#onChange({ server: this, what, from, to, reason });
   }
-}
-
-interface Waiter {
-  exchange: Exchange;
-  resolve: (server: ServerRuntime) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | null;
 }
 
 export class BackendRuntime implements BackendState {

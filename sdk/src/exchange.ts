@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { SwitchyardError } from './errors';
 import type { BindConfig } from './config';
 import type { BackendState, FrontendState, ServerState } from './state';
@@ -135,6 +135,18 @@ export interface HttpExchange extends ExchangeBase {
    * once; header values are checked for CR/LF/NUL.
    */
   respond(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
+  /**
+   * Hands a produced response (a server's, a cache hit) to the core, which runs the
+   * `respond` hook once, writes the head and returns where the body goes: write it there
+   * with backpressure, then `endResponse()`. Null when the exchange failed instead (a
+   * respond tap threw: the client got 500 `SWY_ERR_HOOK_FAILED`, never blamed on a
+   * server); stop producing. Forwarders and caches never run `respond` themselves.
+   * `headers` is a flat `[name, value, …]` list (hop-by-hop headers already dropped) or
+   * an object with lower-case names.
+   */
+  sendHead(statusCode: number, statusMessage: string | undefined, headers: string[] | Record<string, string | string[]>): Writable | null;
+  /** Ends the body begun by sendHead (optionally with a last chunk), with trailers (flat list) when the client connection carries them. */
+  endResponse(trailers?: ReadonlyArray<string> | null, chunk?: Buffer): void;
   /** Ends the exchange with an error: the client gets its status (502/503/504…). */
   fail(error: SwitchyardError): void;
 }

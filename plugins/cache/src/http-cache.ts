@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import { Agent, request } from 'undici';
 import type { FrontendState, GatewayApi, HttpExchange, Logger, ResponseHead, RouteDecision, SwitchyardError } from '@switchyard/sdk';
@@ -219,7 +218,6 @@ export class HttpCache {
    * it again (compression leaves an encoded body alone).
    */
   #serve(ex: HttpExchange, entry: CachedResponse, status: CacheStatus): void {
-    const res = ex.res!;
     let code = entry.status;
     let headers: Record<string, string | string[]>;
     let body: Buffer | undefined;
@@ -233,20 +231,10 @@ export class HttpCache {
     }
     headers.age = String(Math.floor(entry.policy.age()));
     if (this.#statusHeader !== '') headers[this.#statusHeader] = status;
-    const head = this.#gateway.hooks.respond.call({ statusCode: code, statusMessage: undefined, headers, transforms: [] }, ex);
-    ex.status = head.statusCode;
-    if (head.statusMessage !== undefined) res.writeHead(head.statusCode, head.statusMessage, head.headers);
-    else res.writeHead(head.statusCode, head.headers);
+    // The core runs `respond` and writes the head; null: a respond tap failed the exchange.
+    if (ex.sendHead(code, undefined, headers) === null) return;
     if (body !== undefined) ex.bytesOut += body.length;
-    if (head.transforms.length === 0) {
-      res.end(body);
-      return;
-    }
-    const first = head.transforms[0]!;
-    pipeline([...head.transforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
-      if (err) res.destroy();
-    });
-    first.end(body);
+    ex.endResponse(null, body);
   }
 
   /** stale-if-error when the server cannot be reached at all: the forwarder fails the exchange. */

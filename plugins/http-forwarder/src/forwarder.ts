@@ -1,15 +1,14 @@
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import type { GatewayApi, HttpExchange, Logger, ResponseHead, ServerState, SwitchyardError } from '@switchyard/sdk';
+import type { GatewayApi, HttpExchange, Logger, ServerState, SwitchyardError } from '@switchyard/sdk';
 import * as path from 'node:path';
 import { isSwitchyardError } from '@switchyard/sdk';
 import { forwardError } from './errors';
 import { getHttpForwarderHooks, type AttemptFailureCause, type ForwardAttemptFailure, type HttpForwarderHooks, type ReplayPlan } from './hooks';
 import { UPSTREAM_DISPATCHER, upstreamTlsOptions } from './upstream-tls';
-import { listToObject, objectToList, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
+import { requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
 
 export interface HttpForwarderOptions {
   /** Idle upstream keep-alive connections are closed after this long. */
@@ -28,7 +27,6 @@ export class HttpForwarder {
   readonly #options: HttpForwarderOptions;
   readonly #pools = new Map<ServerState, Pool>();
   readonly #logger: Logger;
-  readonly #respondUsed: () => boolean;
   readonly #baseDir: string;
   readonly #attemptsUsed: () => boolean;
   readonly #attemptBackends: ReadonlySet<string>;
@@ -43,10 +41,6 @@ export class HttpForwarder {
     this.#options = options;
     this.#logger = logger;
     this.#baseDir = gateway.baseDir;
-    const hook = gateway.hooks.respond;
-    let used: boolean | undefined;
-    // Taps only happen at start-up: read once, on the first exchange.
-    this.#respondUsed = () => (used ??= hook.isUsed());
     const fh = getHttpForwarderHooks(gateway);
     let attempts: boolean | undefined;
     this.#attemptsUsed = () => (attempts ??= fh.prepare.isUsed() || fh.attemptFailed.isUsed());
@@ -122,7 +116,7 @@ export class HttpForwarder {
       });
       return;
     }
-    const handler = new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, null);
+    const handler = new ResponseHandler(ex, timeouts, null);
     pool.dispatch({ method, path, headers, body: hasBody ? req : null, idempotent: false }, handler);
   }
 
@@ -177,7 +171,7 @@ export class HttpForwarder {
         const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
         const dispatcher: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
         const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
-        dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, this.#gateway, this.#respondUsed(), timeouts, attempt));
+        dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, timeouts, attempt));
       } catch (err) {
         this.#logger.error({ err, server: ex.server?.id }, 'could not send a request attempt');
         ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
@@ -214,23 +208,24 @@ function attemptCause(code: string, status: number): AttemptFailureCause {
   }
 }
 
-/** Streams one response back to the client (undici's raw-header handler interface). */
+/**
+ * Streams one response back to the client (undici's raw-header handler interface). The
+ * head goes to the core (`ex.sendHead`), which runs `respond` and tells where the body goes.
+ */
 class ResponseHandler implements Dispatcher.DispatchHandler {
   readonly #ex: HttpExchange;
-  readonly #gateway: GatewayApi;
-  readonly #respondUsed: boolean;
   readonly #timeouts: { connect: number; server: number };
   #abort: ((err?: Error) => void) | null = null;
   #sink: Writable | null = null;
   #resume: (() => void) | null = null;
   #done = false;
+  /** The core failed the exchange (a respond tap threw): the upstream request is dropped, nothing else. */
+  #dropped = false;
   readonly #attempt: Attempt | null;
   #retryStatus = 0;
 
-  constructor(ex: HttpExchange, gateway: GatewayApi, respondUsed: boolean, timeouts: { connect: number; server: number }, attempt: Attempt | null) {
+  constructor(ex: HttpExchange, timeouts: { connect: number; server: number }, attempt: Attempt | null) {
     this.#ex = ex;
-    this.#gateway = gateway;
-    this.#respondUsed = respondUsed;
     this.#timeouts = timeouts;
     this.#attempt = attempt;
     ex.res!.once('close', () => {
@@ -252,30 +247,14 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
       this.#abort?.(new Error(`status ${statusCode}`));
       return false;
     }
-    const ex = this.#ex;
-    const res = ex.res!;
     this.#resume = resume;
-    let list = responseHeaderList(rawHeaders);
-    let status = statusCode;
-    let message: string | undefined = statusText || undefined;
-    let sink: Writable = res;
-    if (this.#respondUsed) {
-      let head: ResponseHead = { statusCode, statusMessage: message, headers: listToObject(list), transforms: [] };
-      head = this.#gateway.hooks.respond.call(head, ex);
-      status = head.statusCode;
-      message = head.statusMessage;
-      list = objectToList(head.headers);
-      if (head.transforms.length > 0) {
-        const first = head.transforms[0]!;
-        pipeline([...head.transforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
-          if (err && !this.#done) this.#abort?.(err);
-        });
-        sink = first;
-      }
+    const sink = this.#ex.sendHead(statusCode, statusText || undefined, responseHeaderList(rawHeaders));
+    if (sink === null) {
+      this.#dropped = true;
+      this.#done = true;
+      this.#abort?.(new Error('the response was refused by the gateway'));
+      return false;
     }
-    ex.status = status;
-    if (message !== undefined) res.writeHead(status, message, list);
-    else res.writeHead(status, list);
     this.#sink = sink;
     return true;
   }
@@ -288,19 +267,19 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(trailers: string[] | null): void {
+  onComplete(trailers: string[] | Buffer[] | null): void {
     this.#done = true;
-    const res = this.#ex.res!;
-    if (trailers && trailers.length > 0 && this.#sink === res && res.chunkedEncoding) {
-      const t: Array<[string, string]> = [];
-      for (let i = 0; i < trailers.length; i += 2) t.push([String(trailers[i]), String(trailers[i + 1])]);
-      res.addTrailers(t);
+    let list: string[] | null = null;
+    if (trailers && trailers.length > 0) {
+      list = [];
+      for (let i = 0; i < trailers.length; i++) list.push(String(trailers[i]));
     }
-    this.#sink!.end();
+    this.#ex.endResponse(list);
   }
 
   onError(err: Error): void {
     this.#done = true;
+    if (this.#dropped) return;
     const ex = this.#ex;
     const res = ex.res!;
     if (res.destroyed && !res.writableFinished) {

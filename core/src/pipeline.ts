@@ -1,0 +1,174 @@
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import { SwitchyardError, type Hooks, type Logger } from '@switchyard/sdk';
+import type { ConnectionImpl } from './connection';
+import { CoreErrors } from './errors';
+import { HttpExchangeImpl, TcpExchangeImpl, type ExchangeHost } from './exchange';
+import type { HookUse } from './hooks';
+import type { ServerQueue } from './queue';
+import type { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
+
+type AnyExchange = HttpExchangeImpl | TcpExchangeImpl;
+
+/** What the pipeline needs from its gateway. */
+export interface PipelineHost {
+  readonly hooks: Hooks;
+  readonly backends: ReadonlyMap<string, BackendRuntime>;
+  readonly logger: Logger;
+  readonly stopping: boolean;
+}
+
+/**
+ * The one request path, owned by the core: route → select-server (queue) → forward, then
+ * `respond` once through the exchange's sendHead, then `log` once when the exchange ends.
+ * Each stage runs once, in that order; a stage nobody taps is skipped without a closure or
+ * a promise. Every failure takes one path: `fail()` with a coded error.
+ */
+export class Pipeline implements ExchangeHost {
+  readonly #host: PipelineHost;
+  readonly #queue: ServerQueue;
+  #use!: HookUse;
+  respond: Hooks['respond'] | null = null;
+  /** Responses not yet finished: told to close their connection when a stop begins. */
+  readonly inflight = new Set<http.ServerResponse>();
+
+  constructor(host: PipelineHost, queue: ServerQueue) {
+    this.#host = host;
+    this.#queue = queue;
+  }
+
+  /** Called once every plugin tapped: which stages run from now on. */
+  compile(use: HookUse): void {
+    this.#use = use;
+    this.respond = use.respond ? this.#host.hooks.respond : null;
+    this.#queue.selectTapped = use.selectServer;
+  }
+
+  get use(): HookUse {
+    return this.#use;
+  }
+
+  // ---------------------------------------------------------------- entry points
+
+  onRequest(conn: ConnectionImpl, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const ex = new HttpExchangeImpl(this, conn, req, res, null);
+    if (this.#host.stopping) res.shouldKeepAlive = false;
+    else this.inflight.add(res);
+    res.once('close', () => {
+      this.inflight.delete(res);
+      this.end(ex);
+    });
+    void this.run(ex);
+  }
+
+  onUpgrade(conn: ConnectionImpl, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const ex = new HttpExchangeImpl(this, conn, req, null, head);
+    socket.once('close', () => this.end(ex));
+    void this.run(ex);
+  }
+
+  onTcpSession(conn: ConnectionImpl, socket: net.Socket, clientTimeout: number): void {
+    const ex = new TcpExchangeImpl(this, conn);
+    socket.setTimeout(clientTimeout, () => {
+      if (ex.server === null) socket.destroy();
+    });
+    socket.once('close', () => this.end(ex));
+    void this.run(ex);
+  }
+
+  // ---------------------------------------------------------------- stages
+
+  async run(ex: AnyExchange): Promise<void> {
+    try {
+      const hooks = this.#host.hooks;
+      let backend: BackendRuntime | null = null;
+      if (this.#use.route) {
+        const decision = await hooks.route.promise(ex);
+        if (ex.ended) return;
+        if (decision !== undefined) {
+          if ('handled' in decision) return;
+          backend = this.#host.backends.get(decision.backend) ?? null;
+          if (!backend) throw CoreErrors.UNKNOWN_BACKEND(decision.backend);
+        }
+      }
+      backend ??= (ex.backend as BackendRuntime | null) ?? (ex.frontend as FrontendRuntime).defaultBackend;
+      if (!backend) throw CoreErrors.NO_BACKEND(ex.frontend.name);
+      ex.backend = backend;
+      if (!this.#use.forward) throw CoreErrors.NO_FORWARDER(ex.kind, ex.kind);
+      if (ex.server === null) {
+        const got = this.#queue.acquire(ex, backend);
+        if (got instanceof Promise) await got;
+        if (ex.ended) return;
+      }
+      const taken = await hooks.forward.promise(ex);
+      if (taken !== true && !ex.ended) throw CoreErrors.NO_FORWARDER(ex.kind, ex.kind);
+    } catch (err) {
+      this.fail(ex, err);
+    }
+  }
+
+  /** The core's error path: a coded failure for the exchange (a plugin's throw is already blamed on it). */
+  fail(ex: AnyExchange, err: unknown): void {
+    const coded = err instanceof SwitchyardError
+      ? err
+      : CoreErrors.HOOK_FAILED.with({ cause: err }, 'a plugin', 'a', err instanceof Error ? err.message : String(err));
+    try {
+      ex.fail(coded);
+    } catch (failErr) {
+      this.#host.logger.error({ err: failErr }, 'could not answer a failed exchange');
+      (ex.kind === 'http' && ex.res ? ex.res : ex.socket).destroy();
+    }
+  }
+
+  /** Logs a failed exchange with frontend, backend and server (bound once, shared by exchanges). */
+  readonly report = (ex: AnyExchange, coded: SwitchyardError): void => {
+    const clientGone = coded.code === 'SWY_ERR_FORWARD_CLIENT_ABORT';
+    this.#host.logger[clientGone ? 'debug' : 'warn'](
+      {
+        frontend: ex.frontend.name,
+        backend: ex.backend?.name ?? null,
+        server: ex.server?.name ?? null,
+        code: coded.code,
+        status: coded.status,
+        err: coded.cause ?? coded,
+        exchange: ex.id,
+      },
+      `${ex.frontend.name} -> ${ex.backend?.name ?? '-'}/${ex.server?.name ?? '-'}: ${coded.message}`,
+    );
+  };
+
+  /** The exchange is over (any outcome): counters, the server slot, then `log`, once. */
+  end(ex: AnyExchange): void {
+    if (ex.ended) return;
+    ex.ended = true;
+    if (ex.kind === 'http' && ex.res) {
+      if (ex.status === 0) ex.status = ex.res.headersSent ? ex.res.statusCode : 0;
+      if (!ex.res.writableFinished && ex.termination === 'ok') ex.termination = 'client-abort';
+    } else if (ex.kind === 'tcp') {
+      // The session's bytes, final now that the client socket closed.
+      ex.bytesIn = Math.max(ex.bytesIn, ex.socket.bytesRead);
+      ex.bytesOut = Math.max(ex.bytesOut, ex.socket.bytesWritten);
+    }
+    const server = ex.server as ServerRuntime | null;
+    if (server) {
+      // A plugin's failure (a tap that threw, an internal error) is never counted against the server.
+      const ours = ex.error !== null && ex.termination === 'internal-error';
+      if (ex.error !== null && !ours) server.counters.errors++;
+      server.counters.bytesIn += ex.bytesIn;
+      server.counters.bytesOut += ex.bytesOut;
+      if (ex.kind === 'http' && ex.status > 0 && !ours) {
+        const cls = Math.floor(ex.status / 100);
+        server.counters.responses[cls >= 1 && cls <= 5 ? cls : 0]++;
+      }
+    }
+    if (ex.slotHeld) this.#queue.release(ex);
+    else if (ex.server === null && ex.backend !== null) this.#queue.leave(ex, ex.backend as BackendRuntime);
+    if (this.#use.log) {
+      try {
+        this.#host.hooks.log.call(ex);
+      } catch (err) {
+        this.#host.logger.error({ err }, 'a log tap failed');
+      }
+    }
+  }
+}
