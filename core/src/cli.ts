@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import pino from 'pino';
+import { createLogger, logFormat, resolveLogFormat, setLogFormat } from './log-format';
 import { CLI_COMMAND_SLOT, formatError, type CliCommand, type Logger } from '@switchyard/sdk';
 import { DEFAULT_PLUGINS } from './loader';
 import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
@@ -35,6 +36,7 @@ Options:
       --adapter <name>  read the config with this adapter (default: by file extension)
       --lenient         adapters warn about unsupported directives instead of failing
       --log-level <l>   fatal, error, warn, info, debug, trace or silent
+      --log-format <f>  json or pretty (default: pretty on a terminal, JSON otherwise)
       --port <n>        with --demo: the gateway's port (default 8080)
       --workers <n>     run a master and n workers (auto = one per core)
       --pid <pid>       with reload: the PID of the running switchyard (master or single process)
@@ -85,6 +87,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         pid: { type: 'string' },
         wait: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -94,7 +97,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 2;
   }
   const values = parsed.values as {
-    config?: string; adapter?: string; lenient?: boolean; demo?: boolean; port?: string; 'log-level'?: string; help?: boolean; version?: boolean;
+    config?: string; adapter?: string; lenient?: boolean; demo?: boolean; port?: string; 'log-level'?: string; 'log-format'?: string; help?: boolean; version?: boolean;
     workers?: string; pid?: string; wait?: boolean;
   };
   const positionals = parsed.positionals;
@@ -108,7 +111,13 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return values.help || command === 'help' ? 0 : 2;
   }
   const logLevel = values['log-level'];
-  const logger = pino({ level: logLevel ?? 'info' }) as unknown as Logger;
+  try {
+    setLogFormat(resolveLogFormat(values['log-format']));
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger(logLevel ?? 'info');
   const input: ConfigInput = { file: values.config, adapter: values.adapter, lenient: values.lenient };
   const needConfig = (): boolean => {
     if (values.config) return true;
@@ -229,9 +238,9 @@ async function run(
   });
   if (values.demo) {
     const a = gw.address('web');
-    io.out(`\nSwitchyard is balancing over three demo upstreams. Try:\n\n  curl -si http://127.0.0.1:${a.port}/\n  curl -si http://127.0.0.1:${a.port}/\n\nEach answer names the upstream that served it (x-served-by). Ctrl-C stops.\n\n`);
+    // A banner for people: stderr, so stdout stays log lines only.
+    io.err(`\nSwitchyard is balancing over three demo upstreams. Try:\n\n  curl -si http://127.0.0.1:${a.port}/\n  curl -si http://127.0.0.1:${a.port}/\n\nEach answer names the upstream that served it (x-served-by). Ctrl-C stops.\n\n`);
   }
-  runLogger.info(`switchyard ${process.pid} serving (single process; SIGHUP reloads)`);
   return await new Promise<number>((resolve) => {
     const done = (code: number): void => {
       control?.close();
@@ -259,6 +268,8 @@ async function run(
       reloader.gateway.logger.info({ signal: 'SIGHUP' }, `SIGHUP: reloading ${values.config ?? 'the config'}`);
       void reloader.reload();
     });
+    // Only now: a supervisor that signals as soon as it reads this line must find the handlers in place.
+    runLogger.info(`switchyard ${process.pid} serving (single process; SIGHUP reloads)`);
   });
 }
 
@@ -280,7 +291,7 @@ async function runMaster(values: { workers?: string; config?: string; demo?: boo
     file: path.resolve(values.config),
     workers: n,
     logger,
-    flags: { adapter: input.adapter, lenient: input.lenient, logLevel: values['log-level'] },
+    flags: { adapter: input.adapter, lenient: input.lenient, logLevel: values['log-level'], logFormat: logFormat() },
     workerArgs: [],
     onReady: (addresses) => {
       for (const a of addresses) logger.info({ frontend: a.frontend, address: a.host, port: a.port }, `frontend ${a.frontend} listening on ${a.host}:${a.port}`);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { CLUSTER_MASTER_SLOT, type ClusterMasterSetup, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
 import { loadConfig } from './config/load';
 import { Gateway } from './gateway';
+import { createLogger, setLogFormat, type LogFormat } from './log-format';
 import { errorLines } from './reload';
 import { serveControl, type ControlChannel } from './reload-control';
 import { carryOver, snapshotOf, type ServerSnapshot } from './reload-state';
@@ -22,6 +23,8 @@ export interface WorkerFlags {
   lenient?: boolean;
   /** --log-level; without it workers log at the config's global.logLevel. */
   logLevel?: string;
+  /** --log-format as the master resolved it (a worker's stdout is the master's). */
+  logFormat?: LogFormat;
 }
 
 type ToWorker =
@@ -355,8 +358,9 @@ export async function runWorker(cliLogger: Logger): Promise<number> {
   let logger = cliLogger;
   try {
     const { adapter, lenient, logLevel } = config.flags;
+    if (config.flags.logFormat) setLogFormat(config.flags.logFormat);
     const loaded = loadConfig({ file: config.file, text: config.text, adapter, lenient }, { logger });
-    logger = pino({ level: logLevel ?? loaded.config.global.logLevel }) as unknown as Logger;
+    logger = createLogger(logLevel ?? loaded.config.global.logLevel);
     gw = await Gateway.prepare(loaded, { logger, reload: () => requestReload() });
     carryOver(gw, config.states);
     await gw.listen();

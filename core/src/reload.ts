@@ -2,6 +2,7 @@ import pino from 'pino';
 import { formatError, type Logger, type ReloadResult, type ServerChange } from '@switchyard/sdk';
 import { ConfigErrors, loadConfig, type ConfigInput, type LoadedConfig } from './config/load';
 import { Gateway } from './gateway';
+import { createLogger } from './log-format';
 import { carryOver, snapshotOf, type ServerSnapshot } from './reload-state';
 
 /**
@@ -104,7 +105,7 @@ export class Reloader {
   }
 
   #loggerFor(loaded: LoadedConfig): Logger {
-    return this.#opts.logger ?? (pino({ level: loaded.config.global.logLevel }) as unknown as Logger);
+    return this.#opts.logger ?? createLogger(loaded.config.global.logLevel);
   }
 
   #serving(gw: Gateway): void {
