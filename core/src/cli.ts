@@ -138,7 +138,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return 0;
       }
       case 'schema': {
-        const loaded = values.config ? loadConfig(input, { logger }) : loadConfig({ object: { frontends: {}, backends: {} }, baseDir: process.cwd() }, { logger });
+        // Every preset member, used by the config or not: the schema is for editors to complete with.
+        const loaded = values.config
+          ? loadConfig({ ...input, presets: 'all' }, { logger })
+          : loadConfig({ object: { frontends: {}, backends: {} }, baseDir: process.cwd(), presets: 'all' }, { logger });
         io.out(JSON.stringify(loaded.schema, null, 2) + '\n');
         return 0;
       }
@@ -175,7 +178,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 
 /** A subcommand from the `cli.command` slot of the config's plugins (or the standard preset). */
 async function pluginCommand(name: string, argv: string[], input: ConfigInput, logger: Logger, io: Io): Promise<number> {
-  const loaded = input.file ? loadConfig(input, { logger }) : loadConfig({ object: { plugins: [...DEFAULT_PLUGINS] }, baseDir: process.cwd() }, { logger });
+  // Commands come from every member of the config's presets, whether the config uses them or not.
+  const loaded = input.file
+    ? loadConfig({ ...input, presets: 'all' }, { logger })
+    : loadConfig({ object: { plugins: [...DEFAULT_PLUGINS] }, baseDir: process.cwd(), presets: 'all' }, { logger });
   if (name === 'commands') {
     for (const e of loaded.slots.entries.filter((x) => x.slot === CLI_COMMAND_SLOT)) {
       const c = loaded.slots.get<CliCommand>(CLI_COMMAND_SLOT, e.name)!;

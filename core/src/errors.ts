@@ -10,7 +10,7 @@ export const CoreErrors = defineErrors({
     code: 'SWY_ERR_CONFIG_ADAPTER_UNKNOWN',
     message: 'no config adapter for %s (known: %s); add the plugin that provides one to the preset or pass --adapter',
   },
-  PLUGIN_NOT_FOUND: { code: 'SWY_ERR_PLUGIN_NOT_FOUND', message: 'plugin %s not found (looked in %s)' },
+  PLUGIN_NOT_FOUND: { code: 'SWY_ERR_PLUGIN_NOT_FOUND', message: 'plugin %s not found (looked in %s)%s' },
   PLUGIN_LOAD: { code: 'SWY_ERR_PLUGIN_LOAD', message: 'plugin %s failed to load: %s' },
   PLUGIN_INVALID: { code: 'SWY_ERR_PLUGIN_INVALID', message: 'plugin %s does not export a plugin or preset definition: %s' },
   PLUGIN_VERSION: {

@@ -20,14 +20,29 @@ function isPathSpec(spec: string): boolean {
   return spec.startsWith('.') || path.isAbsolute(spec);
 }
 
-/** Resolves a plugin spec: a path from `baseDir`; a package from baseDir, then cwd, then beside the core. */
+/**
+ * Directories packages also resolve from, from `SWITCHYARD_PLUGIN_PATH` (path-delimited).
+ * `@switchyard/gateway`'s CLI puts its own directory there, so the standard preset it
+ * depends on resolves however npm laid the tree out.
+ */
+function searchPath(): string[] {
+  return (process.env.SWITCHYARD_PLUGIN_PATH ?? '').split(path.delimiter).filter((d) => d !== '');
+}
+
+/**
+ * Resolves a plugin spec: a path from `baseDir`; a package from baseDir, then cwd, then
+ * SWITCHYARD_PLUGIN_PATH, then beside the core.
+ */
 export function resolvePlugin(spec: string, baseDir: string): string {
-  const candidates = isPathSpec(spec) ? [baseDir] : [baseDir, process.cwd(), path.resolve(__dirname, '..')];
+  const candidates = isPathSpec(spec) ? [baseDir] : [baseDir, process.cwd(), ...searchPath(), path.resolve(__dirname, '..')];
   try {
     if (isPathSpec(spec)) return require.resolve(path.resolve(baseDir, spec));
     return require.resolve(spec, { paths: candidates });
   } catch (err) {
-    throw CoreErrors.PLUGIN_NOT_FOUND.with({ cause: err }, spec, candidates.join(', '));
+    const hint = DEFAULT_PLUGINS.includes(spec)
+      ? '; a config without plugins: uses it: install @switchyard/gateway (the CLI with the standard preset), or list your plugins'
+      : '';
+    throw CoreErrors.PLUGIN_NOT_FOUND.with({ cause: err }, spec, candidates.join(', '), hint);
   }
 }
 
@@ -41,14 +56,138 @@ function definitionOf(mod: unknown): PluginDefinition | PresetDefinition | undef
 }
 
 /**
- * Loads every listed plugin, expanding presets, checking each one's supported core range
- * and refusing two different plugins under one name.
+ * When a preset member is needed, as its package.json says (`"switchyard": { "activation": … }`),
+ * so the loader can leave out what a config does not use without loading its module. A
+ * member without `activation` is always loaded. A test keeps each manifest in step with the
+ * plugin's schema and slots (`test/activation.test.ts`).
  */
-export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string): LoadedPlugin[] {
-  const out: LoadedPlugin[] = [];
+export interface Activation {
+  /** Keys whose presence (at that level, anywhere in the config) needs the plugin. */
+  keys?: Partial<Record<'config' | 'frontend' | 'backend' | 'server' | 'bind' | 'tls' | 'defaults', ReadonlyArray<string>>>;
+  /** `balance:` names it provides (a backend without `balance` is `roundrobin`). */
+  balance?: ReadonlyArray<string>;
+  /** A frontend or backend in one of these modes (unset is `http`). */
+  mode?: ReadonlyArray<string>;
+  /** Sample fetch names it provides: a config mentioning one (in an ACL, a log format…) needs it. */
+  fetches?: ReadonlyArray<string>;
+}
+
+export interface PluginManifest {
+  name?: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  switchyard?: {
+    activation?: Activation;
+    /** It provides a config adapter or haproxy.cfg directives: loaded to adapt a non-YAML config. */
+    adapts?: boolean;
+  };
+}
+
+/** How presets expand: only the members a config uses, or all of them. */
+export interface PluginSelection {
+  /** The raw config (before validation): preset members it does not use are not loaded. */
+  config?: Record<string, unknown>;
+  /** Only the members that adapt other config formats (to read a haproxy.cfg before its plugins are known). */
+  adapting?: boolean;
+}
+
+function objects(v: unknown): Array<Record<string, unknown>> {
+  if (v === null || typeof v !== 'object') return [];
+  return (Array.isArray(v) ? v : Object.values(v)).filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x));
+}
+
+/** Whether a raw config needs a plugin with this activation. */
+export function isActive(activation: Activation, config: Record<string, unknown>): boolean {
+  const frontends = objects(config.frontends);
+  const backends = objects(config.backends);
+  const servers = backends.flatMap((b) => objects(b.servers));
+  const binds = frontends.flatMap((f) => (Array.isArray(f.bind) ? objects(f.bind) : objects([f.bind])));
+  const tls = binds.flatMap((b) => objects([b.tls]));
+  const defaults = objects([config.defaults]);
+  const levels = { config: [config], frontend: frontends, backend: backends, server: servers, bind: binds, tls, defaults };
+  for (const [level, keys] of Object.entries(activation.keys ?? {}) as Array<[keyof typeof levels, ReadonlyArray<string>]>) {
+    if (levels[level].some((o) => keys.some((k) => o[k] !== undefined))) return true;
+  }
+  if (activation.balance && backends.some((b) => activation.balance!.includes(typeof b.balance === 'string' ? b.balance : 'roundrobin'))) return true;
+  if (activation.mode && [...frontends, ...backends].some((o) => activation.mode!.includes(typeof o.mode === 'string' ? o.mode : 'http'))) return true;
+  if (activation.fetches && activation.fetches.length > 0) {
+    const words = new RegExp(`(?<![\\w.])(?:${activation.fetches.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\w])`);
+    if (words.test(JSON.stringify(config))) return true;
+  }
+  return false;
+}
+
+/** The package.json a module file belongs to (the nearest one above it), if any. */
+export function manifestOf(file: string): PluginManifest | undefined {
+  let dir = path.dirname(file);
+  for (let i = 0; i < 12; i++) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(path.join(dir, 'package.json')) as PluginManifest;
+    } catch {
+      const up = path.dirname(dir);
+      if (up === dir || path.basename(dir) === 'node_modules') return undefined;
+      dir = up;
+    }
+  }
+  return undefined;
+}
+
+interface Entry {
+  spec: string;
+  file: string;
+  via: string | undefined;
+  /** Left out unless something needs it (a preset member the config does not use). */
+  deferred: boolean;
+  manifest: PluginManifest | undefined;
+  loaded?: LoadedPlugin;
+}
+
+/**
+ * Loads every listed plugin, expanding presets, checking each one's supported core range
+ * and refusing two different plugins under one name. With `selection.config`, a preset
+ * member whose manifest says when it is needed is loaded only when the config needs it, or
+ * when a loaded plugin depends on it (dependencies or peerDependencies).
+ */
+export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string, selection: PluginSelection = {}): LoadedPlugin[] {
+  const entries: Entry[] = [];
   const byName = new Map<string, LoadedPlugin>();
+  const load = (e: Entry): void => {
+    let mod: unknown;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(e.file);
+    } catch (err) {
+      throw CoreErrors.PLUGIN_LOAD.with({ cause: err }, e.spec, err instanceof Error ? err.message : String(err));
+    }
+    const def = definitionOf(mod);
+    if (!def) throw CoreErrors.PLUGIN_INVALID(e.spec, `${e.file} exports no object with kind "plugin" or "preset"`);
+    if (def.kind === 'preset') throw CoreErrors.PLUGIN_INVALID(e.spec, 'a preset where a plugin was expected');
+    if (typeof def.name !== 'string' || typeof def.version !== 'string' || typeof def.core !== 'string') {
+      throw CoreErrors.PLUGIN_INVALID(e.spec, 'name, version and core must be strings');
+    }
+    const seen = byName.get(def.name);
+    if (seen) {
+      if (seen.file === e.file) return; // the same module listed twice (e.g. in a preset and by hand)
+      throw CoreErrors.PLUGIN_DUPLICATE(def.name, seen.file, e.file);
+    }
+    if (!semver.validRange(def.core) || !semver.satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
+      throw CoreErrors.PLUGIN_VERSION(def.name, def.version, def.core, CORE_VERSION);
+    }
+    e.loaded = { definition: def, spec: e.spec, file: e.file, via: e.via };
+    byName.set(def.name, e.loaded);
+  };
   const visit = (spec: string, dir: string, via: string | undefined, depth: number): void => {
     const file = resolvePlugin(spec, dir);
+    if (via !== undefined && (selection.config || selection.adapting)) {
+      const manifest = manifestOf(file);
+      const activation = manifest?.switchyard?.activation;
+      if (activation) {
+        const needed = selection.adapting ? manifest?.switchyard?.adapts === true : isActive(activation, selection.config!);
+        entries.push({ spec, file, via, deferred: !needed, manifest });
+        return;
+      }
+    }
     let mod: unknown;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -57,28 +196,33 @@ export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string): Load
       throw CoreErrors.PLUGIN_LOAD.with({ cause: err }, spec, err instanceof Error ? err.message : String(err));
     }
     const def = definitionOf(mod);
-    if (!def) throw CoreErrors.PLUGIN_INVALID(spec, `${file} exports no object with kind "plugin" or "preset"`);
-    if (def.kind === 'preset') {
+    if (def?.kind === 'preset') {
       if (depth > 8) throw CoreErrors.PLUGIN_INVALID(spec, 'presets nest more than 8 deep');
       const presetDir = path.dirname(file);
       for (const inner of def.plugins) visit(inner, presetDir, def.name, depth + 1);
       return;
     }
-    if (typeof def.name !== 'string' || typeof def.version !== 'string' || typeof def.core !== 'string') {
-      throw CoreErrors.PLUGIN_INVALID(spec, 'name, version and core must be strings');
-    }
-    const seen = byName.get(def.name);
-    if (seen) {
-      if (seen.file === file) return; // the same module listed twice (e.g. in a preset and by hand)
-      throw CoreErrors.PLUGIN_DUPLICATE(def.name, seen.file, file);
-    }
-    if (!semver.validRange(def.core) || !semver.satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
-      throw CoreErrors.PLUGIN_VERSION(def.name, def.version, def.core, CORE_VERSION);
-    }
-    const loaded: LoadedPlugin = { definition: def, spec, file, via };
-    byName.set(def.name, loaded);
-    out.push(loaded);
+    entries.push({ spec, file, via, deferred: false, manifest: selection.config || selection.adapting ? manifestOf(file) : undefined });
   };
   for (const spec of specs) visit(spec, baseDir, undefined, 0);
+  // A deferred member is needed after all when a needed plugin depends on it.
+  const deferred = new Map(entries.filter((e) => e.deferred && e.manifest?.name).map((e) => [e.manifest!.name!, e]));
+  const queue = entries.filter((e) => !e.deferred);
+  while (queue.length > 0) {
+    const m = queue.pop()!.manifest;
+    for (const dep of Object.keys({ ...m?.dependencies, ...m?.peerDependencies })) {
+      const d = deferred.get(dep);
+      if (d && d.deferred) {
+        d.deferred = false;
+        queue.push(d);
+      }
+    }
+  }
+  const out: LoadedPlugin[] = [];
+  for (const e of entries) {
+    if (e.deferred) continue;
+    load(e);
+    if (e.loaded && !out.includes(e.loaded)) out.push(e.loaded);
+  }
   return out;
 }

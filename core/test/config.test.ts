@@ -136,9 +136,11 @@ describe('config driver', () => {
     expect(plugins.every((p) => p.via === 'my-preset')).toBe(true);
   });
 
-  it('without a plugins key, the standard preset loads', () => {
+  it('without a plugins key, the standard preset loads (the members the config uses)', () => {
     const { plugins } = loadConfig({ object: {}, baseDir: dir }, { logger });
-    expect(plugins.map((p) => p.definition.name)).toEqual(expect.arrayContaining(['@switchyard/plugin-roundrobin', '@switchyard/plugin-http-forwarder', '@switchyard/plugin-tcp-forwarder']));
+    expect(plugins.map((p) => p.definition.name)).toEqual(['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin']);
+    const all = loadConfig({ object: {}, baseDir: dir, presets: 'all' }, { logger }).plugins.map((p) => p.definition.name);
+    expect(all).toEqual(expect.arrayContaining(['@switchyard/plugin-roundrobin', '@switchyard/plugin-http-forwarder', '@switchyard/plugin-tcp-forwarder']));
   });
 });
 

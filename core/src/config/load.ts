@@ -26,6 +26,11 @@ export interface ConfigInput {
   lenient?: boolean;
   /** Directory plugin paths resolve from when there is no file. */
   baseDir?: string;
+  /**
+   * 'used' (the default): a preset loads only the members the config uses (see the loader's
+   * `activation`). 'all': every member (`switchyard schema`, plugin commands without a config).
+   */
+  presets?: 'used' | 'all';
 }
 
 export interface LoadedConfig {
@@ -252,9 +257,10 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
   const warnings = [...src.warnings];
 
   if (src.adapterNeeded !== undefined) {
-    // Adapters are plugins too: load the default set to find one, then adapt.
+    // Adapters are plugins too: load the default set's adapters (and the plugins that teach
+    // them directives) to find one, then adapt; the adapted config names its own plugins.
     const slots = new SlotTable();
-    const plugins = loadPlugins(DEFAULT_PLUGINS, baseDir);
+    const plugins = loadPlugins(DEFAULT_PLUGINS, baseDir, { adapting: true });
     registerAll(plugins, slots, new ServiceRegistry(), options.logger, file);
     const adapter = findAdapter(slots, src.adapterNeeded);
     if (!adapter) {
@@ -277,7 +283,7 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
 
   const services = new ServiceRegistry();
   const slots = new SlotTable();
-  const plugins = loadPlugins(listed as string[], baseDir);
+  const plugins = loadPlugins(listed as string[], baseDir, input.presets === 'all' ? {} : { config: obj });
   registerAll(plugins, slots, services, options.logger, file, lineOf);
 
   const balanceNames = slots.names(Slots.BALANCE);
