@@ -297,7 +297,17 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
     throw CoreErrors.CONFIG_INVALID.with({ cause: err }, `the composed schema does not compile: ${(err as Error).message}`);
   }
   const data = structuredClone(obj);
-  if (!validate(data)) throw new ConfigErrors(schemaErrors(validate.errors ?? [], file, lineOf));
+  if (!validate(data)) {
+    const errors = validate.errors ?? [];
+    if (input.presets !== 'all' && errors.some((e) => e.keyword === 'additionalProperties')) {
+      // A key no loaded plugin knows: maybe a preset member's activation manifest is stale.
+      // Every member then, so a stale manifest costs memory, never a refused config.
+      const full = loadConfig({ ...input, presets: 'all' }, options);
+      full.warnings.push('every preset member was loaded: the config uses a key that the members it selected do not know (a member\'s package.json "switchyard.activation" misses it)');
+      return full;
+    }
+    throw new ConfigErrors(schemaErrors(errors, file, lineOf));
+  }
   const config = data as unknown as SwitchyardConfig;
   config.plugins = listed as string[];
   const refErrors = normalize(config, file, lineOf, balanceNames, baseDir);
