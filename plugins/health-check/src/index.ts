@@ -6,6 +6,7 @@ import { HttpHealthCheck } from './http-check';
 import { backendAgentSchema, healthCheckSchema, onMarkedDownSchema, onMarkedUpSchema, serverAgentSchema, serverCheckSchema } from './schema';
 import { TcpHealthCheck } from './tcp-check';
 import { SessionActions } from './sessions';
+import { registerHaproxyDirectives } from './haproxy';
 import { protocolKinds, TcpRulesHealthCheck } from './tcpcheck/kinds';
 import {
   HEALTH_CHECK_SLOT, HEALTH_CONTROL_KEY, type AgentCheckOptions, type HealthCheckKind, type HealthCheckOptions, type HealthProbe,
@@ -13,6 +14,7 @@ import {
 } from './types';
 
 export * from './types';
+export { parseTcpCheckLine, haproxyDirectives } from './haproxy';
 export { SessionActions, type SessionActionOptions, type ShutdownCause } from './sessions';
 export { compileRules, stepOf, CHECK_STATUS, type CheckStatus, type Ruleset, type Rule } from './tcpcheck/rules';
 export { runTcpCheck, type TcpCheckResult } from './tcpcheck/engine';
@@ -161,6 +163,7 @@ export const plugin = definePlugin({
     const rules = new TcpRulesHealthCheck();
     slots.provide(HEALTH_CHECK_SLOT, 'tcp-check', rules, { description: rules.description });
     for (const [name, kind] of Object.entries(protocolKinds())) slots.provide(HEALTH_CHECK_SLOT, name, kind, { description: kind.description });
+    registerHaproxyDirectives(slots, NAME);
     slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'health show', healthShowCommand, { description: healthShowCommand.summary });
   },
   apply(gateway) {
