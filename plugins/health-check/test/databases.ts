@@ -116,10 +116,13 @@ export class RedisInstance {
   }
 }
 
-/** Runs a command as the `postgres` user when we are root (initdb and postgres refuse root). */
-function asPostgres(bin: string, args: string[]): { cmd: string; args: string[] } {
-  if (process.getuid?.() !== 0) return { cmd: bin, args };
-  return { cmd: findBinary(['runuser'], 'util-linux'), args: ['-u', 'postgres', '--', bin, ...args] };
+/** The uid/gid to run PostgreSQL as when we are root (initdb and postgres refuse root). */
+function postgresUser(): { uid: number; gid: number } | Record<string, never> {
+  if (process.getuid?.() !== 0) return {};
+  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) throw new Error('running as root needs a "postgres" user to run PostgreSQL: install the Debian package "postgresql"');
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
 /** A PostgreSQL cluster in a temporary directory (initdb, then postgres on 127.0.0.1). */
@@ -128,17 +131,15 @@ export class PostgresInstance {
   #log = '';
   dir = '';
   port = 0;
+  /** More `postgres` arguments (`-c name=value`). */
+  extraArgs: string[] = [];
 
   async init(): Promise<this> {
     const initdb = findBinary(['/usr/lib/postgresql/*/bin/initdb', 'initdb'], 'postgresql');
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-pg-'));
-    if (process.getuid?.() === 0) {
-      const id = spawnSync('id', ['-u', 'postgres']);
-      if (id.status !== 0) throw new Error('running as root needs a "postgres" user to run PostgreSQL: install the Debian package "postgresql"');
-      spawnSync('chown', ['postgres', this.dir]);
-    }
-    const { cmd, args } = asPostgres(initdb, ['-D', path.join(this.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    const user = postgresUser();
+    if ('uid' in user) fs.chownSync(this.dir, user.uid, user.gid);
+    const r = spawnSync(initdb, ['-D', path.join(this.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions', '--no-sync'], { encoding: 'utf8', cwd: this.dir, ...user });
     if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
     return this;
   }
@@ -146,12 +147,12 @@ export class PostgresInstance {
   async start(): Promise<this> {
     if (this.port === 0) this.port = await freePort();
     const postgres = findBinary(['/usr/lib/postgresql/*/bin/postgres', 'postgres'], 'postgresql');
-    const { cmd, args } = asPostgres(postgres, [
+    const args = [
       '-D', path.join(this.dir, 'data'), '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${this.dir}`, '-c', 'fsync=off', '-c', 'log_min_messages=warning',
-    ]);
+      '-c', `unix_socket_directories=${this.dir}`, '-c', 'fsync=off', '-c', 'log_min_messages=warning', ...this.extraArgs,
+    ];
     this.#log = '';
-    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir, ...postgresUser() });
     proc.stdout!.on('data', (d: Buffer) => (this.#log += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.#log += d.toString()));
     this.#proc = proc;
