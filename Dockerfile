@@ -13,7 +13,7 @@ COPY . .
 RUN npm ci --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf test test-artifacts docs/img **/*.tsbuildinfo
+ && rm -rf test test-artifacts docs/img
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
