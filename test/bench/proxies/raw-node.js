@@ -48,6 +48,7 @@ function upstreamConn(srv) {
     ex.done();
   };
   sock.on('data', (d) => { if (p.execute(d) instanceof Error) sock.destroy(); });
+  sock.on('end', () => p.finish()); // a body delimited by the server closing ends here
   sock.on('error', () => {});
   sock.on('close', () => {
     const i = srv.idle.indexOf(up);
