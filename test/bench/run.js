@@ -359,7 +359,12 @@ async function bench(tools, dir) {
 
   // ------------------------------------------------------------ memory
   const mem = {};
-  for (const t of targets) if (t.proc) mem[t.id] = { rssIdle: t.rssIdle, rssLoad: t.rssLoad };
+  for (const t of targets) if (t.proc) mem[t.id] = { rssIdle: t.rssIdle, rssLoad: t.rssLoad, after: [] };
+  /** RSS of every target after a section, to see which part of the bench a process keeps memory from. */
+  const checkpoint = (section) => {
+    for (const t of targets) if (t.proc) mem[t.id].after.push({ section, rss: procs.rss(t.proc) });
+  };
+  checkpoint('the load runs');
   const bodyIds = ['haproxy', 'raw-node', 'node-undici', 'switchyard', 'switchyard-standard', 'switchyard-semi1'];
   if (!skip.has('memory')) {
     for (const t of group('http')) {
@@ -367,6 +372,7 @@ async function bench(tools, dir) {
       log(`memory, 100 MB up and down: ${t.id}`);
       mem[t.id].body = await memory.bodyGrowth(t.proc, t.port);
     }
+    checkpoint('100 MB up and down');
   }
   if (!skip.has('slow') && tools.nginx) {
     for (const t of group('http')) {
@@ -374,6 +380,7 @@ async function bench(tools, dir) {
       log(`memory, 50 slow readers × 20 MB: ${t.id}`);
       mem[t.id].slow = await memory.slowReaders(t.proc, t.port);
     }
+    checkpoint('the slow readers');
   }
   if (!skip.has('idle')) {
     const idleCount = Math.max(0, Math.min(settings.idle, memory.fdHeadroom() - 200, Math.floor((memory.fdLimit() - 400) / 2)));
@@ -383,6 +390,7 @@ async function bench(tools, dir) {
       log(`memory, ${idleCount} idle keep-alive clients: ${t.id}`);
       mem[t.id].idleConns = await memory.idleConnections(t.proc, t.port, idleCount, 60_000);
     }
+    checkpoint(`${idleCount} idle clients`);
   }
   let slowl = null;
   if (!skip.has('slowloris')) {
@@ -392,6 +400,7 @@ async function bench(tools, dir) {
       log(`slowloris: ${t.id}`);
       slowl[t.id] = await slowloris(t.port, { quick });
     }
+    checkpoint('slowloris');
   }
   await procs.sleep(2000);
   for (const t of targets) if (t.proc) mem[t.id].rssEnd = procs.rss(t.proc);

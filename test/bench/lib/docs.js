@@ -271,6 +271,18 @@ function render(result) {
 
   L.push('## Memory', '', memoryTable(result), '');
   const m = result.memory ?? {};
+  const withAfter = Object.entries(m).filter(([, v]) => v.after?.length);
+  if (withAfter.length > 0) {
+    const sections = withAfter[0][1].after.map((a) => a.section);
+    L.push(
+      'RSS after each part of the bench (read between parts, a few seconds after the previous one ended):',
+      '',
+      `| target | idle | ${sections.map((x) => `after ${x}`).join(' | ')} | end |`,
+      `|---|---:|${sections.map(() => '---:|').join('')}---:|`,
+      ...withAfter.map(([id, v]) => `| ${labels[id] ?? id} | ${mb(v.rssIdle)} | ${v.after.map((a) => mb(a.rss)).join(' | ')} | ${mb(v.rssEnd)} |`),
+      '',
+    );
+  }
   L.push(
     '"RSS after the full bench" is read after every load run, the body transfers, the slow readers, the idle',
     'clients and the slowloris attack are over (and 2 s of quiet): what the process kept. The slow readers are',

@@ -31,7 +31,7 @@ async function step(name, fn) {
 
 (async () => {
   await step('node 20, nothing loaded');
-  await step('tapable', () => req('tapable'));
+  await step('tapable (the first package required from node_modules)', () => req('tapable'));
   await step('pino (a logger created)', () => req('pino')({ level: 'warn' }));
   await step('yaml', () => req('yaml'));
   await step('ajv + ajv-formats (required)', () => [req('ajv'), req('ajv-formats')]);
