@@ -1,5 +1,6 @@
 import { definePlugin, durationSchema, Stage, type Exchange, type FrontendState, type GatewayApi, type RouteDecision } from '@switchyard/sdk';
 import { StatsCollector } from './collector';
+import { StatsErrors } from './errors';
 import { StatsServer, type StatsConfig } from './server';
 
 export { StatsCollector, serverStatus, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, FAILED_ATTEMPTS_VAR, countRedispatches } from './collector';
@@ -16,6 +17,20 @@ export interface StatsService {
   readonly collector: StatsCollector;
   /** Resolves with the page's address once it listens (after the gateway's `started`). */
   readonly ready: Promise<{ host: string; port: number; url: string }>;
+}
+
+interface AclCompilerLike {
+  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
+}
+
+/** `stats admin if <cond>`: the condition compiled once (no condition: always). */
+function adminCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }): (ex: Exchange) => boolean {
+  if (rule.if === undefined && rule.unless === undefined) return () => true;
+  const where = `frontends.${frontend}.stats.admin`;
+  const acl = gateway.slots.get<{ forGateway(g: GatewayApi): AclCompilerLike }>('acl.compiler', 'default');
+  if (!acl) throw StatsErrors.NO_ACL(where);
+  const c = acl.forGateway(gateway).compileRuleCondition(frontend, rule, where);
+  return c ? (ex) => c.test(ex) : () => true;
 }
 
 interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
@@ -52,6 +67,7 @@ export const plugin = definePlugin<RawStatsConfig>({
         },
         history: durationSchema('How much per-second history the charts keep.', '5m'),
         latencyWindow: { type: 'integer', minimum: 8, maximum: 65536, default: 512, description: 'p50/p99 are over this many latest exchanges per frontend, backend and server.' },
+        admin: { type: 'boolean', default: false, description: 'Admin actions on the page served on `listen` (HAProxy `stats admin`): set a server to ready / drain / maint and its weight, through the same server state API as the runtime API. Needs `auth`.' },
       },
     },
     frontend: {
@@ -62,6 +78,15 @@ export const plugin = definePlugin<RawStatsConfig>({
         required: ['path'],
         properties: {
           path: { type: 'string', pattern: '^/[^;?#\\s]*$', description: 'Path of the page on this frontend; `;csv`, `;json`, `;events` are appended.' },
+          admin: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'Admin actions on this frontend\'s page (HAProxy `stats admin if <cond>`), for requests where the condition holds (none: always). Needs `stats.auth`; conditions need @switchyard/plugin-acl.',
+            properties: {
+              if: { type: 'string', description: 'Allow admin actions when this condition is true.' },
+              unless: { type: 'string', description: 'Allow admin actions when this condition is false.' },
+            },
+          },
         },
       },
     },
@@ -70,20 +95,27 @@ export const plugin = definePlugin<RawStatsConfig>({
     const config: StatsConfig = { ...raw, historySeconds: Math.max(10, Math.round(raw.history / 1000)) };
     const collector = new StatsCollector(gateway, { latencyWindow: config.latencyWindow, historySeconds: config.historySeconds });
     collector.tap();
-    const onFrontends = new Map<FrontendState, string>();
+    const onFrontends = new Map<FrontendState, { path: string; admin: ((ex: Exchange) => boolean) | null }>();
     for (const fe of gateway.frontends.values()) {
-      const fs = fe.config.stats as { path: string } | undefined;
-      if (fs && fe.mode === 'http') onFrontends.set(fe, fs.path);
+      const fs = fe.config.stats as { path: string; admin?: { if?: string; unless?: string } } | undefined;
+      if (!fs || fe.mode !== 'http') continue;
+      let admin: ((ex: Exchange) => boolean) | null = null;
+      if (fs.admin) {
+        if (!config.auth) throw StatsErrors.ADMIN_AUTH(`frontends.${fe.name}.stats.admin`);
+        admin = adminCondition(gateway, fe.name, fs.admin);
+      }
+      onFrontends.set(fe, { path: fs.path, admin });
     }
+    if (config.admin && config.enabled && !config.auth) throw StatsErrors.ADMIN_AUTH('stats.admin');
     const http = config.enabled || onFrontends.size > 0 ? new StatsServer(gateway, collector, config) : null;
     const server = config.enabled ? http : null;
     if (http && onFrontends.size > 0) {
       // Before auth plugins (the page has its own basic auth), after address-based security.
       gateway.hooks.route.tap({ name: '@switchyard/plugin-stats', stage: Stage.AUTH - 10 }, (ex: Exchange): RouteDecision | undefined => {
         if (ex.kind !== 'http' || ex.res === null) return undefined;
-        const base = onFrontends.get(ex.frontend);
-        if (base === undefined || !StatsServer.matches(ex.path, base)) return undefined;
-        http.serve(ex.req, ex.res, base);
+        const on = onFrontends.get(ex.frontend);
+        if (on === undefined || !StatsServer.matches(ex.path, on.path)) return undefined;
+        http.serve(ex.req, ex.res, on.path, { admin: on.admin !== null && on.admin(ex) });
         ex.status = ex.res.statusCode;
         return { handled: true };
       });

@@ -5,7 +5,7 @@ import type { GatewayApi, Logger } from '@switchyard/sdk';
 import type { StatsCollector } from './collector';
 import { toCsv } from './csv';
 import { StatsErrors } from './errors';
-import { renderPage } from './page';
+import { renderPage, renderTables, type AdminForms } from './page';
 
 /** Bytes an SSE client may leave unread before it is dropped. */
 const MAX_BUFFERED = 1024 * 1024;
@@ -19,7 +19,19 @@ export interface StatsConfig {
   auth?: { username: string; password: string; realm: string };
   historySeconds: number;
   latencyWindow: number;
+  /** Admin actions on the page's own listener (needs `auth`). */
+  admin: boolean;
 }
+
+/** What one request to the page may do. */
+export interface ServeContext {
+  /** Show admin forms and accept `;admin` posts (auth is still required). */
+  admin: boolean;
+}
+
+/** Largest `;admin` form body read. */
+const MAX_FORM = 8192;
+const ADMIN_STATES = new Set(['ready', 'drain', 'maint']);
 
 /** Splits `host:port`, `[v6]:port` or `port`. */
 export function splitListen(listen: string): { host: string; port: number } {
@@ -39,20 +51,24 @@ export class StatsServer {
   readonly #config: StatsConfig;
   readonly #collector: StatsCollector;
   readonly #logger: Logger;
-  readonly #pages = new Map<string, string>();
   readonly #expectedAuth: string | null;
+  readonly #gateway: GatewayApi;
+  /** Anti-CSRF token of the admin forms (a cross-site page cannot read it). */
+  readonly #token = crypto.randomBytes(18).toString('base64url');
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
-  readonly #streams = new Set<http.ServerResponse>();
+  /** Open `;events` streams, and whether each may see the admin forms. */
+  readonly #streams = new Map<http.ServerResponse, { base: string; admin: boolean }>();
   #pushQueued = false;
   #address: { host: string; port: number; url: string } | null = null;
 
   constructor(gateway: GatewayApi, collector: StatsCollector, config: StatsConfig) {
     this.#config = config;
+    this.#gateway = gateway;
     this.#collector = collector;
     this.#logger = gateway.logger;
     this.#expectedAuth = config.auth ? `${config.auth.username}:${config.auth.password}` : null;
-    this.#server = http.createServer((req, res) => this.serve(req, res, this.#config.path));
+    this.#server = http.createServer((req, res) => this.serve(req, res, this.#config.path, { admin: this.#config.admin }));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.once('close', () => this.#sockets.delete(s));
@@ -90,7 +106,7 @@ export class StatsServer {
   }
 
   async close(): Promise<void> {
-    for (const s of this.#streams) s.end();
+    for (const s of this.#streams.keys()) s.end();
     this.#streams.clear();
     if (!this.#server.listening) return;
     await new Promise<void>((resolve) => {
@@ -107,15 +123,6 @@ export class StatsServer {
     return sameSecret(given, this.#expectedAuth);
   }
 
-  #page(base: string): string {
-    let page = this.#pages.get(base);
-    if (page === undefined) {
-      page = renderPage({ path: base, title: this.#config.title, historySeconds: this.#config.historySeconds });
-      this.#pages.set(base, page);
-    }
-    return page;
-  }
-
   /** Whether `path` is the page or one of its `;csv` / `;json` / `;events` forms under `base`. */
   static matches(path: string, base: string): boolean {
     if (!path.startsWith(base)) return false;
@@ -124,10 +131,16 @@ export class StatsServer {
   }
 
   /** Answers one request for the page under `base` (its own listener, or a frontend's route tap). */
-  serve(req: http.IncomingMessage, res: http.ServerResponse, base: string): void {
+  serve(req: http.IncomingMessage, res: http.ServerResponse, base: string, ctx: ServeContext): void {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const target = q === -1 ? url : url.slice(0, q);
+      const query = q === -1 ? '' : url.slice(q + 1);
+      const rest = target.startsWith(base) ? target.slice(base.length) : null;
+      const post = rest === ';admin';
+      if (post ? req.method !== 'POST' : req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: post ? 'POST' : 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
       if (!this.#authorized(req)) {
@@ -135,23 +148,28 @@ export class StatsServer {
         res.writeHead(401, { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"`, 'content-type': 'text/plain' }).end('authentication required\n');
         return;
       }
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const target = q === -1 ? url : url.slice(0, q);
-      const query = q === -1 ? '' : url.slice(q + 1);
-      if (!target.startsWith(base)) return this.#notFound(res, base);
-      const rest = target.slice(base.length);
+      if (rest === null) return this.#notFound(res, base);
+      // Admin needs authentication as well as permission: without `auth` nobody acts.
+      const forms: AdminForms | null = ctx.admin && this.#expectedAuth !== null ? { token: this.#token } : null;
       const noStore = { 'cache-control': 'no-store' };
       if (rest === '' || rest === '/') {
+        const result = new URLSearchParams(query).get('result') ?? undefined;
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           ...noStore,
-          // Self-contained: nothing may load from elsewhere.
-          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          // Self-contained: nothing may load from elsewhere; forms post only here.
+          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'self'",
         });
-        res.end(req.method === 'HEAD' ? undefined : this.#page(base));
+        const page = { path: base, title: this.#config.title, historySeconds: this.#config.historySeconds };
+        res.end(req.method === 'HEAD' ? undefined : renderPage(page, this.#collector.snapshot(), forms, result));
         return;
       }
+      if (rest === ';tables') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...noStore });
+        res.end(req.method === 'HEAD' ? undefined : renderTables(this.#collector.snapshot(), base, forms));
+        return;
+      }
+      if (post) return this.#admin(req, res, base, forms);
       if (rest === ';csv' || rest === ';csv;norefresh') {
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', ...noStore });
         res.end(req.method === 'HEAD' ? undefined : toCsv(this.#collector.snapshot()));
@@ -166,9 +184,10 @@ export class StatsServer {
       if (rest === ';events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', ...noStore, 'x-accel-buffering': 'no' });
         res.write('retry: 2000\n\n');
-        this.#streams.add(res);
+        const view = { base, admin: forms !== null };
+        this.#streams.set(res, view);
         res.once('close', () => this.#streams.delete(res));
-        res.write(this.#message(false));
+        res.write(this.#message(false, view));
         return;
       }
       this.#notFound(res, base);
@@ -179,24 +198,88 @@ export class StatsServer {
     }
   }
 
+  /**
+   * `POST <base>;admin` (a form of the page): `server=<backend>/<server>`, `action=ready|drain|maint`
+   * or `action=weight` with `weight=<0-256>`, and the page's token. Applied through the core's
+   * server state API (`setAdmin` / `setWeight`, as the runtime API does), so every listener of
+   * `server-change` — under `--workers` the master, which passes it to every worker — sees it.
+   */
+  #admin(req: http.IncomingMessage, res: http.ServerResponse, base: string, forms: AdminForms | null): void {
+    const answer = (status: number, text: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`);
+    };
+    if (forms === null) return answer(403, this.#expectedAuth === null ? 'admin actions need stats.auth' : 'admin actions are not allowed here (stats admin)');
+    // A form of another site cannot post here: browsers send Origin with a POST.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) return answer(403, 'cross-origin admin request refused');
+    let body = '';
+    let size = 0;
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      size += chunk.length;
+      if (size > MAX_FORM) {
+        answer(413, 'form too large');
+        req.destroy();
+        return;
+      }
+      body += chunk;
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      const form = new URLSearchParams(body);
+      const token = form.get('token') ?? '';
+      if (!sameSecret(token, forms.token)) return answer(403, 'stale or missing form token: reload the page');
+      const id = form.get('server') ?? '';
+      const slash = id.indexOf('/');
+      const server = slash > 0 ? this.#gateway.backends.get(id.slice(0, slash))?.server(id.slice(slash + 1)) : undefined;
+      if (!server) return answer(404, `no server ${id}`);
+      const action = form.get('action') ?? '';
+      let done: string;
+      if (ADMIN_STATES.has(action)) {
+        server.setAdmin(action as 'ready' | 'drain' | 'maint', 'stats page');
+        done = `${id}: ${action}`;
+      } else if (action === 'weight') {
+        const w = Number(form.get('weight'));
+        if (!Number.isInteger(w) || w < 0 || w > 256) return answer(400, 'weight must be a whole number from 0 to 256');
+        server.setWeight(w, 'stats page');
+        done = `${id}: weight ${w}`;
+      } else return answer(400, 'action must be ready, drain, maint or weight');
+      this.#logger.info({ server: id, action, user: this.#config.auth?.username }, `stats page admin: ${done}`);
+      // Post/redirect/get: the page again, saying what was done.
+      res.writeHead(303, { location: `${base}?result=${encodeURIComponent(done)}`, 'cache-control': 'no-store' }).end();
+    });
+  }
+
   #notFound(res: http.ServerResponse, base: string): void {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; the stats page is at ${base}\n`);
   }
 
-  #message(withPoint: boolean): string {
-    const payload = { snapshot: this.#collector.snapshot(), point: withPoint ? this.#collector.point() : null };
+  #message(withPoint: boolean, view: { base: string; admin: boolean }, snapshot = this.#collector.snapshot()): string {
+    const payload = {
+      snapshot,
+      point: withPoint ? this.#collector.point() : null,
+      tables: renderTables(snapshot, view.base, view.admin ? { token: this.#token } : null),
+    };
     return `event: stats\ndata: ${JSON.stringify(payload)}\n\n`;
   }
 
   #push(withPoint: boolean): void {
     if (this.#streams.size === 0) return;
-    const msg = this.#message(withPoint);
-    for (const s of this.#streams) {
+    const snapshot = this.#collector.snapshot();
+    // One message per kind of viewer (base path, admin or not), not one per client.
+    const messages = new Map<string, string>();
+    for (const [s, view] of this.#streams) {
       // A client that does not read (a stuck tab) is dropped instead of buffering without bound.
       if (s.writableLength > MAX_BUFFERED) {
         this.#streams.delete(s);
         s.destroy();
         continue;
+      }
+      const key = `${view.admin ? 1 : 0}${view.base}`;
+      let msg = messages.get(key);
+      if (msg === undefined) {
+        msg = this.#message(withPoint, view, snapshot);
+        messages.set(key, msg);
       }
       s.write(msg);
     }

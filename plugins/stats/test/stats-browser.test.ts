@@ -42,7 +42,7 @@ describe('stats page in a real browser (chromium)', () => {
     upstreams.push(slow);
     gw = await startTestGateway({
       plugins: ['@switchyard/preset-standard', '@switchyard/plugin-health-check', '@switchyard/plugin-stats'],
-      stats: { listen: '127.0.0.1:0', auth: { username: 'ops', password: 'pw' } },
+      stats: { listen: '127.0.0.1:0', auth: { username: 'ops', password: 'pw' }, admin: true },
       frontends: {
         web: { bind: '127.0.0.1:0', defaultBackend: 'app' },
         api: { bind: '127.0.0.1:0', defaultBackend: 'api' },
@@ -134,4 +134,102 @@ describe('stats page in a real browser (chromium)', () => {
     if (process.env.SWITCHYARD_UPDATE_DOCS === '1') fs.copyFileSync(shot, path.join(ROOT, 'docs', 'img', 'stats.png')); // refresh the docs' screenshot on demand
     await page.close();
   }, 40_000);
+
+  it('serves every frontend, backend and server with its state in the first HTML (no JavaScript)', async () => {
+    const noJs = await context.browser()?.newContext({ javaScriptEnabled: false, httpCredentials: { username: 'ops', password: 'pw' } });
+    // A persistent context has no browser object: open a page and turn scripts off through CDP instead.
+    const page = noJs ? await noJs.newPage() : await context.newPage();
+    if (!noJs) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+    }
+    await page.goto(url);
+    for (const fe of ['web', 'api']) expect(await page.locator(`table[data-frontend="${fe}"] td.status`).textContent()).toBe('OPEN');
+    for (const id of ['app/web1', 'app/web3', 'api/api1', 'api/spare']) {
+      expect(await page.locator(`tr[data-server="${id}"] td.status`).textContent()).toMatch(/^(UP|DOWN|DRAIN|MAINT)$/);
+    }
+    expect(await page.locator('tr[data-server="api/spare"] td.name').textContent()).toBe('spare (backup)');
+    // Nothing ran: the live badge still says what the server wrote.
+    expect(await page.locator('#live').textContent()).toBe('static');
+    await page.close();
+    await noJs?.close();
+  });
+
+  it('sorts a table by a column heading, and keeps the order through live updates', async () => {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.locator('#live', { hasText: 'live' }).waitFor({ timeout: 10_000 });
+    const order = (): Promise<string[]> => page.$$eval('table[data-backend="api"] tr.server', (rows) => rows.map((r) => r.getAttribute('data-server') ?? ''));
+    const weightHeading = page.locator('table[data-backend="api"] th[data-col="4"]');
+    await weightHeading.click();
+    // Weights: api1 1, api2 50, spare 1 — ascending puts api2 last; names break no ties here.
+    expect((await order())[2]).toBe('api/api2');
+    await weightHeading.click();
+    expect((await order())[0]).toBe('api/api2');
+    // Two more updates arrive (one a second): still sorted the chosen way.
+    const updated = await page.locator('#updated').textContent();
+    await page.waitForFunction((u) => document.getElementById('updated')?.textContent !== u, updated, { timeout: 10_000 });
+    expect((await order())[0]).toBe('api/api2');
+    expect(await page.locator('table[data-backend="api"] th[data-col="4"]').getAttribute('class')).toContain('sorted-desc');
+    await page.close();
+  });
+
+  it('an admin action on the page changes the server state through the core (and the page shows it)', async () => {
+    const page = await context.newPage();
+    await page.goto(url);
+    const api1 = gw.gateway.backends.get('api')!.server('api1')!;
+    expect(api1.admin).toBe('ready');
+    const form = page.locator('tr[data-server="api/api1"] form.adm');
+    await form.locator('select[name="action"]').selectOption('maint');
+    await Promise.all([page.waitForURL(/result=/), form.locator('button').click()]);
+    expect(api1.admin).toBe('maint');
+    expect(await page.locator('.notice').textContent()).toBe('api/api1: maint');
+    expect(await page.locator('tr[data-server="api/api1"] td.status').textContent()).toBe('MAINT');
+    // Weight through the same form.
+    const again = page.locator('tr[data-server="api/api1"] form.adm');
+    await again.locator('select[name="action"]').selectOption('weight');
+    await again.locator('input[name="weight"]').fill('7');
+    await Promise.all([page.waitForURL(/weight%207/), again.locator('button').click()]);
+    expect(api1.weight).toBe(7);
+    api1.setAdmin('ready', 'test');
+    api1.setWeight(1, 'test');
+    // A post without the page's token (another site's form) is refused.
+    const forged = await request(url + ';admin', {
+      method: 'POST',
+      headers: { authorization: 'Basic ' + Buffer.from('ops:pw').toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'server=api%2Fapi1&action=maint&token=guess',
+    });
+    expect(forged.statusCode).toBe(403);
+    await forged.body.dump();
+    expect(api1.admin).toBe('ready');
+    await page.close();
+  });
+
+  it('fits 1280 px with a long check result, and the chart axes have round ticks', async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    gw.gateway.backends.get('api')!.server('api2')!.data.set('switchyard.health.control', {
+      last: { ok: false, reason: 'Layer7 wrong status', code: 503, info: 'a very long explanation from the server '.repeat(8), at: Date.now(), duration: 12 },
+    });
+    await page.goto(url);
+    await page.locator('#live', { hasText: 'live' }).waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => (document.querySelector('tr[data-server="api/api2"] td.check')?.textContent ?? '').includes('long explanation'), undefined, { timeout: 10_000 });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(1280);
+    await page.waitForFunction(() => document.getElementById('chart-rate')?.getAttribute('data-ticks'), undefined, { timeout: 10_000 });
+    const ticks = await page.evaluate(() => ['chart-rate', 'chart-p99', 'chart-p50'].map((id) => document.getElementById(id)!.getAttribute('data-ticks')!.split(',').map(Number)));
+    const round = (t: number[]): boolean => {
+      const step = t[1]! - t[0]!;
+      const mag = Math.pow(10, Math.floor(Math.log10(step)));
+      const f = Math.round((step / mag) * 1e9) / 1e9;
+      return t[0] === 0 && [1, 2, 5].includes(f) && t.every((x, i) => Math.abs(x - i * step) < step * 1e-9);
+    };
+    for (const t of ticks) expect({ t, round: round(t) }).toEqual({ t, round: true });
+    // The same function on awkward maxima (what unrounded axes used to show: 0.9167, 1.8333…).
+    const samples = await page.evaluate(() => [0.3667, 7.3, 11, 1234.5, 0].map((m) => (window as unknown as { __stats: { niceTicks(m: number, n: number): number[] } }).__stats.niceTicks(m, 4)));
+    for (const t of samples) expect({ t, round: round(t) }).toEqual({ t, round: true });
+    expect(samples[1]).toEqual([0, 2, 4, 6, 8]);
+    gw.gateway.backends.get('api')!.server('api2')!.data.delete('switchyard.health.control');
+    await page.close();
+  });
 });

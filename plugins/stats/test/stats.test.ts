@@ -52,6 +52,12 @@ describe('stats page data', () => {
     const page = await get(base);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).toContain('<canvas id="chart-rate"');
+    // Server-rendered: every proxy and server with its state is in the HTML itself (curl, grep, no JavaScript).
+    expect(page.body).toMatch(/<tr class="server s-UP" data-server="api\/s1">/);
+    expect(page.body).toMatch(/data-server="api\/s2">.*?<td class="status"[^>]*>UP<\/td>/);
+    expect(page.body).toContain('<table class="px" data-frontend="web">');
+    // No admin forms: stats.admin is off.
+    expect(page.body).not.toContain('form class="adm"');
     expect(page.body).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(String(page.headers['content-security-policy'])).toContain("default-src 'none'");
   });

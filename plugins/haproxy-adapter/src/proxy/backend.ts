@@ -149,13 +149,17 @@ export function stats(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     case 'realm':
       ad.set(['stats', 'auth', 'realm'], w.slice(2).join(' '), d.line);
       return;
+    case 'admin':
+      // `stats admin if <cond>`: the page's admin forms where the condition holds (needs stats auth).
+      if (w.length < 4) return ad.problem(d.line, w.join(' '), 'stats admin needs a condition (stats admin if <cond>)');
+      ad.set(fe('stats', 'admin'), ad.cond(w.slice(2), d), d.line);
+      return;
     case 'refresh':
     case 'hide-version':
     case 'show-legends':
     case 'show-node':
     case 'show-desc':
-    case 'admin':
-      ad.warn(d.line, `"stats ${w[1]}" ignored: the page updates live (server-sent events); admin actions are the runtime API's`);
+      ad.warn(d.line, `"stats ${w[1]}" ignored: the page updates live (server-sent events)`);
       return;
     default:
       ad.problem(d.line, w.join(' '), `stats ${w[1] ?? ''} is not supported`);
