@@ -135,7 +135,14 @@ function machine(tools) {
 }
 
 function commandLine() {
-  const args = process.argv.slice(2).filter((a) => a !== '--write-docs' && !a.startsWith('--json') && !a.startsWith('--markdown'));
+  const args = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--write-docs') continue;
+    if (a === '--json' || a === '--markdown') i++; // and its value
+    else if (!a.startsWith('--json=') && !a.startsWith('--markdown=')) args.push(a);
+  }
   return `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 }
 
@@ -429,21 +436,25 @@ async function bench(tools, dir) {
   if (settings.profile) {
     profiles = {};
     for (const t of targets) if (t.proc) await procs.stop(t.proc);
-    for (const [id, mode, headers] of [['switchyard', 'http', []], ['switchyard-tcp', 'tcp', []], ['switchyard-tcp-close', 'tcp', ['Connection: close']]]) {
-      if (skip.has(mode)) continue;
-      log(`profile: ${id} under wrk -c${settings.connections[0]} for ${settings.profileSeconds}s`);
+    for (const [id, mode, headers] of [['switchyard', 'http', []], ['switchyard-tcp', 'tcp', []], ['switchyard-tcp-close', 'tcp', ['Connection: close']], ['switchyard-tls', 'tls', []]]) {
+      if (skip.has(mode) || (mode === 'tls' && !certs)) continue;
+      log(`profile: ${id} under ${mode === 'tls' ? `h2load -n ${settings.h2.requests}` : `wrk -c${settings.connections[0]} for ${settings.profileSeconds}s`}`);
       profiles[id] = await profileRun(mode, headers);
     }
   }
   async function profileRun(mode, headers) {
     const port = await procs.freePort();
     const profDir = fs.mkdtempSync(path.join(dir, `prof-${mode}-`));
-    const p = sy(`switchyard ${mode} (profiled)`, ['--config', haCfg(mode, port, null, `profile-${mode}`)], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-    await procs.waitReady(p, port);
-    await wrk({ port }, settings.connections[0], settings.warmup, headers);
+    const tls = mode === 'tls';
+    const cfg = haCfg(tls ? 'http' : mode, port, tls ? certs.both : null, `profile-${mode}-${headers.length}`);
+    const p = sy(`switchyard ${mode} (profiled)`, ['--config', cfg], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+    const load = (warm) => (tls ? h2({ port }, warm ? Math.floor(settings.h2.requests / 4) : settings.h2.requests) : wrk({ port }, settings.connections[0], warm ? settings.warmup : settings.profileSeconds, headers));
+    if (tls) await waitTls(p, port);
+    else await procs.waitReady(p, port);
+    await load(true);
     const cpuBefore = procs.cpuSeconds(p);
     const from = Number(process.hrtime.bigint() / 1000n);
-    const res = await wrk({ port }, settings.connections[0], settings.profileSeconds, headers);
+    const res = await load(false);
     const to = Number(process.hrtime.bigint() / 1000n);
     const cpu = procs.cpuSeconds(p) - cpuBefore;
     await procs.stop(p, 15_000);
@@ -452,7 +463,7 @@ async function bench(tools, dir) {
       note(`profile ${mode}: no .cpuprofile was written (the process did not exit cleanly)`);
       return null;
     }
-    return { mode, headers, connections: settings.connections[0], seconds: settings.profileSeconds, rps: res.rps, perCore: res.requests / cpu, ...profile.summarize(path.join(profDir, file), { window: { from, to } }) };
+    return { mode, headers, tool: tls ? `h2load -n ${settings.h2.requests} -c ${settings.h2.connections} -m ${settings.h2.streams}` : `wrk -c${settings.connections[0]}${headers.map((h) => ` -H '${h}'`).join('')}`, connections: settings.connections[0], seconds: tls ? (to - from) / 1e6 : settings.profileSeconds, rps: res.rps, perCore: res.requests / cpu, ...profile.summarize(path.join(profDir, file), { window: { from, to } }) };
   }
 
   // ------------------------------------------------------------ summary

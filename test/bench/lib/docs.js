@@ -3,6 +3,7 @@
 // --write-docs). Every figure on the page comes from `result`; the only constants here are the
 // issue's targets and the harness's own settings, both named as such.
 const MB = 1024 * 1024;
+const CATEGORY_PROGRAM = require('./profile').CATEGORIES[9];
 
 const fin = Number.isFinite;
 const fmt = (x, d = 0) => (fin(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
@@ -130,7 +131,7 @@ function profileSection(p, title) {
   const lines = [
     title,
     '',
-    `\`node --cpu-prof\` over ${fmt(p.seconds, 1)} s of \`wrk -c${p.connections}\` (${fmt(p.rps)} req/s while profiled, ${fmt(p.perCore)} requests per CPU-second); ${fmt(p.busySeconds, 2)} s of samples were busy, ${fmt(p.idleSeconds, 2)} s idle.`,
+    `\`node --cpu-prof\` over ${fmt(p.seconds, 1)} s of \`${p.tool ?? `wrk -c${p.connections}`}\` (${fmt(p.rps)} req/s while profiled, ${fmt(p.perCore)} requests per CPU-second); ${fmt(p.busySeconds, 2)} s of samples were busy, ${fmt(p.idleSeconds, 2)} s idle.`,
     '',
     '| where the busy CPU went (self time) | seconds | share |',
     '|---|---:|---:|',
@@ -344,7 +345,7 @@ function render(result) {
   L.push('## Where the time goes (profile)', '');
   const ph = result.profiles?.switchyard;
   const pt = result.profiles?.['switchyard-tcp'];
-  if (!ph && !pt) {
+  if (!result.profiles || Object.values(result.profiles).every((p) => !p)) {
     L.push('This run was made without `--profile`: no profile. Run `npm run bench -- --profile --write-docs` for this section.', '');
   } else {
     L.push(
@@ -373,6 +374,15 @@ function render(result) {
         `In TCP mode Switchyard's own code is ${pc(share(pt, 'Switchyard code'))} of the busy CPU: the session is Node's stream pipe both ways,`,
         `so the time is the socket system calls (${pc(share(pt, 'kernel-ish natives (socket syscalls)'))}; the top function, \`${top?.name}\`, alone ${pc(top?.share)}), Node's`,
         `streams and net (${pc(share(pt, 'node core: net, streams, events, timers'))}) and GC (${pc(share(pt, 'GC'))}) — the same work a plain \`net\` pipe does.`,
+        '',
+      );
+    }
+    const ptls = result.profiles?.['switchyard-tls'];
+    if (ptls) {
+      L.push(
+        profileSection(ptls, '### TLS + HTTP/2 (Switchyard, the same haproxy.cfg with ssl crt)'),
+        '',
+        `Under h2load Switchyard's own code is ${pc(share(ptls, 'Switchyard code'))} of the busy CPU, node:http2 and its compat layer ${pc(share(ptls, 'node:http'))}, undici ${pc(share(ptls, 'undici (JS and its llhttp wasm)'))}, Node's net/streams/events/timers ${pc(share(ptls, 'node core: net, streams, events, timers'))}, "(program)" (where OpenSSL and nghttp2 run, outside JS) ${pc(share(ptls, CATEGORY_PROGRAM))} and GC ${pc(share(ptls, 'GC'))}.`,
         '',
       );
     }

@@ -22,7 +22,7 @@ const CATEGORIES = [
   'other npm libraries',
   'kernel-ish natives (socket syscalls)',
   'other natives / generated code',
-  '(program): natives outside JS — libuv reads with node:http\'s llhttp (consume), V8',
+  '(program): native code outside JS (node:http\'s llhttp via consume(), OpenSSL, nghttp2, libuv) and V8',
   'GC',
 ];
 
