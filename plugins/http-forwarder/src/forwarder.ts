@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { isSwitchyardError } from '@switchyard/sdk';
 import { forwardError } from './errors';
 import { getHttpForwarderHooks, type AttemptFailureCause, type ForwardAttemptFailure, type HttpForwarderHooks, type ReplayPlan } from './hooks';
-import { UPSTREAM_DISPATCHER, upstreamTlsOptions } from './upstream-tls';
-import { requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
+import { UPSTREAM_DISPATCHER, upstreamTlsConnect, upstreamTlsOptions } from './upstream-tls';
+import { UpstreamPool, type UpstreamHandler, type UpstreamRequest } from './pool';
+import { latin1, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
 
 export interface HttpForwarderOptions {
   /** Idle upstream keep-alive connections are closed after this long. */
@@ -18,14 +19,16 @@ export interface HttpForwarderOptions {
 }
 
 /**
- * Sends each HTTP exchange to its chosen server over a per-server undici Pool with
- * keep-alive, streaming the bodies both ways with backpressure. Uses undici's dispatch
- * interface with raw header arrays: no header objects unless a plugin asks for them.
+ * Sends each HTTP exchange to its chosen server over a per-server pool of keep-alive
+ * HTTP/1.1 connections on `net`/`tls` sockets, responses parsed by Node's llhttp binding
+ * (strict), streaming the bodies both ways with backpressure, raw header arrays only.
+ * Servers whose TLS offers h2 (ALPN) and per-client-connection dispatchers (send-proxy) go
+ * through undici instead, with the same response handlers.
  */
 export class HttpForwarder {
   readonly #gateway: GatewayApi;
   readonly #options: HttpForwarderOptions;
-  readonly #pools = new Map<ServerState, Pool>();
+  readonly #pools = new Map<ServerState, Upstream>();
   readonly #logger: Logger;
   readonly #baseDir: string;
   readonly #attemptsUsed: () => boolean;
@@ -45,12 +48,29 @@ export class HttpForwarder {
     let attempts: boolean | undefined;
     this.#attemptsUsed = () => (attempts ??= fh.prepare.isUsed() || fh.attemptFailed.isUsed());
     this.#attemptBackends = fh.attemptBackends;
+    // TLS contexts to servers are built now, once: a CA or key file that cannot be read is a
+    // load error (plugin apply), not a 500 on the first request.
+    for (const be of gateway.backends.values()) for (const server of be.servers) if (server.config.tls) this.poolFor(server);
   }
 
-  poolFor(server: ServerState): Pool {
+  poolFor(server: ServerState): Upstream {
     let pool = this.#pools.get(server);
     if (pool === undefined) {
       const t = this.#gateway.backends.get(server.backend)!.config.timeouts;
+      const alpn = server.config.tls?.alpn;
+      if (!alpn?.includes('h2')) {
+        pool = new UpstreamPool({
+          host: server.host,
+          port: server.port,
+          tls: server.config.tls ? upstreamTlsConnect(server, this.#baseDir) : null,
+          connectTimeout: t.connect,
+          timeout: t.server,
+          keepAliveTimeout: this.#options.keepAliveTimeout,
+          maxConnections: this.#options.connectionsPerServer,
+        });
+        this.#pools.set(server, pool);
+        return pool;
+      }
       const hostPart = server.host.includes(':') ? `[${server.host}]` : server.host;
       const secure = upstreamTlsOptions(server, this.#baseDir);
       pool = new Pool(secure?.origin ?? `http://${hostPart}:${server.port}`, {
@@ -74,19 +94,25 @@ export class HttpForwarder {
     const pool = this.#pools.get(server);
     if (pool === undefined) return;
     this.#pools.delete(server);
-    pool.close().catch(() => pool.destroy());
+    if (pool instanceof UpstreamPool) pool.close();
+    else pool.close().catch(() => pool.destroy());
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+    await Promise.all(pools.map((p) => (p instanceof UpstreamPool ? p.close() : p.close().catch(() => p.destroy()))));
+  }
+
+  /** The upstream for this exchange's server: a per-client-connection dispatcher (send-proxy), else the server's pool. */
+  #upstreamOf(ex: HttpExchange): Upstream {
+    const server = ex.server!;
+    const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
+    return (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
   }
 
   forward(ex: HttpExchange): void {
-    const server = ex.server!;
-    const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
-    const pool: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
+    const pool = this.#upstreamOf(ex);
     const req = ex.req;
     let method = ex.method;
     let path = ex.url;
@@ -101,10 +127,7 @@ export class HttpForwarder {
     }
     const timeouts = ex.backend!.config.timeouts;
     if (ex.upgrade) {
-      pool.dispatch(
-        { method, path, headers, body: null, upgrade: req.headers.upgrade ?? 'websocket', headersTimeout: timeouts.server },
-        new UpgradeHandler(ex, timeouts, this.#logger),
-      );
+      send(pool, { method, path, headers, body: null, upgrade: req.headers.upgrade ?? 'websocket' }, new UpgradeHandler(ex, timeouts, this.#logger), timeouts.server);
       return;
     }
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
@@ -116,8 +139,7 @@ export class HttpForwarder {
       });
       return;
     }
-    const handler = new ResponseHandler(ex, timeouts, null);
-    pool.dispatch({ method, path, headers, body: hasBody ? req : null, idempotent: false }, handler);
+    send(pool, { method, path, headers, body: hasBody ? req : null }, new ResponseHandler(ex, timeouts, null), timeouts.server);
   }
 
   /** The path when a plugin taps the forwarder hooks: a replay plan, then attempts until one answers or no tap retries. */
@@ -155,7 +177,7 @@ export class HttpForwarder {
             else if (failedEx.res!.destroyed) failedEx.termination = 'client-abort';
             else {
               attempt.n++;
-              send();
+              sendAttempt();
             }
           },
           (err: unknown) => {
@@ -165,23 +187,34 @@ export class HttpForwarder {
         );
       },
     };
-    const send = (): void => {
+    const sendAttempt = (): void => {
       try {
-        const server = ex.server!;
-        const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
-        const dispatcher: Dispatcher = (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
         const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
-        dispatcher.dispatch({ method, path, headers, body, idempotent: false }, new ResponseHandler(ex, timeouts, attempt));
+        send(this.#upstreamOf(ex), { method, path, headers, body }, new ResponseHandler(ex, timeouts, attempt), timeouts.server);
       } catch (err) {
         this.#logger.error({ err, server: ex.server?.id }, 'could not send a request attempt');
         ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
       }
     };
-    send();
+    sendAttempt();
   }
 }
 
 type BackendTimeouts = { connect: number; server: number };
+
+/** A server's own pool (net + llhttp), or an undici dispatcher (h2 to the server, send-proxy). */
+type Upstream = UpstreamPool | Dispatcher;
+
+function send(upstream: Upstream, req: UpstreamRequest, handler: UpstreamHandler, headersTimeout: number): void {
+  if (upstream instanceof UpstreamPool) {
+    upstream.dispatch(req, handler);
+    return;
+  }
+  upstream.dispatch(
+    { method: req.method, path: req.path, headers: req.headers, body: req.body, idempotent: false, ...(req.upgrade !== undefined ? { upgrade: req.upgrade, headersTimeout } : {}) },
+    handler as unknown as Dispatcher.DispatchHandler,
+  );
+}
 
 /** One exchange's attempts, when the forwarder hooks are tapped. */
 interface Attempt {
@@ -212,7 +245,7 @@ function attemptCause(code: string, status: number): AttemptFailureCause {
  * Streams one response back to the client (undici's raw-header handler interface). The
  * head goes to the core (`ex.sendHead`), which runs `respond` and tells where the body goes.
  */
-class ResponseHandler implements Dispatcher.DispatchHandler {
+class ResponseHandler implements UpstreamHandler {
   readonly #ex: HttpExchange;
   readonly #timeouts: { connect: number; server: number };
   #abort: ((err?: Error) => void) | null = null;
@@ -238,7 +271,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (this.#ex.res!.destroyed) abort(new Error('client closed the connection'));
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx informational: Node answers 100-continue to the client itself
     const plan = this.#attempt?.plan;
     if (plan !== undefined && plan.attemptsLeft > 0 && plan.retryStatuses !== null && plan.retryStatuses.has(statusCode)) {
@@ -297,7 +330,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 }
 
 /** A WebSocket (or other) upgrade: 101 from the server → pipe both sockets; anything else → relay it. */
-class UpgradeHandler implements Dispatcher.DispatchHandler {
+class UpgradeHandler implements UpstreamHandler {
   readonly #ex: HttpExchange;
   readonly #timeouts: { connect: number; server: number; tunnel: number };
   readonly #logger: Logger;
@@ -314,9 +347,9 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
     else this.#ex.socket.once('close', () => abort(new Error('client closed the connection')));
   }
 
-  #writeHead(statusCode: number, rawHeaders: Buffer[], keepHopByHop: boolean): void {
+  #writeHead(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, keepHopByHop: boolean): void {
     let head = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\n`;
-    const list = keepHopByHop ? rawHeaders.map((b) => b.toString('latin1')) : responseHeaderList(rawHeaders);
+    const list = keepHopByHop ? rawHeaders.map(latin1) : responseHeaderList(rawHeaders);
     for (let i = 0; i < list.length; i += 2) head += `${list[i]}: ${list[i + 1]}\r\n`;
     if (!keepHopByHop) head += 'connection: close\r\n';
     this.#ex.socket.write(head + '\r\n');
@@ -324,11 +357,10 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
     this.#headSent = true;
   }
 
-  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Socket): void {
+  onUpgrade(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string> | null, upstream: Socket): void {
     const ex = this.#ex;
     const client = ex.socket;
-    const raw = (rawHeaders ?? []).map((h) => (Buffer.isBuffer(h) ? h : Buffer.from(String(h), 'latin1')));
-    this.#writeHead(statusCode, raw, true);
+    this.#writeHead(statusCode, rawHeaders ?? [], true);
     if (ex.head && ex.head.length > 0) upstream.write(ex.head);
     const tunnel = this.#timeouts.tunnel;
     client.setTimeout(tunnel, () => client.destroy());
@@ -342,7 +374,7 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
     upstream.once('close', () => client.destroy());
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+  onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>): boolean {
     if (statusCode < 200) return true;
     this.#writeHead(statusCode, rawHeaders, false);
     return true;

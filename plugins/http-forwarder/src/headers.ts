@@ -38,14 +38,19 @@ export function requestHeaderObjectToList(headers: Record<string, string | strin
  * hop-by-hop headers: Node frames the body to the client itself. One pass: headers that a
  * Connection header names (rare) are filtered out afterwards, only when there are any.
  */
-export function responseHeaderList(raw: Buffer[]): string[] {
+/** Header names and values come as strings (llhttp) or Buffers (undici). */
+export function latin1(x: Buffer | string): string {
+  return typeof x === 'string' ? x : x.toString('latin1');
+}
+
+export function responseHeaderList(raw: ReadonlyArray<Buffer | string>): string[] {
   let named: Set<string> | null = null;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = latin1(raw[i]!);
     if (name.length <= HOP_BY_HOP_MAX && HOP_BY_HOP.has(name.toLowerCase())) {
       if (name.length === 10 && name.toLowerCase() === 'connection') {
-        const tokens = connectionTokens(raw[i + 1]!.toString('latin1'));
+        const tokens = connectionTokens(latin1(raw[i + 1]!));
         if (tokens !== null) {
           if (named === null) named = tokens;
           else for (const t of tokens) named.add(t);
@@ -53,7 +58,7 @@ export function responseHeaderList(raw: Buffer[]): string[] {
       }
       continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, latin1(raw[i + 1]!));
   }
   if (named === null) return out;
   const kept: string[] = [];

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { ServerState } from '@switchyard/sdk';
 
 /**
@@ -32,5 +32,24 @@ export function upstreamTlsOptions(server: ServerState, baseDir: string): { orig
       ALPNProtocols: alpn,
     },
     allowH2: alpn.includes('h2'),
+  };
+}
+
+/**
+ * tls.connect options for the forwarder's own pool: one SecureContext per server, built
+ * once (CA, client certificate and key read here), verification on by default, SNI, ALPN.
+ */
+export function upstreamTlsConnect(server: ServerState, baseDir: string): ConnectionOptions {
+  const t = server.config.tls!;
+  const read = (f: string | undefined): Buffer | undefined => (f ? fs.readFileSync(path.resolve(baseDir, f)) : undefined);
+  const servername = t.sni ?? (net.isIP(server.host) ? undefined : server.host);
+  const ca = read(t.ca);
+  const cert = read(t.cert);
+  const key = read(t.key);
+  return {
+    secureContext: createSecureContext({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }),
+    rejectUnauthorized: t.verify !== false,
+    ...(servername !== undefined ? { servername } : {}),
+    ALPNProtocols: t.alpn ?? ['http/1.1'],
   };
 }
