@@ -110,3 +110,15 @@ describe('HTTP forwarder upstream connections (net + llhttp)', () => {
     expect(await res.body.text()).toBe('read until the server closes');
   });
 });
+
+describe('upstream TLS contexts are built at load', () => {
+  it('a CA file that cannot be read fails the start, naming the file (not a 500 on the first request)', async () => {
+    await expect(
+      startTestGateway({
+        plugins: ['@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin', '@switchyard/plugin-tls'],
+        frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'secure' } },
+        backends: { secure: { servers: [{ name: 's1', address: '127.0.0.1:9', tls: { ca: 'no-such-ca.pem' } }] } },
+      }),
+    ).rejects.toThrow(/no-such-ca\.pem/);
+  });
+});
