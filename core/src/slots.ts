@@ -43,6 +43,10 @@ export class SlotTable implements SlotRegistry {
   names(slot: string): string[] {
     return this.entries.filter((e) => e.slot === slot).map((e) => e.name);
   }
+
+  ownerOf(slot: string, name: string): string | undefined {
+    return this.entries.find((e) => e.slot === slot && e.name === name)?.owner;
+  }
 }
 
 /** @deprecated the old name (slots were once kept in a tsyringe container). */

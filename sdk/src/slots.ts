@@ -97,6 +97,8 @@ export interface SlotRegistry {
   get<T>(slot: SlotKey<T>, name: string): T | undefined;
   get<T = unknown>(slot: string, name: string): T | undefined;
   names(slot: string): string[];
+  /** The plugin that provided `name` in `slot` (for the haproxy.cfg adapter's plugin list). */
+  ownerOf?(slot: string, name: string): string | undefined;
 }
 
 /** Well-known slot names. Plugins define their own with `defineSlot` (`acl.fetch`, `health.check`…). */

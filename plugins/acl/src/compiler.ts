@@ -26,6 +26,11 @@ export const PREDEFINED_ACLS: Readonly<Record<string, string | null>> = Object.f
   METH_CONNECT: 'method CONNECT',
   METH_TRACE: 'method TRACE',
   HTTP_URL_SLASH: 'url_beg /',
+  HTTP_URL_ABS: 'url_reg ^[^/:]*://',
+  HTTP_URL_STAR: 'url *',
+  'HTTP_1.0': 'req.ver 1.0',
+  'HTTP_1.1': 'req.ver 1.1',
+  'HTTP_2.0': 'req.ver 2.0',
   HTTP_CONTENT: 'hdr_val(content-length) gt 0',
   REQ_CONTENT: 'req.len gt 0',
 });

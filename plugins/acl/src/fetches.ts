@@ -75,6 +75,15 @@ function responseOf(ex: Exchange): ResponseHead | undefined {
   return ex.kind === 'http' ? (ex.vars.get(RESPONSE_VAR) as ResponseHead | undefined) : undefined;
 }
 
+function httpVersion(ex: HttpExchange): string {
+  const v = ex.req.httpVersion;
+  return v === '2.0' || v === '2' ? '2.0' : v;
+}
+
+function countValues(v: FetchValue | string | string[] | undefined): number {
+  return v === undefined || v === null ? 0 : Array.isArray(v) ? v.length : 1;
+}
+
 const http = (read: (ex: HttpExchange) => FetchValue): Reader => (ex) => (ex.kind === 'http' ? read(ex) : undefined);
 
 function needArg(name: string, arg: string | undefined): string {
@@ -159,6 +168,34 @@ export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze(
       return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
     };
   }),
+  'capture.req.uri': def('The request target as the client sent it (before any rewrite).', 'none', httpOnly, () => http((ex) => ex.url)),
+  'capture.req.method': def('The request method as the client sent it.', 'none', httpOnly, () => http((ex) => ex.method)),
+  'capture.req.ver': def('The request version as the client sent it: HTTP/1.0, HTTP/1.1, HTTP/2.0.', 'none', httpOnly, () => http((ex) => `HTTP/${httpVersion(ex)}`)),
+  'req.ver': def('The request version: 1.0, 1.1 or 2.0.', 'none', httpOnly, () => http((ex) => httpVersion(ex))),
+  pathq: def('Path and query (after set-path/set-query rules), without scheme and authority.', 'none', httpOnly, () => http(urlOf)),
+  'req.hdr_cnt': def('Number of values of a request header (comma-separated values count one each; 0 when absent).', 'required', httpOnly, (arg) => {
+    const name = needArg('req.hdr_cnt', arg).toLowerCase();
+    return http((ex) => countValues(splitValues(headerValue(ex, name))));
+  }),
+  'req.fhdr_cnt': def('Number of lines of a request header (0 when absent).', 'required', httpOnly, (arg) => {
+    const name = needArg('req.fhdr_cnt', arg).toLowerCase();
+    return http((ex) => countValues(headerValue(ex, name)));
+  }),
+  str: def('A constant string: str(<text>).', 'required', both, (arg) => {
+    const v = arg ?? '';
+    return () => v;
+  }),
+  int: def('A constant integer: int(<n>).', 'required', both, (arg) => {
+    if (!/^-?\d+$/.test((arg ?? '').trim())) throw new Error(`int(${arg ?? ''}): not an integer`);
+    const v = Number(arg!.trim());
+    return () => v;
+  }),
+  bool: def('A constant boolean: bool(0|1|true|false).', 'required', both, (arg) => {
+    const v = /^(1|true)$/i.test((arg ?? '').trim());
+    return () => v;
+  }),
+  always_true: def('Always true.', 'none', both, () => () => true),
+  always_false: def('Always false.', 'none', both, () => () => false),
   status: def('Response status code (http-response rules only).', 'none', httpOnly, () => (ex) => responseOf(ex)?.statusCode),
   'res.hdr': def('Values of a response header (http-response rules only).', 'required', httpOnly, (arg) => {
     const name = needArg('res.hdr', arg).toLowerCase();
@@ -168,6 +205,11 @@ export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze(
 
 /** Other names people write for the same fetch. */
 export const FETCH_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  req_ssl_hello_type: 'req.ssl_hello_type',
+  req_ssl_sni: 'req.ssl_sni',
+  req_ver: 'req.ver',
+  hdr_cnt: 'req.hdr_cnt',
+  fhdr_cnt: 'req.fhdr_cnt',
   cook: 'cookie',
   urlp: 'url_param',
   'req.host': 'host',
@@ -181,6 +223,10 @@ export const DEFAULT_METHOD: Readonly<Record<string, string>> = Object.freeze({
   src_port: 'int',
   dst_port: 'int',
   'req.len': 'int',
+  'req.hdr_cnt': 'int',
+  'req.fhdr_cnt': 'int',
+  always_true: 'bool',
+  always_false: 'bool',
   status: 'int',
   ssl_fc: 'bool',
 });

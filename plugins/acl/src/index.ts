@@ -7,6 +7,7 @@ import { AclErrors } from './errors';
 import { explainCommand } from './explain';
 import { FETCHES } from './fetches';
 import { CONVERTERS, MATCHERS } from './matchers';
+import { MORE_CONVERTERS } from './converters';
 import { compileRoutes, compileUseBackend, route, type FrontendRouting, type RouteConfig, type UseBackendRule } from './routing';
 import { COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, type AclCompiler, type ExplainStep } from './types';
 
@@ -148,7 +149,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
@@ -160,7 +161,7 @@ export const plugin = definePlugin({
       if (!SHARED_FETCHES.has(name)) slots.provide(FETCH_SLOT, name, f, { description: f.description });
     }
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
-    for (const [name, c] of Object.entries(CONVERTERS)) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
+    for (const [name, c] of Object.entries({ ...CONVERTERS, ...MORE_CONVERTERS })) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
     const service: AclService = { forGateway: compilerFor };
     slots.provide(COMPILER_SLOT, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
     slots.provide(EXPLAIN_SLOT, 'routing', routingExplainer, { description: 'Backend choice in `switchyard explain`.' });
@@ -180,10 +181,16 @@ export const plugin = definePlugin({
       { description: 'Explain how one request is handled.' },
     );
   },
-  apply(gateway) {
+  // Everything that can be refused is compiled here, so `switchyard validate` refuses it too:
+  // every named ACL (used or not, as HAProxy parses them all), useBackend rules and routes.
+  provision(gateway) {
     const compiler = compilerFor(gateway);
     const state = states.get(gateway)!;
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      for (const acl of compiler.aclNames(name)) {
+        if (/^[A-Z_0-9.]+$/.test(acl) && !Object.prototype.hasOwnProperty.call(fe.acls ?? {}, acl)) continue; // predefined
+        compiler.compileCondition(name, acl, `frontends.${name}.acls.${acl}`);
+      }
       const useBackend = compileUseBackend(gateway, compiler, name, (fe.useBackend as UseBackendRule[] | undefined) ?? []);
       const routes = (fe.routes as RouteConfig[] | undefined) ?? [];
       if (routes.length > 0 && fe.mode !== 'http') {
@@ -192,6 +199,9 @@ export const plugin = definePlugin({
       const table: FrontendRouting = { useBackend, routes: compileRoutes(gateway, name, routes) };
       if (table.useBackend.length > 0 || table.routes.length > 0) state.routing.set(name, table);
     }
+  },
+  apply(gateway) {
+    const state = states.get(gateway)!;
     if (state.routing.size === 0) return;
     const byFrontend = new Map<object, FrontendRouting>();
     for (const [name, table] of state.routing) byFrontend.set(gateway.frontends.get(name)!, table);

@@ -2,6 +2,9 @@ import { AdaptModel, P, type Obj } from './model';
 
 export function finish(ad: AdaptModel): void {
   for (const fn of ad.finishers) fn();
+  useSamplePlugins(ad);
+  if (ad.statsRealm && ad.get(['stats', 'auth', 'username']) !== undefined) ad.set(['stats', 'auth', 'realm'], ad.statsRealm.realm, ad.statsRealm.line);
+  else if (ad.statsRealm) ad.warn(ad.statsRealm.line, '"stats realm" ignored: without "stats auth" the page asks for no password');
   if (Object.keys(ad.config.frontends as Record<string, Obj>).length === 0) {
     // HAProxy 2.6: "Configuration file has no error but will not start (no listener)" (exit 2)
     ad.problem(1, '(whole file)', 'no frontend or listen section: HAProxy refuses to start a configuration without a listener');
@@ -47,6 +50,7 @@ export function finish(ad: AdaptModel): void {
     ad.use(P('access-log'));
     const line = ad.logFrontends[0]!.option.line;
     const al: Obj = { ...(ad.logTarget?.obj ?? { output: 'stdout' }) };
+    if (ad.logTag !== undefined && al.syslog) al.syslog = { ...(al.syslog as Obj), tag: ad.logTag };
     const formats = new Set(ad.logFrontends.map((x) => (x.option.format === 'custom' ? `custom:${x.option.template}` : 'auto')));
     if (formats.size > 1) ad.warn(line, 'different log formats per frontend are not supported: the first one applies to all');
     const first = ad.logFrontends[0]!.option;
@@ -54,5 +58,36 @@ export function finish(ad: AdaptModel): void {
     if (first.format === 'custom') al.template = first.template;
     al.frontends = ad.logFrontends.map((x) => x.fe);
     ad.set(['accessLog'], al, line);
+  }
+}
+
+/** Keys whose string values are conditions or sample expressions. */
+const EXPRESSION_KEYS = new Set(['if', 'unless', 'key', 'hashKey', 'acls', 'monitorFail']);
+
+/**
+ * The plugins behind the fetches, converters and matchers the adapted config names (in
+ * conditions, ACLs, keys and %[…] expressions): loaded too, since the config lists only the
+ * plugins it uses.
+ */
+function useSamplePlugins(ad: AdaptModel): void {
+  const slots = ad.slots;
+  if (!slots?.ownerOf) return;
+  const texts: string[] = [];
+  const walk = (v: unknown, key: string | undefined): void => {
+    if (typeof v === 'string') {
+      if (key !== undefined && EXPRESSION_KEYS.has(key)) texts.push(v);
+      for (const m of v.matchAll(/%\[([^\]]*)\]/g)) texts.push(m[1]!);
+    } else if (Array.isArray(v)) for (const x of v) walk(x, key);
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, key === 'acls' ? 'acls' : k);
+  };
+  walk(ad.config.frontends, undefined);
+  walk(ad.config.backends, undefined);
+  const words = new Set<string>();
+  for (const t of texts) for (const m of t.matchAll(/[A-Za-z_][A-Za-z0-9_.]*/g)) words.add(m[0]);
+  for (const slot of ['fetch', 'acl.converter', 'acl.match']) {
+    for (const w of words) {
+      const owner = slots.get(slot, w) !== undefined ? slots.ownerOf(slot, w) : undefined;
+      if (owner !== undefined && owner !== '@switchyard/core') ad.use(owner);
+    }
   }
 }

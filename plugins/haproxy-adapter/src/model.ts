@@ -23,13 +23,57 @@ export const BALANCE_PLUGIN: Record<string, string | undefined> = {
 };
 
 /** Global directives that only tune the HAProxy process: accepted, reported as ignored. */
-export const GLOBAL_IGNORED = new Set([
-  'daemon', 'master-worker', 'user', 'group', 'uid', 'gid', 'chroot', 'nbproc', 'nbthread', 'cpu-map', 'description',
-  'node', 'ssl-default-bind-ciphers', 'ssl-default-bind-ciphersuites', 'ssl-default-bind-options', 'ssl-default-server-ciphers',
-  'ssl-default-server-ciphersuites', 'ssl-default-server-options', 'ssl-server-verify', 'ssl-dh-param-file', 'hard-stop-after',
-  'ulimit-n', 'quiet', 'insecure-fork-wanted', 'expose-experimental-directives', 'localpeer', 'server-state-file', 'server-state-base',
-  'maxsslconn', 'maxconnrate', 'maxsessrate', 'maxsslrate', 'log-send-hostname', 'log-tag', 'h1-case-adjust', 'busy-polling',
-]);
+/**
+ * Global directives that only concern the HAProxy process: accepted, each reported as ignored
+ * with what it is about and what to use instead.
+ */
+export const GLOBAL_NOTES: Record<string, string> = {
+  daemon: 'Switchyard stays in the foreground: daemonize with systemd or your supervisor',
+  'master-worker': 'use `switchyard run --workers N` for a master and its workers',
+  user: 'drop privileges with systemd User= or the container user',
+  group: 'drop privileges with systemd Group= or the container user',
+  uid: 'drop privileges with systemd User= or the container user',
+  gid: 'drop privileges with systemd Group= or the container user',
+  chroot: 'confine the process with systemd (RootDirectory=, ProtectSystem=) or the container',
+  nbproc: 'use `switchyard run --workers N` for several processes',
+  nbthread: 'Node.js runs one event loop per process: use `switchyard run --workers N`',
+  'cpu-map': 'pin worker processes with taskset or systemd CPUAffinity=',
+  description: 'a text for HAProxy\'s stats page only',
+  node: 'a name for HAProxy\'s stats page only',
+  'ssl-default-bind-ciphers': 'Node.js\'s default TLS 1.2 cipher list applies; set ciphers on a bind line to choose',
+  'ssl-default-bind-ciphersuites': 'Node.js\'s default TLS 1.3 suites apply',
+  'ssl-default-bind-options': 'Node.js accepts TLS 1.2 and 1.3 only (no SSLv3, TLS 1.0/1.1); set ssl-min-ver on a bind line to require TLS 1.3',
+  'ssl-default-server-ciphers': 'connections to servers use Node.js\'s default TLS 1.2 cipher list',
+  'ssl-default-server-ciphersuites': 'connections to servers use Node.js\'s default TLS 1.3 suites',
+  'ssl-default-server-options': 'connections to servers use TLS 1.2 or 1.3',
+  'ssl-server-verify': 'server certificates are verified per server (verify none|required)',
+  'ssl-dh-param-file': 'ECDHE key exchange is used; DH parameters are not needed',
+  'hard-stop-after': 'stop and reload drain connections with the gateway\'s own grace period',
+  'ulimit-n': 'raise the descriptor limit with systemd LimitNOFILE= or ulimit before starting',
+  quiet: 'start-up messages follow --log-level',
+  'insecure-fork-wanted': 'Switchyard forks nothing from request handling',
+  'expose-experimental-directives': 'only directives Switchyard implements are accepted anyway',
+  localpeer: 'peers sections are not supported',
+  'server-state-file': 'server state is carried across reloads in memory',
+  'server-state-base': 'server state is carried across reloads in memory',
+  maxsslconn: 'limit TLS connections per frontend with maxconn',
+  maxconnrate: 'use frontend connection limits (maxconn) or the rate-limit plugin',
+  maxsessrate: 'use frontend connection limits (maxconn) or the rate-limit plugin',
+  maxsslrate: 'use frontend connection limits (maxconn) or the rate-limit plugin',
+  'log-send-hostname': 'syslog messages carry the host name (accessLog.syslog.hostname)',
+  'h1-case-adjust': 'header names are forwarded as received',
+  'busy-polling': 'the Node.js event loop does not busy-poll',
+  'strict-limits': 'Node.js raises no limit itself, so there is nothing to enforce',
+  'zero-warning': 'adapter warnings are printed but not fatal',
+  'profiling.tasks': 'profile with `node --cpu-prof` (npm run bench -- --profile)',
+  'profiling.memory': 'profile memory with Node.js\'s inspector',
+  'set-dumpable': 'core dumps follow the system settings',
+  'stats-file': 'counters start at zero',
+  'ssl-engine': 'TLS runs on Node.js\'s OpenSSL',
+  'ssl-mode-async': 'TLS runs on Node.js\'s OpenSSL',
+  'tune.ssl.default-dh-param': 'ECDHE key exchange is used; DH parameters are not needed',
+};
+
 
 /** Words of `option X` that change nothing here (HAProxy defaults we already behave like). */
 export const OPTION_NOOP: Record<string, string> = {
@@ -126,6 +170,10 @@ export class AdaptModel {
   sectionLocals: Map<string, unknown> | undefined;
   readonly sectionClosers: Array<() => void> = [];
   readonly finishers: Array<() => void> = [];
+  /** global log-tag: the syslog tag. */
+  logTag: string | undefined;
+  /** stats realm, applied once a stats auth exists. */
+  statsRealm: { realm: string; line: number } | undefined;
   readonly httpErrors = new Map<string, { pages: Record<string, string>; lines: Record<string, number> }>();
 
   constructor(text: string, file: string, options: HaproxyAdaptOptions) {

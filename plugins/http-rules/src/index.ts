@@ -111,7 +111,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.2.0',
   core: '^0.1.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: {
@@ -134,7 +134,8 @@ export const plugin = definePlugin({
   register({ slots }) {
     slots.provide(EXPLAIN_SLOT, 'http-request', requestExplainer, { description: 'http-request rules in `switchyard explain`.' });
   },
-  apply(gateway) {
+  // Rules are compiled here, so `switchyard validate` refuses what `run` would.
+  provision(gateway) {
     const all = new Map<string, FrontendRules>();
     let compiler: AclCompiler | undefined;
     for (const [name, fe] of Object.entries(gateway.config.frontends)) {
@@ -162,6 +163,11 @@ export const plugin = definePlugin({
     }
     if (!compiler) return;
     states.set(gateway, { compiler, rules: all });
+  },
+  apply(gateway) {
+    const state = states.get(gateway);
+    if (!state) return;
+    const all = state.rules;
     const byFrontend = new Map<object, FrontendRules>();
     for (const [name, r] of all) byFrontend.set(gateway.frontends.get(name)!, r);
     const some = (pick: (r: FrontendRules) => number): boolean => [...all.values()].some((r) => pick(r) > 0);

@@ -125,20 +125,47 @@ export function compression(ad: AdaptModel, d: Directive, ctx: Ctx): void {
 
 export function stats(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const w = d.words;
+  if (!ctx.fe && ctx.fromDefaults) return;
   if (!ctx.fe) {
-    if (!ctx.fromDefaults) ad.problem(d.line, w.join(' '), 'stats in a backend-only section is not supported (use a frontend or listen)');
-    return;
+    // A backend's stats page answers the requests routed to it: serve it on the frontends
+    // that reach this backend, at its URI.
+    const be = ctx.beName!;
+    if (w[1] === 'enable' || w[1] === 'uri') {
+      const state = ctx.locals?.get('stats.backend') as { uri?: string } | undefined;
+      const next = { uri: w[1] === 'uri' ? w[2] : state?.uri };
+      (ctx.locals ??= new Map()).set('stats.backend', next);
+      if (state === undefined) {
+        ad.finishers.push(() => {
+          const uri = ((ctx.locals?.get('stats.backend') as { uri?: string }).uri ?? '/haproxy?stats');
+          for (const f of ad.frontendsReaching(be)) {
+            if (ad.get(['frontends', f, 'stats', 'path']) !== undefined) continue;
+            ad.use(P('stats'));
+            ad.set(['frontends', f, 'stats', 'path'], statsPath(ad, d, uri), d.line);
+            ad.set(['stats', 'enabled'], false, d.line);
+            ad.warn(d.line, `stats of backend ${be} served on frontend ${f} at ${uri}, whichever backend the request would reach`);
+          }
+        });
+      }
+      return;
+    }
   }
   ad.use(P('stats'));
-  const fe = (...p: KeyPath): KeyPath => ['frontends', ctx.feName!, ...p];
+  const fe = (...p: KeyPath): KeyPath => ['frontends', ctx.feName ?? '', ...p];
   switch (w[1]) {
     case 'enable':
-      if (ad.get(fe('stats', 'path')) === undefined) ad.set(fe('stats', 'path'), '/haproxy?stats', d.line);
+      if (ctx.fe && ad.get(fe('stats', 'path')) === undefined) ad.set(fe('stats', 'path'), statsPath(ad, d, '/haproxy?stats'), d.line);
       ad.set(['stats', 'enabled'], false, d.line);
       return;
     case 'uri':
-      ad.set(fe('stats', 'path'), w[2], d.line);
+      if (!w[2]) return ad.problem(d.line, w.join(' '), 'stats uri needs a URI prefix');
+      if (ctx.fe) ad.set(fe('stats', 'path'), statsPath(ad, d, w[2]), d.line);
       ad.set(['stats', 'enabled'], false, d.line);
+      return;
+    case 'scope':
+      ad.warn(d.line, `"stats scope ${w[2] ?? ''}" ignored: the page lists every frontend and backend`);
+      return;
+    case 'show-modules':
+      ad.warn(d.line, '"stats show-modules" ignored: the page shows its own set of counters');
       return;
     case 'auth': {
       const [user, ...pass] = (w[2] ?? '').split(':');
@@ -147,7 +174,8 @@ export function stats(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return;
     }
     case 'realm':
-      ad.set(['stats', 'auth', 'realm'], w.slice(2).join(' '), d.line);
+      // only meaningful with stats auth: kept aside until one is given (see closeProxy)
+      ad.statsRealm = { realm: w.slice(2).join(' '), line: d.line };
       return;
     case 'admin':
       // `stats admin if <cond>`: the page's admin forms where the condition holds (needs stats auth).
@@ -164,4 +192,13 @@ export function stats(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     default:
       ad.problem(d.line, w.join(' '), `stats ${w[1] ?? ''} is not supported`);
   }
+}
+
+/** HAProxy matches the stats URI as a prefix of the whole URI; the stats page matches a path. */
+function statsPath(ad: AdaptModel, d: Directive, uri: string): string {
+  const q = uri.search(/[?;#]/);
+  if (q < 0) return uri;
+  const path = uri.slice(0, q) || '/';
+  ad.warn(d.line, `stats uri ${uri} approximated: the page answers ${path} with any query string`);
+  return path;
 }

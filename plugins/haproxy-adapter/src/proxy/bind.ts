@@ -62,7 +62,15 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
         i++;
         break;
       case 'v4v6':
+        break;
       case 'v6only':
+        ad.warn(d.line, 'bind "v6only" approximated: an IPv6 wildcard listener also accepts IPv4 (Node.js listens dual-stack)');
+        break;
+      case 'tfo':
+        ad.warn(d.line, 'bind "tfo" ignored: TCP Fast Open is not enabled on Node.js listeners');
+        break;
+      case 'allow-0rtt':
+        ad.warn(d.line, 'bind "allow-0rtt" ignored: TLS 1.3 early data is not accepted (clients fall back to a full handshake)');
         break;
       default:
         ad.problem(d.line, w.join(' '), `unsupported bind option "${o}"`);
@@ -99,7 +107,8 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     }
     const inherited = inheritedFd(a);
     if (typeof inherited === 'string') return ad.problem(d.line, w.join(' '), inherited);
-    const m = inherited === undefined ? /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^:]*):(\d+)$/.exec(a) : null;
+    // HAProxy: the port follows the last colon, so `:::443` is [::]:443 (the IPv6 wildcard)
+    const m = inherited === undefined ? /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^\[\]]*):(\d+)$/.exec(a) : null;
     if (inherited === undefined && !m) return ad.problem(d.line, w.join(' '), `unsupported bind address "${a}" (host:port or fd@N only; no port ranges or unix sockets)`);
     const bind: Obj = m ? { ...contributed, host: m[1] === '*' || m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : { ...contributed, fd: inherited!.fd };
     if (ssl) {

@@ -5,7 +5,12 @@ import { type Directive } from '../parse';
 export function option(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const negate = d.words[0] === 'no';
   const w = negate ? d.words.slice(1) : d.words;
-  if (w[0] !== 'option') return ad.problem(d.line, d.words.join(' '), 'unknown directive');
+  if (negate && w[0] === 'log' && w.length === 1) {
+    // `no log`: this proxy logs nothing, whatever defaults said
+    ctx.logEnabled = false;
+    return;
+  }
+  if (w[0] !== 'option') return ad.problem(d.line, d.words.join(' '), `"no ${w[0] ?? ''}" is not supported (no option <name>, no log)`);
   const name = w[1] ?? '';
   const be = (...p: KeyPath): KeyPath => ['backends', ctx.beName!, ...p];
   const fe = (...p: KeyPath): KeyPath => ['frontends', ctx.feName!, ...p];
@@ -62,6 +67,21 @@ export function option(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return;
     case 'http-use-htx':
       return;
+    case 'prefer-last-server':
+      if (ctx.be) ad.warn(d.line, '"option prefer-last-server" approximated: the balancing policy picks the server for every request; idle server connections are still reused');
+      return;
+    case 'persist':
+      if (ctx.be) ad.warn(d.line, '"option persist" ignored: a request whose persistence cookie names a DOWN server goes to another server');
+      return;
+    case 'http-ignore-probes':
+      if (ctx.fe) ad.warn(d.line, '"option http-ignore-probes" approximated: connections closed before sending a request are never logged');
+      return;
+    case 'checkcache':
+      if (ctx.be) ad.warn(d.line, '"option checkcache" ignored: responses with Set-Cookie are not blocked');
+      return;
+    case 'nolinger':
+      return ad.warn(d.line, '"option nolinger" ignored: connections close with a FIN, never an RST');
+
     default:
       if (ctx.fromDefaults && (name === '' || !ctx.fe || !ctx.be)) {
         // still report unknown options once per proxy using the defaults

@@ -183,7 +183,10 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       ctx.logEnabled = true;
       return;
     case 'log-format': {
-      if (!hasFe) return notHere('log-format belongs in a frontend');
+      if (!hasFe) {
+        if (!ctx.fromDefaults) ad.warn(d.line, '"log-format" in a backend ignored: HAProxy, too, logs with the frontend\'s format');
+        return;
+      }
       ctx.logOption = { format: 'custom', template: w.slice(1).join(' '), line: d.line };
       return;
     }

@@ -179,6 +179,10 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
           break;
         case 'enabled':
           break;
+        case 'minconn':
+          i++;
+          ad.warn(src.line, `server "minconn" ignored: ${name} keeps its fixed maxconn (dynamic limits with fullconn are not supported)`);
+          break;
         default:
           return ad.problem(src.line, src.words.join(' '), `unsupported server option "${o}"`);
       }

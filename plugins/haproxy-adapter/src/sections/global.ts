@@ -1,4 +1,4 @@
-import { AdaptModel, P, GLOBAL_IGNORED, type Obj } from '../model';
+import { AdaptModel, P, GLOBAL_NOTES, type Obj } from '../model';
 import { runContributed } from '../contributed';
 import { expandAddress, type Directive, type Section } from '../parse';
 
@@ -10,8 +10,17 @@ export function global(ad: AdaptModel, s: Section): void {
       runContributed(ad, own, { d, section: s });
       continue;
     }
-    if (GLOBAL_IGNORED.has(k!) || k!.startsWith('tune.')) {
-      ad.warn(d.line, `"${k}" ignored: it tunes the HAProxy process (use \`switchyard run --workers N\` for threads)`);
+    const note = GLOBAL_NOTES[k!] ?? (k!.startsWith('tune.') ? 'it tunes HAProxy\'s own buffers and schedulers' : undefined);
+    if (note !== undefined) {
+      ad.warn(d.line, `"${k}" ignored: ${note}`);
+      continue;
+    }
+    if (k === 'log-tag' && a) {
+      ad.logTag = a;
+      continue;
+    }
+    if (k === 'default-path') {
+      if (a !== 'config') ad.warn(d.line, `"default-path ${a ?? ''}" approximated: relative file names are read from the configuration file's directory (default-path config)`);
       continue;
     }
     switch (k) {
