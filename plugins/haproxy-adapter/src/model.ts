@@ -98,7 +98,11 @@ export const BOOL_FETCHES = new Set(['http_auth', 'ssl_fc', 'ssl_fc_has_sni', 's
 
 /** HAProxy fetch aliases the ACL plugin knows under another name. */
 export function aliases(text: string): string {
-  return text.replace(/\breq\.cookie\(/g, 'req.cook(');
+  // canonical names, so the standard preset activates the plugin behind each fetch
+  return text
+    .replace(/\breq\.cookie\(/g, 'req.cook(')
+    .replace(/(?<![\w.])req_ssl_hello_type(?![\w.])/g, 'req.ssl_hello_type')
+    .replace(/(?<![\w.])req_ssl_sni(?![\w.])/g, 'req.ssl_sni');
 }
 
 export function withBool(line: string): string {
@@ -153,7 +157,13 @@ export class AdaptModel {
   readonly problems: Problem[] = [];
   readonly warnings: string[] = [];
   /** The adapter itself stays listed (it taps nothing) so `switchyard adapt` finds its command. */
-  readonly plugins: string[] = ['@switchyard/plugin-haproxy-adapter'];
+  /**
+   * The standard preset loads only its members that the adapted config uses (their
+   * activation: keys, fetches, modes); plugins outside it (stats, access log, cache…) are
+   * added by the directives that need them. The adapter itself stays listed (it taps
+   * nothing) so `switchyard adapt` finds its command.
+   */
+  readonly plugins: string[] = [PRESET, '@switchyard/plugin-haproxy-adapter'];
   crtBase = '';
   caBase = '';
   logTarget: { obj: Obj; line: number } | undefined;

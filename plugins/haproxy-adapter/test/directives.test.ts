@@ -71,8 +71,8 @@ describe('haproxy.directive slot', () => {
     expect(c.backends.be.servers[0]).toMatchObject({ name: 's1', demo: 9, weight: 2 });
     expect(seen).toEqual(['option fe - true x', 'close fe', 'option - be true x', 'close be']);
     expect(r.lineOf?.(['frontends', 'fe', 'httpRequest', 0])).toBe(11);
-    // only what the file uses: the demo plugin, the ACL compiler for its condition, the HTTP forwarder, the default balancer (and the adapter's own CLI)
-    expect([...(c.plugins as string[])].sort()).toEqual([P, '@switchyard/plugin-acl', '@switchyard/plugin-haproxy-adapter', '@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin'].sort());
+    // only what the file uses: the demo plugin, the ACL compiler for its condition, the HTTP forwarder, the default balancer, the adapter's own CLI, and the standard preset, which loads only its members the config uses
+    expect([...(c.plugins as string[])].sort()).toEqual([P, '@switchyard/plugin-acl', '@switchyard/plugin-haproxy-adapter', '@switchyard/preset-standard', '@switchyard/plugin-http-forwarder', '@switchyard/plugin-roundrobin'].sort());
   });
 
   it('reports a contributed directive\'s problem at its line', () => {
