@@ -80,7 +80,7 @@ export class RedisInstance {
     const bin = findBinary(['redis-server'], 'redis-server');
     // Its own directory: a replica's full sync writes an RDB file there.
     this.dir ||= fs.mkdtempSync(path.join(os.tmpdir(), 'swy-redis-'));
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--repl-diskless-sync-delay', '0'];
     if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     this.#proc = spawn(bin, args, { stdio: 'ignore' });
     await waitForPort(this.port, 10_000, this.#proc);
@@ -142,6 +142,18 @@ export class PostgresInstance {
     const r = spawnSync(initdb, ['-D', path.join(this.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions', '--no-sync'], { encoding: 'utf8', cwd: this.dir, ...user });
     if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.stdout}`);
     return this;
+  }
+
+  /** A streaming replica of `primary` (pg_basebackup -R), in its own directory; start() it. */
+  static async replicaOf(primary: PostgresInstance): Promise<PostgresInstance> {
+    const r = new PostgresInstance();
+    const basebackup = findBinary(['/usr/lib/postgresql/*/bin/pg_basebackup', 'pg_basebackup'], 'postgresql');
+    r.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-pg-replica-'));
+    const user = postgresUser();
+    if ('uid' in user) fs.chownSync(r.dir, user.uid, user.gid);
+    const out = spawnSync(basebackup, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', path.join(r.dir, 'data'), '-R', '-X', 'stream', '--no-sync'], { encoding: 'utf8', cwd: r.dir, ...user });
+    if (out.status !== 0) throw new Error(`pg_basebackup failed: ${out.stderr || out.stdout}`);
+    return r;
   }
 
   async start(): Promise<this> {
