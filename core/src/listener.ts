@@ -48,6 +48,8 @@ export interface ListenerHost {
   readonly events: EventEmitter;
   readonly stopping: boolean;
   readonly baseDir: string;
+  /** global.tune.h2: the HTTP/2 session limits. */
+  readonly config: { readonly global: object };
 }
 
 /** Every listener of one gateway, and every client socket they accepted. */
@@ -197,7 +199,8 @@ export class Listeners {
         conn?.socket.destroy();
       });
       if (fe.mode === 'http' && alpn.includes('h2')) {
-        const h2 = createHttp2Server({ idleTimeout: t.client, logger, frontend: fe.name });
+        const tuning = (this.#host.config.global as { tune?: { h2?: object } }).tune?.h2;
+        const h2 = createHttp2Server({ idleTimeout: t.client, tuning, logger, frontend: fe.name });
         listener.h2 = h2.server;
         listener.h2Sessions = h2.sessions;
         h2.server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>

@@ -1,4 +1,5 @@
 import { durationSchema, type JsonSchema, type PluginSchema } from '@switchyard/sdk';
+import { HTTP2_TUNING_SCHEMA } from '../listeners/http2-limits';
 import { CoreErrors } from '../errors';
 
 export const BUILTIN_TIMEOUTS = Object.freeze({
@@ -135,7 +136,8 @@ export function composeSchema(
         additionalProperties: false,
         properties: {
           gracePeriod: durationSchema('How long in-flight work may take to finish on stop or reload.', '10s'),
-          pidFile: { type: 'string', description: 'File the master (run --workers) writes its PID to, for `switchyard reload` (relative to the config file).' },
+          pidFile: { type: 'string', description: 'File `switchyard run` (the master with --workers, or the single process) writes its PID to, for `switchyard reload` (relative to the config file).' },
+          tune: { type: 'object', default: {}, additionalProperties: false, description: 'Low-level limits (HAProxy tune.*).', properties: { h2: HTTP2_TUNING_SCHEMA } },
           logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'Level of the gateway\'s own log.' },
         },
       },

@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
 import type { Logger } from '@switchyard/sdk';
+import { guardSession, http2ServerOptions, http2Tuning, type Http2Tuning } from './http2-limits';
 
 const COOKIE = 'cookie';
 
@@ -35,6 +36,15 @@ export class Http2GatewayRequest extends http2.Http2ServerRequest {
       headers['transfer-encoding'] = 'chunked';
     }
     super(stream, headers, options as never, raw);
+    // A client RST_STREAM ends the stream's readable side like a complete body (node:http2
+    // pushes null, then emits 'aborted'): a forwarder would finish the upstream request as if
+    // the body were whole. Fail the request first, as HTTP/1.1's IncomingMessage does.
+    stream.prependListener('end', () => {
+      const code = stream.rstCode;
+      if (code === undefined || code === http2.constants.NGHTTP2_NO_ERROR || this.destroyed) return;
+      if (this.listenerCount('error') === 0) this.once('error', () => undefined);
+      this.destroy(Object.assign(new Error(`the client reset the stream (code ${code})`), { code: 'ECONNRESET' }));
+    });
   }
 }
 
@@ -52,6 +62,8 @@ export interface Http2ListenerOptions {
   /** Idle time after which a session without streams is closed. */
   idleTimeout: number;
   maxHeaderListSize?: number;
+  /** Session limits (global.tune.h2); defaults for what is left out. */
+  tuning?: Partial<Http2Tuning>;
   logger: Logger;
   frontend: string;
 }
@@ -62,13 +74,14 @@ export interface Http2ListenerOptions {
  */
 export function createHttp2Server(o: Http2ListenerOptions): { server: http2.Http2Server; sessions: Set<http2.ServerHttp2Session> } {
   const sessions = new Set<http2.ServerHttp2Session>();
+  const tuning = http2Tuning({ ...(o.maxHeaderListSize !== undefined ? { maxHeaderListSize: o.maxHeaderListSize } : {}), ...o.tuning });
   const server = http2.createServer({
+    ...http2ServerOptions(tuning),
     Http2ServerRequest: Http2GatewayRequest as unknown as typeof http2.Http2ServerRequest,
     Http2ServerResponse: Http2GatewayResponse as unknown as typeof http2.Http2ServerResponse,
-    maxSessionMemory: 10,
-    settings: { enableConnectProtocol: false, maxHeaderListSize: o.maxHeaderListSize ?? 64 * 1024 },
   });
   server.on('session', (session: http2.ServerHttp2Session) => {
+    guardSession(session, tuning, o.logger, o.frontend);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.setTimeout(o.idleTimeout, () => session.close());
