@@ -119,7 +119,8 @@ describe('lifecycle hooks, tapped by a test plugin', () => {
     await r1.body.text();
     const r2 = await request(gw.url('/logged-2'), { headers: { 'x-answer': '1' } });
     await r2.body.text();
-    await new Promise((r) => setTimeout(r, 50));
+    // The log hook runs when the exchange ends, which may be just after the client has the body.
+    for (const deadline = Date.now() + 5_000; seen.log.length < before + 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     const mine = seen.log.slice(before);
     expect(mine.map((l) => l.url)).toEqual(['/logged-1', '/logged-2']);
     expect(mine[0]).toMatchObject({ status: 200, backend: 'one', termination: 'ok' });

@@ -68,7 +68,7 @@ describe('monitor: HAProxy monitor-uri', () => {
       expect(await before.body.text()).toBe('ready\n');
 
       const slow = request(gw.url('/slow'));
-      await new Promise((r) => setTimeout(r, 200));
+      for (const deadline = Date.now() + 5_000; !up.requests.some((r) => r.url === '/slow') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
       expect(up.requests.some((r) => r.url === '/slow')).toBe(true);
       const stopped = gw.stop(6000);
 

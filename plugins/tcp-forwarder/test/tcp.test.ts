@@ -148,7 +148,8 @@ describe('TCP mode', () => {
       s.on('error', () => undefined);
     });
     expect(closed).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
+    // The log line may be written just after the client saw the close: wait for it, with a deadline.
+    for (const deadline = Date.now() + 5_000; !gw.logs.some((l) => l.code === 'SWY_ERR_FORWARD_REFUSED') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     expect(gw.logs.find((l) => l.code === 'SWY_ERR_FORWARD_REFUSED')).toMatchObject({ frontend: 'db', backend: 'gone', server: 'nobody' });
   });
 });
