@@ -6,14 +6,17 @@
  */
 import * as fs from 'node:fs';
 import { freePort, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
-import { CSV_COLUMNS } from '@switchyard/plugin-stats';
-import { HAPROXY, fetchText, startHaproxy, startSwitchyard, traffic, type Haproxy } from './haproxy';
+import { CSV_COLUMNS, STATS_SERVICE, toCsv, type StatsService } from '@switchyard/plugin-stats';
+import { HAPROXY, fetchText, startHaproxy, startSwitchyard, traffic, until, type Haproxy } from './haproxy';
+
+
 
 /**
  * Fields HAProxy fills that Switchyard does not measure: they stay empty in Switchyard's CSV
  * (never a made-up 0). Everything else must be empty exactly where HAProxy's is.
  */
 const NOT_MEASURED = new Set([
+  'check_rise', 'check_fall', 'check_health', 'hanafail',
   'dresp', 'chkfail', 'chkdown', 'downtime', 'throttle', 'comp_in', 'comp_out', 'comp_byp', 'comp_rsp', 'qtime', 'ctime', 'rtime',
   'dcon', 'dses', 'wrew', 'connect', 'reuse', 'cache_lookups', 'cache_hits', 'srv_icur', 'qtime_max', 'ctime_max', 'rtime_max',
   'idle_conn_cur', 'safe_conn_cur', 'used_conn_cur', 'need_conn_est', 'agg_server_status', 'agg_server_check_status', 'agg_check_status',
@@ -26,7 +29,7 @@ const NOT_MEASURED = new Set([
 const NOT_MEASURED_FOR = { BACKEND: new Set(['slim']) } as Record<string, Set<string>>;
 
 /** Same value in both, after the same traffic. */
-const EXACT = ['pxname', 'svname', 'qcur', 'qmax', 'slim', 'stot', 'dreq', 'ereq', 'econ', 'eresp', 'wretr', 'wredis', 'status', 'weight',
+const EXACT = ['check_status', 'check_code', 'check_desc', 'pxname', 'svname', 'qcur', 'qmax', 'slim', 'stot', 'dreq', 'ereq', 'econ', 'eresp', 'wretr', 'wredis', 'status', 'weight',
   'act', 'bck', 'pid', 'sid', 'lbtot', 'type', 'rate_lim', 'hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other',
   'cli_abrt', 'srv_abrt', 'mode', 'conn_tot', 'eint', 'uweight', '-'];
 /** Integers in both (rates are whole sessions per second in HAProxy). */
@@ -72,6 +75,12 @@ backend app
   server s1 ${ups[0]!.address} weight 2 maxconn 20
   server s2 ${ups[1]!.address}
   server b1 ${ups[2]!.address} backup
+# Health checks on a backend of their own (no traffic): a server that comes up or goes down
+# shifts HAProxy's weighted round-robin phase, which would blur the traffic counts above.
+backend checked
+  option httpchk GET /health
+  server c1 ${ups[0]!.address} check inter 250ms rise 1 fall 1
+  server c2 ${ups[3]!.address} check inter 250ms rise 1 fall 1
 `;
   const paths = ['/a', '/b', '/c', '/d', '/e', '/f', '/g', '/h', '/i'];
 
@@ -80,10 +89,13 @@ backend app
     // server round-robin starts with.
     const handler = (missing: boolean) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
       req.resume();
+      if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }).end('ok\n');
       const body = missing ? 'not here\n' : 'hello from the server\n';
       res.writeHead(missing ? 404 : 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body);
     };
     ups = await Promise.all(['s1', 's2', 'b1'].map((name) => startUpstream({ name, handler: handler(name === 's2') })));
+    // c2's health endpoint fails: 503.
+    ups.push(await startUpstream({ name: 'sick', handler: (req, res) => void (req.resume(), res.writeHead(503, { 'content-length': 5 }).end('sick\n')) }));
     hapPort = await freePort();
     hap = await startHaproxy(cfg(hapPort));
     sy = await startSwitchyard(cfg(0));
@@ -96,6 +108,14 @@ backend app
   });
 
   it('same header, rows, empty fields and counters after the same traffic', async () => {
+    // Both have checked c1 (passes) and c2 (503): HAProxy asked on its stats socket, not traffic.
+    const settled = (rows: Map<string, Row>): boolean =>
+      rows.get('checked/c1')?.check_status === 'L7OK' && rows.get('checked/c1')?.status === 'UP'
+      && rows.get('checked/c2')?.check_status === 'L7STS' && rows.get('checked/c2')?.status === 'DOWN';
+    await until('both to have checked c1 and c2', async () => {
+      if (!settled(parseCsv(await hap.cli('show stat')).rows)) return false;
+      return settled(parseCsv(toCsv(sy.gw.gateway.container.resolve<StatsService>(STATS_SERVICE).collector.snapshot())).rows);
+    });
     const hapBase = `http://127.0.0.1:${hapPort}`;
     const syBase = sy.gw.url('');
     // Which server round-robin starts with differs (see the adapter's differential test): compare counts.
@@ -112,7 +132,12 @@ backend app
     expect(`# ${CSV_COLUMNS.join(',')},`).toBe(h.header);
     // 2. The same rows in the same order.
     expect([...s.rows.keys()]).toEqual([...h.rows.keys()]);
-    expect([...h.rows.keys()]).toEqual(['web/FRONTEND', 'app/s1', 'app/s2', 'app/b1', 'app/BACKEND']);
+    expect([...h.rows.keys()]).toEqual(['web/FRONTEND', 'app/s1', 'app/s2', 'app/b1', 'app/BACKEND', 'checked/c1', 'checked/c2', 'checked/BACKEND']);
+    expect(s.rows.get('checked/c2')).toMatchObject({ status: 'DOWN', check_status: 'L7STS', check_code: '503' });
+    // last_chk: HAProxy puts the server's reason phrase there ("Service Unavailable"),
+    // Switchyard the health check's own explanation ("expected status 200-399"); both non-empty.
+    expect(h.rows.get('checked/c2')!.last_chk).not.toBe('');
+    expect(s.rows.get('checked/c2')!.last_chk).not.toBe('');
 
     const mismatches: string[] = [];
     for (const [key, hr] of h.rows) {

@@ -54,7 +54,7 @@ const EXACT = new Set([
   'haproxy_backend_retry_warnings_total', 'haproxy_backend_redispatch_warnings_total', 'haproxy_backend_client_aborts_total', 'haproxy_backend_server_aborts_total',
   'haproxy_backend_internal_errors_total',
   'haproxy_server_current_queue', 'haproxy_server_max_queue', 'haproxy_server_current_sessions', 'haproxy_server_limit_sessions', 'haproxy_server_sessions_total',
-  'haproxy_server_http_responses_total', 'haproxy_server_status', 'haproxy_server_weight', 'haproxy_server_uweight', 'haproxy_server_loadbalanced_total',
+  'haproxy_server_http_responses_total', 'haproxy_server_status', 'haproxy_server_check_status', 'haproxy_server_check_code', 'haproxy_server_weight', 'haproxy_server_uweight', 'haproxy_server_loadbalanced_total',
   'haproxy_server_connection_errors_total', 'haproxy_server_response_errors_total', 'haproxy_server_retry_warnings_total',
   'haproxy_server_redispatch_warnings_total', 'haproxy_server_client_aborts_total', 'haproxy_server_server_aborts_total', 'haproxy_server_internal_errors_total',
 ]);
@@ -108,15 +108,22 @@ backend app
   server s1 ${ups[0]!.address} weight 2 maxconn 20
   server s2 ${ups[1]!.address}
   server b1 ${ups[2]!.address} backup
+# Health checks on a backend of their own (no traffic; see the CSV test for why).
+backend checked
+  option httpchk GET /health
+  server c1 ${ups[0]!.address} check inter 250ms rise 1 fall 1
+  server c2 ${ups[3]!.address} check inter 250ms rise 1 fall 1
 `;
 
   beforeAll(async () => {
     const handler = (missing: boolean) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
       req.resume();
+      if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }).end('ok\n');
       const body = missing ? 'not here\n' : 'hello from the server\n';
       res.writeHead(missing ? 404 : 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body);
     };
     ups = await Promise.all(['s1', 's2', 'b1'].map((name) => startUpstream({ name, handler: handler(name === 's2') })));
+    ups.push(await startUpstream({ name: 'sick', handler: (req, res) => void (req.resume(), res.writeHead(503, { 'content-length': 5 }).end('sick\n')) }));
     hapPort = await freePort();
     hap = await startHaproxy(cfg(hapPort));
     sy = await startSwitchyard(cfg(0));
@@ -135,6 +142,17 @@ backend app
   });
 
   it('same families (name, type, labels) and counters after the same traffic', async () => {
+    // Both have checked c1 (passes) and c2 (503) before anything is compared.
+    const registry0 = sy.gw.gateway.container.resolve<PrometheusService>(PROMETHEUS_SERVICE).metrics.registry;
+    const checked = (text: string): boolean =>
+      /haproxy_server_check_status\{proxy="checked",server="c1",state="L7OK"\} 1/.test(text) && /haproxy_server_check_status\{proxy="checked",server="c2",state="L7STS"\} 1/.test(text)
+      && /haproxy_server_status\{proxy="checked",server="c2",state="DOWN"\} 1/.test(text);
+    await until('both to have checked c1 and c2', async () => {
+      if (!(await hap.cli('show stat')).includes('checked,c2')) return false;
+      const hs = await hap.cli('show stat');
+      if (!/checked,c1,(?:[^,]*,){15}UP,/.test(hs) || !/checked,c2,(?:[^,]*,){15}DOWN,/.test(hs)) return false;
+      return checked(await registry0.metrics());
+    });
     const hapBase = `http://127.0.0.1:${hapPort}`;
     const syBase = sy.gw.url('');
     const paths = ['/a', '/b', '/c', '/d', '/e', '/f', '/g', '/h', '/i'];
@@ -187,6 +205,8 @@ backend app
     expect(req(h) - req(s)).toBe(1);
     expect(s.get('haproxy_frontend_http_responses_total')!.samples.get('code=2xx,proxy=web')).toBe(7);
     expect(s.get('haproxy_server_sessions_total')!.samples.get('proxy=app,server=s1')).toBe(6);
+    expect(h.get('haproxy_server_check_status')!.samples.get('proxy=checked,server=c2,state=L7STS')).toBe(1);
+    expect(s.get('haproxy_server_check_status')!.samples.get('proxy=checked,server=c2,state=L7STS')).toBe(1);
     expect(s.get('haproxy_server_http_responses_total')!.samples.get('code=4xx,proxy=app,server=s2')).toBe(3);
     expect(s.get('haproxy_frontend_intercepted_requests_total')!.samples.get('proxy=web')).toBe(h.get('haproxy_frontend_intercepted_requests_total')!.samples.get('proxy=web')! - 1);
     for (const n of ['haproxy_frontend_bytes_in_total', 'haproxy_backend_bytes_in_total', 'haproxy_frontend_bytes_out_total', 'haproxy_backend_bytes_out_total']) {

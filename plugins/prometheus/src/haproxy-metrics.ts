@@ -96,10 +96,20 @@ function serverState(s: ServerState): (typeof SERVER_STATES)[number] {
   return 'UP';
 }
 
+interface LastCheck {
+  reason?: string;
+  code?: unknown;
+  duration?: number;
+}
+
+/** The health-check plugin's last result for a checked server (undefined: no checks, or none yet). */
+function lastCheck(s: ServerState): LastCheck | undefined {
+  const ctl = s.data.get(HEALTH_CONTROL_KEY) as { last?: LastCheck | null } | undefined;
+  return ctl?.last ?? undefined;
+}
+
 function checkCode(s: ServerState): string | null {
-  const ctl = s.data.get(HEALTH_CONTROL_KEY) as { last?: { reason?: string } | null } | undefined;
-  if (ctl === undefined) return null;
-  const reason = ctl.last?.reason;
+  const reason = lastCheck(s)?.reason;
   return reason === undefined ? null : CHECK_CODES[reason] ?? null;
 }
 
@@ -362,6 +372,20 @@ export class HaproxyMetrics {
         const code = checkCode(s);
         if (code === null) continue;
         for (const x of CHECK_STATES) set({ ...l(s), state: x }, code === x ? 1 : 0);
+      }
+    });
+    this.#metric('gauge', 'server_check_code', 'layer5-7 code, if available of the last health check.', ['proxy', 'server'], (set) => {
+      for (const s of this.#allServers()) {
+        const last = lastCheck(s);
+        if (last === undefined) continue;
+        const code = Number(last.code);
+        set(l(s), Number.isInteger(code) && code > 0 ? code : 0);
+      }
+    });
+    this.#metric('gauge', 'server_check_duration_seconds', 'Total duration of the latest server health check, in seconds.', ['proxy', 'server'], (set) => {
+      for (const s of this.#allServers()) {
+        const last = lastCheck(s);
+        if (last !== undefined && typeof last.duration === 'number') set(l(s), last.duration / 1000);
       }
     });
     g('check_last_change_seconds', 'How long ago the last server state changed, in seconds.', (s) => Math.max(0, Math.round((Date.now() - s.lastChange) / 1000)));

@@ -38,6 +38,8 @@ function lastCheck(s: ServerState): Record<string, unknown> | null {
     ok: last.ok === true,
     status: last.reason ?? (last.ok ? 'passed' : 'failed'),
     detail: [last.code, last.info].filter((x) => x !== undefined && x !== '').join(' ') || undefined,
+    code: last.code,
+    info: last.info,
     at: last.at,
     duration: last.duration,
   };

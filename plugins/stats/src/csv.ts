@@ -87,8 +87,8 @@ function checkStatus(s: ServerStats): Value {
 
 function checkCode(s: ServerStats): Value {
   if (!hasCheck(s)) return '';
-  const m = /^(\d{3})\b/.exec(String(s.check!.detail ?? ''));
-  return m ? Number(m[1]) : '';
+  const code = Number(s.check!.code);
+  return Number.isInteger(code) && code > 0 ? code : '';
 }
 
 /**
@@ -141,7 +141,8 @@ const CELLS: Partial<Record<CsvColumn, Partial<Record<0 | 1 | 2, Cell>>>> = {
   cli_abrt: { 1: be((b) => b.clientAborts), 2: sv((s) => s.clientAborts) },
   srv_abrt: { 1: be((b) => b.serverAborts), 2: sv((s) => s.serverAborts) },
   lastsess: { 1: be((b) => b.lastSessionAgo), 2: sv((s) => s.lastSessionAgo) },
-  last_chk: { 2: sv((s) => (hasCheck(s) && s.check!.detail !== undefined ? String(s.check!.detail) : '')) },
+  // HAProxy's last_chk is the check's extra information (empty for a plain pass).
+  last_chk: { 2: sv((s) => (hasCheck(s) && s.check!.info !== undefined && s.check!.info !== null ? String(s.check!.info) : '')) },
   ttime: { 1: be((b) => int(b.time.avg)), 2: sv((s) => int(s.time.avg)) },
   check_desc: { 2: sv((s) => (hasCheck(s) ? String(s.check!.status ?? '') : '')) },
   mode: { ...fe((f) => f.mode), 1: be((b) => b.mode), 2: sv((_s, b) => b.mode) },
