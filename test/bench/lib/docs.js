@@ -201,7 +201,7 @@ function render(result) {
     '',
     `Each proxy runs pinned to core ${s.proxyCore} (taskset); the load generator (wrk -t1, or h2load -t1) and the`,
     `upstreams (nginx, one worker, two servers answering a fixed 64-byte body, keep-alive) share core ${s.loadCore}.`,
-    `HTTP/1.1 runs are ${s.duration} s of \`wrk -t1 --latency\` at ${c.map((x) => `${x}`).join(' and ')} keep-alive connections,`,
+    `HTTP/1.1 runs are ${s.duration} s of \`wrk -t1 --latency --timeout 10s\` (an answer slower than 10 s counts as an error, not in the percentiles) at ${c.map((x) => `${x}`).join(' and ')} keep-alive connections,`,
     `in ${s.rounds} interleaved rounds (the order rotates every round); TLS + HTTP/2 runs are \`h2load -n ${s.h2.requests} -c ${s.h2.connections} -m ${s.h2.streams}\`;`,
     `TCP runs put wrk at ${c[0]} connections through each TCP-mode proxy. Figures are medians of the rounds; ratios`,
     'are medians of same-round ratios. "Requests per CPU-second" is the requests a proxy served divided by the',
