@@ -91,7 +91,8 @@ function splitTop(text: string, sep: string): string[] {
 }
 
 function unquote(arg: string): string {
-  const a = arg.trim();
+  // Only a quoted argument loses its surrounding blanks: str() keeps what it is given.
+  const a = /^\s*["']/.test(arg) ? arg.trim() : arg;
   if (a.length >= 2 && (a[0] === '"' || a[0] === "'") && a[a.length - 1] === a[0]) {
     return a.slice(1, -1).replace(/\\(.)/g, '$1');
   }
@@ -111,7 +112,7 @@ function parseCall(text: string): Call {
 }
 
 function intArg(c: Call, i: number, dflt?: number): number {
-  const a = c.args[i];
+  const a = c.args[i]?.trim();
   if (a === undefined || a === '') {
     if (dflt !== undefined) return dflt;
     throw new SampleSyntaxError(`${c.name}() needs argument ${i + 1}`);
