@@ -79,6 +79,8 @@ backend app
 # shifts HAProxy's weighted round-robin phase, which would blur the traffic counts above.
 backend checked
   option httpchk GET /health
+  # A check slowed down by a busy machine must not flip a server (inter alone is also the timeout).
+  timeout check 3s
   server c1 ${ups[0]!.address} check inter 250ms rise 1 fall 1
   server c2 ${ups[3]!.address} check inter 250ms rise 1 fall 1
 `;

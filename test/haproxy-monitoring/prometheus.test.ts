@@ -111,6 +111,8 @@ backend app
 # Health checks on a backend of their own (no traffic; see the CSV test for why).
 backend checked
   option httpchk GET /health
+  # A check slowed down by a busy machine must not flip a server (inter alone is also the timeout).
+  timeout check 3s
   server c1 ${ups[0]!.address} check inter 250ms rise 1 fall 1
   server c2 ${ups[3]!.address} check inter 250ms rise 1 fall 1
 `;
