@@ -29,6 +29,16 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
     ad.set(['backends'], {}, 1);
     const defaults = new Map<string, Section>();
     let lastDefaults: Section | undefined;
+    const seen = { frontend: new Map<string, number>(), backend: new Map<string, number>() };
+    for (const s of sections) {
+      // HAProxy: "frontend 'x' has the same name as frontend 'x' declared at file:line"
+      const kinds = s.kind === 'listen' ? (['frontend', 'backend'] as const) : s.kind === 'frontend' || s.kind === 'backend' ? ([s.kind] as const) : [];
+      for (const k of kinds) {
+        const prev = seen[k].get(s.name);
+        if (prev !== undefined) ad.problem(s.line, `${s.keyword} ${s.name}`, `${k} '${s.name}' has the same name as ${k} '${s.name}' declared at ${ad.file}:${prev}`);
+        else seen[k].set(s.name, s.line);
+      }
+    }
     for (const s of sections) {
       const own = ad.contributed('section', s.keyword);
       if (own) {

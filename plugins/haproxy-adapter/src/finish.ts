@@ -50,7 +50,8 @@ export function finish(ad: AdaptModel): void {
     ad.use(P('access-log'));
     const line = ad.logFrontends[0]!.option.line;
     const al: Obj = { ...(ad.logTarget?.obj ?? { output: 'stdout' }) };
-    if (ad.logTag !== undefined && al.syslog) al.syslog = { ...(al.syslog as Obj), tag: ad.logTag };
+    // HAProxy's tag unless log-tag says otherwise: syslog rules that match on it keep working
+    if (al.syslog) al.syslog = { ...(al.syslog as Obj), tag: ad.logTag ?? 'haproxy' };
     const formats = new Set(ad.logFrontends.map((x) => (x.option.format === 'custom' ? `custom:${x.option.template}` : 'auto')));
     if (formats.size > 1) ad.warn(line, 'different log formats per frontend are not supported: the first one applies to all');
     const first = ad.logFrontends[0]!.option;

@@ -46,7 +46,6 @@ export const GLOBAL_NOTES: Record<string, string> = {
   'ssl-default-server-ciphers': 'connections to servers use Node.js\'s default TLS 1.2 cipher list',
   'ssl-default-server-ciphersuites': 'connections to servers use Node.js\'s default TLS 1.3 suites',
   'ssl-default-server-options': 'connections to servers use TLS 1.2 or 1.3',
-  'ssl-server-verify': 'server certificates are verified per server (verify none|required)',
   'ssl-dh-param-file': 'ECDHE key exchange is used; DH parameters are not needed',
   'hard-stop-after': 'stop and reload drain connections with the gateway\'s own grace period',
   'ulimit-n': 'raise the descriptor limit with systemd LimitNOFILE= or ulimit before starting',
@@ -182,6 +181,8 @@ export class AdaptModel {
   readonly finishers: Array<() => void> = [];
   /** global log-tag: the syslog tag. */
   logTag: string | undefined;
+  /** global ssl-server-verify (HAProxy's default: required). */
+  serverVerify: 'none' | 'required' = 'required';
   /** stats realm, applied once a stats auth exists. */
   statsRealm: { realm: string; line: number } | undefined;
   readonly httpErrors = new Map<string, { pages: Record<string, string>; lines: Record<string, number> }>();

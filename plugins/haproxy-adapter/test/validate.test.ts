@@ -33,7 +33,7 @@ async function cli(cmd: 'validate' | 'run', text: string, name: string): Promise
   fs.writeFileSync(file, text);
   try {
     // run: a valid config keeps running; give it a moment and stop it (exit 124 from timeout means it ran)
-    const args = cmd === 'run' ? ['-s', 'TERM', '3', process.execPath, CLI, 'run', '--config', file] : [CLI, 'validate', '--config', file];
+    const args = cmd === 'run' ? ['-s', 'TERM', '10', process.execPath, CLI, 'run', '--config', file] : [CLI, 'validate', '--config', file];
     const r = await exec(cmd === 'run' ? 'timeout' : process.execPath, args, { cwd: ROOT });
     return { code: 0, err: r.stderr };
   } catch (err) {
@@ -59,12 +59,12 @@ describe('validate refuses what run refuses, at the haproxy.cfg line', () => {
       expect(r.code).toBe(1);
       expect(v.code).toBe(1);
       expect(v.err).toMatch(expected);
-    }, 20000);
+    }, 40000);
   }
 
   it('a config validate accepts, run starts', async () => {
     const text = BASE('    acl api path_beg /api\n    http-request set-header X-Api yes if api');
     expect((await cli('validate', text, 'ok.cfg')).code).toBe(0);
     expect((await cli('run', text, 'ok-run.cfg')).code).toBe(124); // still running when timeout stopped it
-  }, 20000);
+  }, 40000);
 });

@@ -2,6 +2,8 @@ import { runContributed } from '../contributed';
 import { AdaptModel, P, type Ctx, type Obj } from '../model';
 import { expandAddress, type Directive } from '../parse';
 
+const KNOWN_PREFIXES = new Set(['ipv4@', 'ipv6@', 'tcp@', 'tcp4@', 'tcp6@', 'fd@']);
+
 export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const w = d.words;
   const addrs = expandAddress(w[1] ?? '', ad.env).split(',').filter(Boolean);
@@ -78,6 +80,8 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     }
   }
   if (ssl && !tls.certificates) return ad.problem(d.line, w.join(' '), 'bind ssl needs crt <pem file>');
+  // HAProxy 2.6 offers no ALPN unless told: clients then speak HTTP/1.1, never h2
+  if (ssl && tls.alpn === undefined) tls.alpn = [];
   if (ssl) {
     // HAProxy's crt is one PEM holding the chain and the key: the first is the default
     // certificate (cert and key read from the same file), the others are served by SNI.
@@ -91,6 +95,12 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   for (const a of addrs) {
     const prefix = /^([a-z0-9]+@)(.*)$/.exec(a);
     const ownAddress = prefix ? ad.contributed('address', prefix[1]!) : undefined;
+    if (prefix && !ownAddress && !KNOWN_PREFIXES.has(prefix[1]!)) {
+      const why = prefix[1]!.startsWith('quic')
+        ? `"${prefix[1]}" is QUIC (HTTP/3 over UDP), which Switchyard does not serve (HAProxy 2.6 as packaged refuses it too: QUIC is not compiled in)`
+        : `unknown or unsupported address prefix "${prefix[1]}" (ipv4@, ipv6@, tcp@, tcp4@, tcp6@, fd@ are supported)`;
+      return ad.problem(d.line, w.join(' '), why);
+    }
     if (ownAddress) {
       const bind: Obj = { ...contributed };
       if (ssl) {
@@ -108,7 +118,7 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     const inherited = inheritedFd(a);
     if (typeof inherited === 'string') return ad.problem(d.line, w.join(' '), inherited);
     // HAProxy: the port follows the last colon, so `:::443` is [::]:443 (the IPv6 wildcard)
-    const m = inherited === undefined ? /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^\[\]]*):(\d+)$/.exec(a) : null;
+    const m = inherited === undefined ? /^(?:ipv4@|ipv6@|tcp@|tcp4@|tcp6@)?(\[[^\]]+\]|[^\[\]@]*):(\d+)$/.exec(a) : null;
     if (inherited === undefined && !m) return ad.problem(d.line, w.join(' '), `unsupported bind address "${a}" (host:port or fd@N only; no port ranges or unix sockets)`);
     const bind: Obj = m ? { ...contributed, host: m[1] === '*' || m[1] === '' ? '0.0.0.0' : m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : { ...contributed, fd: inherited!.fd };
     if (ssl) {

@@ -15,6 +15,7 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   let agent: Obj | undefined;
   const tls: Obj = {};
   let ssl = false;
+  let verifySet = false;
   const passive: Obj = {};
   const params = [...ctx.defaultServer.map((x) => ({ words: x.words.slice(1), d: x })), { words: w.slice(3), d }];
   for (const { words, d: src } of params) {
@@ -105,6 +106,7 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
         case 'verify':
           if (a !== 'none' && a !== 'required') return ad.problem(src.line, src.words.join(' '), 'verify must be none or required');
           tls.verify = a === 'required';
+          verifySet = true;
           i++;
           break;
         case 'ca-file':
@@ -197,7 +199,15 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     if (agent.port === undefined) return ad.problem(d.line, w.join(' '), 'agent-check needs agent-port');
     server.agentCheck = agent;
   }
-  if (ssl) server.tls = tls;
+  if (ssl) {
+    // HAProxy 2.6 verifies server certificates by default (ssl-server-verify required), and
+    // refuses a server that would verify without a CA file.
+    if (!verifySet) tls.verify = ad.serverVerify === 'required';
+    if (tls.verify === true && tls.ca === undefined) {
+      return ad.problem(d.line, w.join(' '), `server ${name}: verify is required (HAProxy's default) but no ca-file is given: set "verify none" or a ca-file`);
+    }
+    server.tls = tls;
+  }
   else if (Object.keys(tls).length > 0) ad.warn(d.line, `server ${name}: TLS options without "ssl" ignored`);
   if (Object.keys(passive).length > 0) {
     ad.use(P('passive-health'));

@@ -19,6 +19,11 @@ export function global(ad: AdaptModel, s: Section): void {
       ad.logTag = a;
       continue;
     }
+    if (k === 'ssl-server-verify') {
+      if (a !== 'none' && a !== 'required') ad.problem(d.line, d.words.join(' '), 'ssl-server-verify must be none or required');
+      else ad.serverVerify = a;
+      continue;
+    }
     if (k === 'default-path') {
       if (a !== 'config') ad.warn(d.line, `"default-path ${a ?? ''}" approximated: relative file names are read from the configuration file's directory (default-path config)`);
       continue;
