@@ -14,9 +14,6 @@ import { HAPROXY, fetchText, startHaproxy, startSwitchyard, traffic, until, type
 
 /** HAProxy families whose meaning Switchyard does not have (so it does not expose them). */
 const NOT_SUPPORTED = new Set([
-  // rate maxima (HAProxy samples per-second rates; the plugin keeps no sampler)
-  'haproxy_frontend_max_session_rate', 'haproxy_frontend_http_requests_rate_max', 'haproxy_frontend_connections_rate_max',
-  'haproxy_backend_max_session_rate', 'haproxy_server_max_session_rate',
   // http-response deny, header rewrites, compression, denials at connection / session level, the cache's per-proxy counters
   'haproxy_frontend_responses_denied_total', 'haproxy_backend_responses_denied_total', 'haproxy_server_responses_denied_total',
   'haproxy_frontend_failed_header_rewriting_total', 'haproxy_backend_failed_header_rewriting_total', 'haproxy_server_failed_header_rewriting_total',

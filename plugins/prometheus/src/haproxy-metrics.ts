@@ -36,6 +36,9 @@ class ProxyRecord {
   retries = 0;
   redispatches = 0;
   maxActive = 0;
+  /** Highest exchanges started in one second (sampled each second). */
+  maxRate = 0;
+  lastRequests = 0;
   /** ms since epoch; 0 = never. */
   lastSession = 0;
   timeSum = 0;
@@ -86,6 +89,11 @@ class FrontendRecord {
   requestErrors = 0;
   internalErrors = 0;
   readonly responses: Classes = [0, 0, 0, 0, 0, 0];
+  /** Highest sessions (connections) and requests per second, sampled each second. */
+  maxSessionRate = 0;
+  maxRequestRate = 0;
+  lastSessions = 0;
+  lastRequests = 0;
   constructor(readonly state: FrontendState) {}
 }
 
@@ -130,6 +138,8 @@ export class HaproxyMetrics {
   readonly #servers = new Map<ServerState, ProxyRecord>();
   readonly #countWire = createWireCounter(`${PLUGIN}.haproxy`);
   readonly #wire: WireBytes = { in: 0, out: 0 };
+  #timer: NodeJS.Timeout | null = null;
+  #lastTick = 0;
 
   constructor(gateway: GatewayApi, registry: Registry, prefix: string) {
     this.#gateway = gateway;
@@ -152,6 +162,36 @@ export class HaproxyMetrics {
       return undefined;
     });
     this.#gateway.hooks.log.tap({ name: PLUGIN, stage: Stage.OBSERVE }, (ex: Exchange) => this.observe(ex));
+  }
+
+  /** Samples the per-second maxima once a second (unref'd: it never keeps the process alive). */
+  start(): void {
+    if (this.#timer) return;
+    this.#lastTick = Date.now();
+    this.#timer = setInterval(() => this.sample(), 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  sample(): void {
+    const now = Date.now();
+    const secs = Math.max(0.001, (now - this.#lastTick) / 1000);
+    this.#lastTick = now;
+    const rate = (n: number, last: number): number => Math.round((n - last) / secs);
+    for (const f of this.#frontends.values()) {
+      f.maxSessionRate = Math.max(f.maxSessionRate, rate(f.sessions, f.lastSessions));
+      f.maxRequestRate = Math.max(f.maxRequestRate, rate(f.requests, f.lastRequests));
+      f.lastSessions = f.sessions;
+      f.lastRequests = f.requests;
+    }
+    for (const r of [...this.#backends.values(), ...this.#servers.values()]) {
+      r.maxRate = Math.max(r.maxRate, rate(r.requests, r.lastRequests));
+      r.lastRequests = r.requests;
+    }
   }
 
   #server(s: ServerState): ProxyRecord {
@@ -253,6 +293,11 @@ export class HaproxyMetrics {
       }
     });
     g('limit_session_rate', 'Limit on the number of sessions accepted in a second (0 = unlimited).', () => 0);
+    g('max_session_rate', 'Highest value of sessions per second observed since the worker process started.', (f) => f.maxSessionRate);
+    g('connections_rate_max', 'Highest value of connections per second observed since the worker process started.', (f) => f.maxSessionRate);
+    this.#metric('gauge', 'frontend_http_requests_rate_max', 'Highest value of http requests observed since the worker process started', ['proxy'], (set) => {
+      for (const f of this.#frontends.values()) if (f.state.mode === 'http') set({ proxy: f.state.name }, f.maxRequestRate);
+    });
     this.#metric('counter', 'frontend_http_responses_total', 'Total number of HTTP responses with status 100-199 returned by this object since the worker process started.', ['proxy', 'code'], (set) => {
       for (const f of this.#frontends.values()) {
         if (f.state.mode !== 'http') continue;
@@ -310,6 +355,7 @@ export class HaproxyMetrics {
     g('active_servers', 'Total number of active UP servers with a non-zero weight.', (be) => be.servers.filter((s) => !s.backup && s.available).length);
     g('backup_servers', 'Total number of backup UP servers with a non-zero weight.', (be) => be.servers.filter((s) => s.backup && s.available).length);
     c('loadbalanced_total', 'Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness).', (_be, r) => r.requests);
+    g('max_session_rate', 'Highest value of sessions per second observed since the worker process started.', (_be, r) => r.maxRate);
     this.#metric('counter', 'backend_http_responses_total', 'Total number of HTTP responses with status 100-199 returned by this object since the worker process started.', ['proxy', 'code'], (set) => {
       for (const [be, r] of this.#backends) {
         if (be.mode !== 'http') continue;
@@ -390,6 +436,7 @@ export class HaproxyMetrics {
     });
     g('check_last_change_seconds', 'How long ago the last server state changed, in seconds.', (s) => Math.max(0, Math.round((Date.now() - s.lastChange) / 1000)));
     c('loadbalanced_total', 'Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness).', (s) => s.counters.sessions);
+    g('max_session_rate', 'Highest value of sessions per second observed since the worker process started.', (_s, r) => r.maxRate);
     this.#metric('counter', 'server_http_responses_total', 'Total number of HTTP responses with status 100-199 returned by this object since the worker process started.', ['proxy', 'server', 'code'], (set) => {
       for (const s of this.#allServers()) {
         if (this.#gateway.backends.get(s.backend)?.mode !== 'http') continue;

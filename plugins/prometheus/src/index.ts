@@ -126,7 +126,8 @@ export const plugin = definePlugin<PrometheusConfig>({
     // With HAProxy naming, Switchyard-only families keep their own prefix: nothing pretends to be HAProxy's.
     const metrics = new GatewayMetrics(gateway, { ...config, prefix: haproxy ? 'switchyard_' : config.prefix ?? 'switchyard_', families: !haproxy });
     metrics.tap();
-    if (haproxy) new HaproxyMetrics(gateway, metrics.registry, config.prefix ?? 'haproxy_').tap();
+    const haproxyMetrics = haproxy ? new HaproxyMetrics(gateway, metrics.registry, config.prefix ?? 'haproxy_') : null;
+    haproxyMetrics?.tap();
     serveOnFrontends(gateway, metrics);
     const server = config.enabled ? new MetricsServer(config.listen, config.path, metrics.registry, gateway.logger) : null;
     let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
@@ -134,6 +135,7 @@ export const plugin = definePlugin<PrometheusConfig>({
     ready.catch(() => undefined);
     gateway.container.register(PROMETHEUS_SERVICE, { useValue: { metrics, ready } satisfies PrometheusService });
     gateway.events.once('started', () => {
+      haproxyMetrics?.start();
       // Every plugin has tapped by now: wrap them all, ours included.
       if (config.hookTiming) timeHooks(gateway.hooks, metrics.hookDuration);
       if (!server) return settle.reject(new Error('the metrics endpoint is disabled (prometheus.enabled: false)'));
@@ -149,6 +151,7 @@ export const plugin = definePlugin<PrometheusConfig>({
       );
     });
     gateway.onStop(async () => {
+      haproxyMetrics?.stop();
       await server?.close();
       metrics.registry.clear();
     });
