@@ -28,6 +28,11 @@ export class Pipeline implements ExchangeHost {
   readonly #host: PipelineHost;
   readonly #queue: ServerQueue;
   #use!: HookUse;
+  /**
+   * The forward taps, when every one is synchronous (the HTTP and TCP forwarders, header
+   * rewrites): called in order without a promise per request. Null: tapable's promise path.
+   */
+  #forwardSync: Array<(ex: AnyExchange) => unknown> | null = null;
   respond: Hooks['respond'] | null = null;
   /** Responses not yet finished: told to close their connection when a stop begins. */
   readonly inflight = new Set<http.ServerResponse>();
@@ -42,6 +47,9 @@ export class Pipeline implements ExchangeHost {
     this.#use = use;
     this.respond = use.respond ? this.#host.hooks.respond : null;
     this.#queue.selectTapped = use.selectServer;
+    // tapable keeps taps sorted by stage; their fns are already wrapped to blame their plugin.
+    const taps = (this.#host.hooks.forward as unknown as { taps: Array<{ type: string; fn: (ex: AnyExchange) => unknown }> }).taps;
+    this.#forwardSync = taps.length > 0 && taps.every((t) => t.type === 'sync') ? taps.map((t) => t.fn) : null;
   }
 
   get use(): HookUse {
@@ -78,7 +86,54 @@ export class Pipeline implements ExchangeHost {
 
   // ---------------------------------------------------------------- stages
 
-  async run(ex: AnyExchange): Promise<void> {
+  /**
+   * Runs the stages. Without route taps, with a server free and synchronous forward taps
+   * (the common case) it allocates no promise: each stage that awaits is entered only when
+   * it has something to await.
+   */
+  run(ex: AnyExchange): void {
+    if (this.#use.route || this.#forwardSync === null) {
+      void this.#runAsync(ex);
+      return;
+    }
+    try {
+      const backend = (ex.backend as BackendRuntime | null) ?? (ex.frontend as FrontendRuntime).defaultBackend;
+      if (!backend) throw CoreErrors.NO_BACKEND(ex.frontend.name);
+      ex.backend = backend;
+      if (ex.server === null) {
+        const got = this.#queue.acquire(ex, backend);
+        if (got instanceof Promise) {
+          got.then(
+            () => {
+              if (!ex.ended) this.#forward(ex);
+            },
+            (err: unknown) => this.fail(ex, err),
+          );
+          return;
+        }
+      }
+      this.#forward(ex);
+    } catch (err) {
+      this.fail(ex, err);
+    }
+  }
+
+  /** The forward stage through the synchronous taps (see #forwardSync). */
+  #forward(ex: AnyExchange): void {
+    try {
+      for (const fn of this.#forwardSync!) {
+        const taken = fn(ex);
+        if (taken === undefined) continue;
+        if (taken !== true && !ex.ended) throw CoreErrors.NO_FORWARDER(ex.kind, ex.kind);
+        return;
+      }
+      if (!ex.ended) throw CoreErrors.NO_FORWARDER(ex.kind, ex.kind);
+    } catch (err) {
+      this.fail(ex, err);
+    }
+  }
+
+  async #runAsync(ex: AnyExchange): Promise<void> {
     try {
       const hooks = this.#host.hooks;
       let backend: BackendRuntime | null = null;

@@ -16,6 +16,11 @@ export interface HttpForwarderOptions {
   keepAliveTimeout: number;
   /** Upstream connections per server; 0 = as many as needed. */
   connectionsPerServer: number;
+  /**
+   * Response bytes held for one client that reads slowly before the server's socket is
+   * paused (HAProxy's tune.bufsize idea). Never below the client socket's own 16 KiB.
+   */
+  bufferSize: number;
 }
 
 /**
@@ -139,7 +144,7 @@ export class HttpForwarder {
       });
       return;
     }
-    send(pool, { method, path, headers, body: hasBody ? req : null }, new ResponseHandler(ex, timeouts, null), timeouts.server);
+    send(pool, { method, path, headers, body: hasBody ? req : null }, new ResponseHandler(ex, timeouts, null, this.#options.bufferSize), timeouts.server);
   }
 
   /** The path when a plugin taps the forwarder hooks: a replay plan, then attempts until one answers or no tap retries. */
@@ -190,7 +195,7 @@ export class HttpForwarder {
     const sendAttempt = (): void => {
       try {
         const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
-        send(this.#upstreamOf(ex), { method, path, headers, body }, new ResponseHandler(ex, timeouts, attempt), timeouts.server);
+        send(this.#upstreamOf(ex), { method, path, headers, body }, new ResponseHandler(ex, timeouts, attempt, this.#options.bufferSize), timeouts.server);
       } catch (err) {
         this.#logger.error({ err, server: ex.server?.id }, 'could not send a request attempt');
         ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
@@ -257,10 +262,13 @@ class ResponseHandler implements UpstreamHandler {
   readonly #attempt: Attempt | null;
   #retryStatus = 0;
 
-  constructor(ex: HttpExchange, timeouts: { connect: number; server: number }, attempt: Attempt | null) {
+  readonly #bufferSize: number;
+
+  constructor(ex: HttpExchange, timeouts: { connect: number; server: number }, attempt: Attempt | null, bufferSize: number) {
     this.#ex = ex;
     this.#timeouts = timeouts;
     this.#attempt = attempt;
+    this.#bufferSize = bufferSize;
     ex.res!.once('close', () => {
       if (!this.#done) this.#abort?.(new Error('client closed the connection'));
     });
@@ -294,9 +302,11 @@ class ResponseHandler implements UpstreamHandler {
 
   onData(chunk: Buffer): boolean {
     this.#ex.bytesOut += chunk.length;
-    if (this.#sink!.write(chunk)) return true;
-    // Backpressure: undici pauses until resume(); listen for drain only now, not per response.
-    this.#sink!.once('drain', () => this.#resume?.());
+    const sink = this.#sink!;
+    // Backpressure: past the client's high-water mark and the configured buffer, the server's
+    // socket pauses until the client drains; listen for drain only now, not per response.
+    if (sink.write(chunk) || sink.writableLength < this.#bufferSize) return true;
+    sink.once('drain', () => this.#resume?.());
     return false;
   }
 

@@ -20,6 +20,12 @@ export const plugin = definePlugin<HttpForwarderOptions>({
       description: 'How the HTTP forwarder talks to servers.',
       properties: {
         keepAliveTimeout: durationSchema('Idle upstream keep-alive connections are closed after this long.', '4s'),
+        bufferSize: {
+          type: 'integer',
+          minimum: 1024,
+          default: 16384,
+          description: 'Response bytes held in memory for one slowly reading client before the server is paused (HAProxy tune.bufsize; the client socket itself holds up to 16 KiB).',
+        },
         connectionsPerServer: {
           type: 'integer',
           minimum: 0,
