@@ -36,6 +36,13 @@ class ProxyRecord {
   retries = 0;
   redispatches = 0;
   maxActive = 0;
+  /** UP → DOWN transitions (a server's health; a backend: its last available server went). */
+  upDown = 0;
+  /** Since when it is DOWN (ms since epoch), 0 while up; and the DOWN time before that. */
+  downSince = 0;
+  downtime = 0;
+  /** A backend's last status change (ms since epoch). */
+  lastChange = Date.now();
   /** Highest exchanges started in one second (sampled each second). */
   maxRate = 0;
   lastRequests = 0;
@@ -150,6 +157,34 @@ export class HaproxyMetrics {
     this.#defineFrontend();
     this.#defineBackend();
     this.#defineServer();
+    gateway.events.on('server-change', (change) => {
+      if (change.what !== 'health' && change.what !== 'admin' && change.what !== 'weight') return;
+      const now = Date.now();
+      const s = change.server;
+      if (change.what === 'health') {
+        const r = this.#server(s);
+        if (change.to === 'down' && r.downSince === 0) {
+          r.upDown++;
+          r.downSince = now;
+        } else if (change.to === 'up' && r.downSince !== 0) {
+          r.downtime += now - r.downSince;
+          r.downSince = 0;
+        }
+      }
+      const be = gateway.backends.get(s.backend);
+      const b = be ? this.#backends.get(be) : undefined;
+      if (!be || !b) return;
+      const up = be.servers.some((x) => x.available);
+      if (!up && b.downSince === 0) {
+        b.upDown++;
+        b.downSince = now;
+        b.lastChange = now;
+      } else if (up && b.downSince !== 0) {
+        b.downtime += now - b.downSince;
+        b.downSince = 0;
+        b.lastChange = now;
+      }
+    });
   }
 
   tap(): void {
@@ -356,6 +391,9 @@ export class HaproxyMetrics {
     g('backup_servers', 'Total number of backup UP servers with a non-zero weight.', (be) => be.servers.filter((s) => s.backup && s.available).length);
     c('loadbalanced_total', 'Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness).', (_be, r) => r.requests);
     g('max_session_rate', 'Highest value of sessions per second observed since the worker process started.', (_be, r) => r.maxRate);
+    c('check_up_down_total', 'Total number of failed checks causing UP to DOWN server transitions, per server/backend, since the worker process started', (_be, r) => r.upDown);
+    g('check_last_change_seconds', 'How long ago the last server state changed, in seconds', (_be, r) => Math.max(0, Math.round((Date.now() - r.lastChange) / 1000)));
+    c('downtime_seconds_total', 'Total downtime (in seconds) for the service', (_be, r) => Math.round((r.downtime + (r.downSince ? Date.now() - r.downSince : 0)) / 1000));
     this.#metric('counter', 'backend_http_responses_total', 'Total number of HTTP responses with status 100-199 returned by this object since the worker process started.', ['proxy', 'code'], (set) => {
       for (const [be, r] of this.#backends) {
         if (be.mode !== 'http') continue;
@@ -437,6 +475,9 @@ export class HaproxyMetrics {
     g('check_last_change_seconds', 'How long ago the last server state changed, in seconds.', (s) => Math.max(0, Math.round((Date.now() - s.lastChange) / 1000)));
     c('loadbalanced_total', 'Total number of requests routed by load balancing since the worker process started (ignores queue pop and stickiness).', (s) => s.counters.sessions);
     g('max_session_rate', 'Highest value of sessions per second observed since the worker process started.', (_s, r) => r.maxRate);
+    // HAProxy says NaN for a server without health checks.
+    c('check_up_down_total', 'Total number of failed checks causing UP to DOWN server transitions, per server/backend, since the worker process started', (s, r) => (s.data.has(HEALTH_CONTROL_KEY) ? r.upDown : NaN));
+    c('downtime_seconds_total', 'Total downtime (in seconds) for the service', (_s, r) => Math.round((r.downtime + (r.downSince ? Date.now() - r.downSince : 0)) / 1000));
     this.#metric('counter', 'server_http_responses_total', 'Total number of HTTP responses with status 100-199 returned by this object since the worker process started.', ['proxy', 'server', 'code'], (set) => {
       for (const s of this.#allServers()) {
         if (this.#gateway.backends.get(s.backend)?.mode !== 'http') continue;
