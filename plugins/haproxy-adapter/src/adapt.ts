@@ -5,6 +5,7 @@ import { finish } from './finish';
 import { AdaptModel } from './model';
 import { parseConfig, type Section } from './parse';
 import { httpErrorsSection } from './proxy/errors';
+import { resolversSection } from './sections/resolvers';
 import { proxy } from './proxy/proxy';
 import { cache } from './sections/cache';
 import { global } from './sections/global';
@@ -38,6 +39,14 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
         if (prev !== undefined) ad.problem(s.line, `${s.keyword} ${s.name}`, `${k} '${s.name}' has the same name as ${k} '${s.name}' declared at ${ad.file}:${prev}`);
         else seen[k].set(s.name, s.line);
       }
+    }
+    // Sections that proxies refer to by name are read first: HAProxy resolves references after parsing.
+    for (const s of sections) {
+      if (ad.contributed('section', s.keyword)) continue;
+      if (s.kind === 'cache') cache(ad, s);
+      else if (s.kind === 'userlist') userlist(ad, s);
+      else if (s.keyword === 'http-errors') httpErrorsSection(ad, s);
+      else if (s.keyword === 'resolvers') resolversSection(ad, s);
     }
     for (const s of sections) {
       const own = ad.contributed('section', s.keyword);
@@ -75,16 +84,10 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
           break;
         }
         case 'cache':
-          cache(ad, s);
-          break;
         case 'userlist':
-          userlist(ad, s);
-          break;
+          break; // read above
         case 'other':
-          if (s.keyword === 'http-errors') {
-            httpErrorsSection(ad, s);
-            break;
-          }
+          if (s.keyword === 'http-errors' || s.keyword === 'resolvers') break; // read above
           ad.problem(s.line, `${s.keyword} ${s.name}`.trim(), `the "${s.keyword}" section has no Switchyard equivalent yet`);
           break;
         default:

@@ -185,6 +185,7 @@ export class AdaptModel {
   serverVerify: 'none' | 'required' = 'required';
   /** stats realm, applied once a stats auth exists. */
   statsRealm: { realm: string; line: number } | undefined;
+  readonly resolvers = new Set<string>();
   readonly httpErrors = new Map<string, { pages: Record<string, string>; lines: Record<string, number> }>();
 
   constructor(text: string, file: string, options: HaproxyAdaptOptions) {

@@ -191,13 +191,43 @@ export function parseConfig(text: string, file: string, extraSections: ReadonlyA
   let current: Section | undefined;
   const lines = text.split('\n');
   const last = lines[lines.length - 1]!;
+  void last;
   if (last !== '') {
     // HAProxy 2.6 refuses it too: a last line without its LF may be a truncated file.
     throw HaproxyErrors.SYNTAX.with({ location: { file, line: lines.length } }, `Missing LF on last line, file might have been truncated at position ${last.length + 1}`);
   }
+  // .if/.elif/.else/.endif: a stack of [this branch is taken, some branch was taken]
+  const conds: Array<{ on: boolean; done: boolean; line: number }> = [];
+  const active = (): boolean => conds.every((c) => c.on);
   for (let n = 0; n < lines.length; n++) {
     const words = splitWords(lines[n]!, file, n + 1, env, current?.name);
     if (words.length === 0) continue;
+    const kw = words[0]!;
+    if (kw.startsWith('.')) {
+      const at = { file, line: n + 1 };
+      const outer = conds.slice(0, -1).every((c) => c.on);
+      if (kw === '.if') {
+        const parentOn = active();
+        const v = parentOn && evalCondition(words.slice(1), at, env);
+        conds.push({ on: v, done: v, line: n + 1 });
+      } else if (kw === '.elif' || kw === '.else') {
+        const top = conds[conds.length - 1];
+        if (!top) throw HaproxyErrors.SYNTAX.with({ location: at }, `${kw} without .if`);
+        const v = !top.done && outer && (kw === '.else' || evalCondition(words.slice(1), at, env));
+        top.on = v;
+        top.done ||= v;
+      } else if (kw === '.endif') {
+        if (!conds.pop()) throw HaproxyErrors.SYNTAX.with({ location: at }, '.endif without .if');
+      } else if (!active()) {
+        continue;
+      } else if (kw === '.alert') {
+        throw HaproxyErrors.SYNTAX.with({ location: at }, `.alert: ${words.slice(1).join(' ')}`);
+      } else if (kw !== '.notice' && kw !== '.warning' && kw !== '.diag') {
+        throw HaproxyErrors.SYNTAX.with({ location: at }, `unknown conditional directive "${kw}"`);
+      }
+      continue;
+    }
+    if (!active()) continue;
     const kind = SECTIONS[words[0]!] ?? (extraSections.includes(words[0]!) ? 'other' : undefined);
     if (kind !== undefined) {
       let name = words[1] ?? '';
@@ -226,10 +256,90 @@ export function parseConfig(text: string, file: string, extraSections: ReadonlyA
     }
     current.directives.push({ words, line: n + 1 });
   }
+  if (conds.length > 0) throw HaproxyErrors.SYNTAX.with({ location: { file, line: conds[conds.length - 1]!.line } }, '.if without .endif');
   return sections;
 }
 
 /** Joins words back into one string, quoting those with blanks (for ACL lines and conditions). */
 export function joinWords(words: ReadonlyArray<string>): string {
   return words.map((w) => (/[\s"]/.test(w) || w === '' ? `"${w.replace(/(["\\])/g, '\\$1')}"` : w)).join(' ');
+}
+
+/** What `feature(X)` answers: what Switchyard has (TLS, compression, regexes, the Prometheus exporter), not QUIC, Lua or threads. */
+const FEATURES = new Set(['OPENSSL', 'ZLIB', 'SLZ', 'PCRE', 'PCRE2', 'PCRE2_JIT', 'PCRE_JIT', 'PROMEX', 'LINUX_SPLICE', 'GETADDRINFO', 'ACCEPT4', 'CLOSEFROM', 'TFO', 'NS']);
+/** The HAProxy version the adapter answers for: the one whose behaviour it follows. */
+const VERSION = '2.6.12';
+
+function versionCmp(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** A `.if` condition: terms (predicates, numbers, strings), `!`, `&&`, `||`, parentheses. */
+function evalCondition(words: string[], at: { file: string; line: number }, env: Env): boolean {
+  const text = words.join(' ');
+  const toks = text.match(/&&|\|\||!|\(|\)|[a-z_]+\([^)]*\)|[^\s()!&|]+/g) ?? [];
+  let i = 0;
+  const fail = (why: string): never => {
+    throw HaproxyErrors.SYNTAX.with({ location: at }, `.if ${text}: ${why}`);
+  };
+  const term = (): boolean => {
+    const t = toks[i++];
+    if (t === undefined) return fail('a term is missing');
+    if (t === '!') return !term();
+    if (t === '(') {
+      const v = or();
+      if (toks[i++] !== ')') fail('unbalanced parentheses');
+      return v;
+    }
+    const call = /^([a-z_]+)\((.*)\)$/.exec(t);
+    if (!call) return t !== '' && t !== '0';
+    const args = call[2]!.split(',').map((x) => x.trim());
+    switch (call[1]) {
+      case 'defined':
+        return env[args[0] ?? ''] !== undefined;
+      case 'feature':
+        return FEATURES.has(args[0] ?? '');
+      case 'streq':
+        return args[0] === args[1];
+      case 'strneq':
+        return args[0] !== args[1];
+      case 'version_atleast':
+        return versionCmp(VERSION, args[0] ?? '') >= 0;
+      case 'version_before':
+        return versionCmp(VERSION, args[0] ?? '') < 0;
+      case 'openssl_version_atleast':
+        return versionCmp(process.versions.openssl ?? '0', args[0] ?? '') >= 0;
+      case 'openssl_version_before':
+        return versionCmp(process.versions.openssl ?? '0', args[0] ?? '') < 0;
+      default:
+        return fail(`unknown predicate ${call[1]}()`);
+    }
+  };
+  const and = (): boolean => {
+    let v = term();
+    while (toks[i] === '&&') {
+      i++;
+      const r = term();
+      v = v && r;
+    }
+    return v;
+  };
+  const or = (): boolean => {
+    let v = and();
+    while (toks[i] === '||') {
+      i++;
+      const r = and();
+      v = v || r;
+    }
+    return v;
+  };
+  const v = or();
+  if (i < toks.length) fail(`unexpected "${toks[i]}"`);
+  return v;
 }

@@ -123,6 +123,19 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     case 'server':
       if (!hasBe) return notHere('server belongs in a backend');
       return server(ad, d, ctx);
+    case 'server-template': {
+      // server-template <prefix> <num|low-high> <fqdn>[:port] [params]: one server per slot
+      if (!hasBe) return notHere('server-template belongs in a backend');
+      const [, prefix, count, addr, ...params] = w;
+      const range = /^(\d+)(?:-(\d+))?$/.exec(count ?? '');
+      if (!prefix || !range || !addr) return ad.problem(d.line, w.join(' '), 'server-template needs a prefix, a count (or low-high) and an address');
+      const low = range[2] === undefined ? 1 : Number(range[1]);
+      const high = range[2] === undefined ? Number(range[1]) : Number(range[2]);
+      if (!(high >= low) || high - low > 1023) return ad.problem(d.line, w.join(' '), 'server-template: bad count');
+      ad.warn(d.line, `server-template ${prefix} approximated: its ${high - low + 1} servers all connect to ${addr} as the system resolver answers, instead of one address of the DNS answer each`);
+      for (let n = low; n <= high; n++) server(ad, { words: ['server', `${prefix}${n}`, addr, ...params], line: d.line }, ctx);
+      return;
+    }
     case 'default-server':
       if (!hasBe) return;
       ctx.defaultServer.push(d);
@@ -215,6 +228,15 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return;
     case 'id':
       return;
+    case 'filter': {
+      // the filters HAProxy needs declared explicitly are implied here by the rules using them
+      const kind = w[1];
+      if (kind === 'cache') return ad.warn(d.line, `"filter cache ${w[2] ?? ''}" implied: http-request cache-use / http-response cache-store enable the cache`);
+      if (kind === 'compression') return ad.warn(d.line, '"filter compression" implied: the compression lines enable compression');
+      if (kind === 'spoe') return ad.problem(d.line, w.join(' '), 'SPOE (filter spoe, send-spoe-group) is not supported: run the agent\'s logic in a Switchyard plugin (route hook) instead');
+      if (kind === 'trace') return ad.warn(d.line, '"filter trace" ignored: use --log-level debug');
+      return ad.problem(d.line, w.join(' '), `filter ${kind ?? ''} is not supported (cache, compression, trace are implied or ignored)`);
+    }
     case 'errorfile':
       return errorfile(ad, d, ctx);
     case 'errorfiles':

@@ -52,6 +52,9 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     runContributed(ad, own, { d, ctx, args, condition: cond, addRule: place });
     return;
   }
+  if (action.startsWith('lua.') || (action === 'use-service' && (args[0] ?? '').startsWith('lua.'))) {
+    return ad.problem(d.line, d.words.join(' '), `http-request ${action}: Lua scripts do not run in Switchyard (no Lua engine on npm runs HAProxy\'s core.register_* API): port the script to a JavaScript plugin (definePlugin, tap the route or respond hook; docs/plugin-authoring.md)`);
+  }
   const m = /^track-sc(\d)$/.exec(action);
   if (onBackend && (m || action === 'cache-use' || action === 'auth')) {
     return ad.problem(d.line, d.words.join(' '), `http-request ${action} in a backend is not supported (put it in the frontend)`);

@@ -173,9 +173,14 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
         case 'id':
           i++;
           break;
-        case 'init-addr':
         case 'resolvers':
+          if (a === undefined || !ad.resolvers.has(a)) return ad.problem(src.line, src.words.join(' '), `no resolvers section named "${a ?? ''}"`);
+          i++;
+          break;
+        case 'init-addr':
         case 'resolve-prefer':
+        case 'resolve-opts':
+        case 'resolve-net':
           i++;
           ad.warn(src.line, `server "${o}" ignored: names are resolved by the system resolver at connect time`);
           break;

@@ -19,6 +19,10 @@ export function global(ad: AdaptModel, s: Section): void {
       ad.logTag = a;
       continue;
     }
+    if (k === 'lua-load' || k === 'lua-load-per-thread' || k === 'lua-prepend-path') {
+      ad.problem(d.line, d.words.join(' '), `${k}: Lua scripts do not run in Switchyard (no Lua engine on npm runs HAProxy\'s core.register_* API): port the script to a JavaScript plugin (definePlugin, tap the route or respond hook; docs/plugin-authoring.md)`);
+      continue;
+    }
     if (k === 'ssl-server-verify') {
       if (a !== 'none' && a !== 'required') ad.problem(d.line, d.words.join(' '), 'ssl-server-verify must be none or required');
       else ad.serverVerify = a;
