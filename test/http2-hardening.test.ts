@@ -276,12 +276,12 @@ function release(p: string, body = 'released\n'): void {
 // ------------------------------------------------------------------ the tests
 
 describe('GOAWAY', () => {
-  it('on graceful stop: the open stream finishes, the GOAWAY names it as the last stream, a newer stream is not served', async () => {
+  it.each(['stop', 'reload'])('on graceful %s: the open stream finishes, the GOAWAY names it as the last stream, a newer stream is not served', async (how) => {
     const r = await start();
     const raw = await RawH2.connect(port(r));
     raw.get(1, '/hold/stop', 'localhost');
     await until('the upstream to hold stream 1', () => held.has('/hold/stop'));
-    const stopping = r.stop(5_000);
+    const stopping = how === 'stop' ? r.stop(5_000) : r.reload().then((res) => expect(res).toMatchObject({ ok: true }));
     const goaway = goawayOf((await raw.waitFrame((f) => f.type === FRAME.GOAWAY))!);
     expect(goaway).toEqual({ lastStreamId: 1, code: NGHTTP2_NO_ERROR });
     const hits = up.hits;
@@ -297,6 +297,12 @@ describe('GOAWAY', () => {
     expect(up.hits).toBe(hits);
     await stopping;
     raw.close();
+    if (how === 'reload') {
+      // The port stayed open: a new connection is served by generation 2.
+      expect(r.generation).toBe(2);
+      expect((await timedGet(port(r))).status).toBe(200);
+      await r.stop(1_000);
+    }
   });
 
   it('on reload: the old generation GOAWAYs its sessions, in-flight streams finish, new sessions reach the new generation (node:http2 client)', async () => {
@@ -498,6 +504,22 @@ describe('floods', () => {
       expect(other.ms).toBeLessThan(2_000);
     }
   }, 30_000);
+
+  it('an idle session (no stream) gets GOAWAY and is closed after the frontend\'s timeouts.client', async () => {
+    const r2 = await start(configText().replace('    defaultBackend: app\n  h2default:', '    defaultBackend: app\n    timeouts: { client: 300ms }\n  h2default:'));
+    try {
+      const raw = await RawH2.connect(port(r2));
+      raw.get(1, '/fast', 'localhost');
+      await raw.waitFrame((f) => f.stream === 1 && f.type === FRAME.DATA && (f.flags & END_STREAM) !== 0);
+      const t0 = Date.now();
+      const goaway = await raw.waitFrame((f) => f.type === FRAME.GOAWAY, 5_000);
+      expect(goaway && goawayOf(goaway)).toEqual({ lastStreamId: 1, code: NGHTTP2_NO_ERROR });
+      await until('the connection to close', () => raw.closed, 5_000);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    } finally {
+      await r2.stop(0);
+    }
+  });
 
   it('a client that never acknowledges SETTINGS is closed after settingsTimeout', async () => {
     const r2 = await start(configText().replace('maxConcurrentStreams: 1000', 'settingsTimeout: 300ms'));

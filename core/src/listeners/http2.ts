@@ -36,20 +36,12 @@ export class Http2GatewayRequest extends http2.Http2ServerRequest {
       headers['transfer-encoding'] = 'chunked';
     }
     super(stream, headers, options as never, raw);
-    // A client RST_STREAM ends the stream's readable side like a complete body (node:http2
-    // pushes null, then emits 'aborted'): a forwarder would finish the upstream request as if
-    // the body were whole. Fail the request first, as HTTP/1.1's IncomingMessage does.
-    stream.prependListener('end', () => {
-      const code = stream.rstCode;
-      if (code === undefined || code === http2.constants.NGHTTP2_NO_ERROR || this.destroyed) return;
-      if (this.listenerCount('error') === 0) this.once('error', () => undefined);
-      this.destroy(Object.assign(new Error(`the client reset the stream (code ${code})`), { code: 'ECONNRESET' }));
-    });
   }
 }
 
 /** Drops the reason phrase forwarders pass along: HTTP/2 has none (RFC 9113 §8.3.2). */
 export class Http2GatewayResponse extends http2.Http2ServerResponse {
+
   override writeHead(statusCode: number, headers?: http2.OutgoingHttpHeaders | string[]): this;
   override writeHead(statusCode: number, statusMessage: string, headers?: http2.OutgoingHttpHeaders | string[]): this;
   override writeHead(statusCode: number, a?: string | http2.OutgoingHttpHeaders | string[], b?: http2.OutgoingHttpHeaders | string[]): this {
@@ -90,3 +82,17 @@ export function createHttp2Server(o: Http2ListenerOptions): { server: http2.Http
   server.on('sessionError', (err) => o.logger.debug({ err, frontend: o.frontend }, 'HTTP/2 session error'));
   return { server, sessions };
 }
+
+/**
+ * As on an HTTP/1.1 ServerResponse, `destroyed` is true once the stream is gone (a client
+ * RST_STREAM, the session closed): the compat response has no such property, and code that
+ * checks it before answering (the forwarder's client-abort path) would otherwise write to a
+ * closed stream, which throws.
+ */
+Object.defineProperty(Http2GatewayResponse.prototype, 'destroyed', {
+  configurable: true,
+  get(this: http2.Http2ServerResponse): boolean {
+    const stream = this.stream as http2.ServerHttp2Stream | undefined;
+    return stream === undefined || stream.destroyed || stream.closed;
+  },
+});
