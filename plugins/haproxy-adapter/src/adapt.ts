@@ -1,7 +1,7 @@
 import type { AdaptResult, SlotRegistry } from '@switchyard/sdk';
 import { HaproxyErrors } from './errors';
 import { runContributed } from './contributed';
-import { finish } from './finish';
+import { dropDangling, finish } from './finish';
 import { AdaptModel } from './model';
 import { parseConfig, type Section } from './parse';
 import { httpErrorsSection } from './proxy/errors';
@@ -95,6 +95,7 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
       }
     }
     finish(ad);
+    if (ad.lenient) dropDangling(ad);
     if (ad.problems.length > 0) {
       const list = ad.problems.map((p) => `  ${ad.file}:${p.line}: ${p.directive} — ${p.why}`);
       if (!ad.lenient) {

@@ -92,3 +92,62 @@ function useSamplePlugins(ad: AdaptModel): void {
     }
   }
 }
+
+/** The ACL names a condition refers to (words outside `{ … }`, without `!`). */
+function aclNamesIn(cond: string): string[] {
+  const out: string[] = [];
+  const outside = cond.replace(/\{[^{}]*\}/g, ' ');
+  for (const w of outside.split(/\s+/)) {
+    const n = w.replace(/^!/, '');
+    if (n !== '' && !['or', '||', 'and', '&&'].includes(n)) out.push(n);
+  }
+  return out;
+}
+
+/**
+ * --lenient never leaves a dangling reference: a rule whose condition names an ACL the adapter
+ * dropped, a useBackend rule or defaultBackend naming a backend that is not there, go too,
+ * each with a warning naming what it depended on.
+ */
+export function dropDangling(ad: AdaptModel): void {
+  const frontends = ad.config.frontends as Record<string, Obj>;
+  const backends = ad.config.backends as Record<string, Obj>;
+  const lineOf = (p: Array<string | number>): number => ad.lines.get(JSON.stringify(p)) ?? 1;
+  for (const [fname, fe] of Object.entries(frontends)) {
+    const defined = new Set(Object.keys((fe.acls as Obj | undefined) ?? {}));
+    const missing = (rule: Obj): string | undefined => {
+      for (const key of ['if', 'unless'] as const) {
+        const c = rule[key];
+        if (typeof c !== 'string') continue;
+        const gone = aclNamesIn(c).find((n) => ad.droppedAcls.has(n) && !defined.has(n));
+        if (gone !== undefined) return `ACL ${gone} (line ${ad.droppedAcls.get(gone)}) was not taken`;
+      }
+      return undefined;
+    };
+    const prune = (path: Array<string | number>, list: unknown, extra?: (r: Obj) => string | undefined): void => {
+      if (!Array.isArray(list)) return;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const r = list[i] as Obj;
+        const why = missing(r) ?? extra?.(r);
+        if (why === undefined) continue;
+        ad.warn(lineOf([...path, i]), `dropped ${path.slice(2).join('.')}[${i}] of frontend ${fname}: ${why}`);
+        list.splice(i, 1);
+      }
+    };
+    prune(['frontends', fname, 'httpRequest'], fe.httpRequest);
+    prune(['frontends', fname, 'httpResponse'], fe.httpResponse);
+    prune(['frontends', fname, 'track'], fe.track);
+    const tcp = fe.tcpRequest as Obj | undefined;
+    if (tcp) {
+      prune(['frontends', fname, 'tcpRequest', 'connection'], tcp.connection);
+      prune(['frontends', fname, 'tcpRequest', 'content'], tcp.content);
+    }
+    prune(['frontends', fname, 'useBackend'], fe.useBackend, (r) =>
+      typeof r.backend === 'string' && !r.backend.includes('%[') && backends[r.backend] === undefined ? `backend ${r.backend} is not there` : undefined,
+    );
+    if (typeof fe.defaultBackend === 'string' && backends[fe.defaultBackend] === undefined) {
+      ad.warn(lineOf(['frontends', fname, 'defaultBackend']), `dropped default_backend of frontend ${fname}: backend ${fe.defaultBackend} is not there`);
+      delete fe.defaultBackend;
+    }
+  }
+}

@@ -186,6 +186,8 @@ export class AdaptModel {
   /** stats realm, applied once a stats auth exists. */
   statsRealm: { realm: string; line: number } | undefined;
   readonly resolvers = new Set<string>();
+  /** ACL names whose definition the adapter could not take (with --lenient their users are dropped too). */
+  readonly droppedAcls = new Map<string, number>();
   readonly httpErrors = new Map<string, { pages: Record<string, string>; lines: Record<string, number> }>();
 
   constructor(text: string, file: string, options: HaproxyAdaptOptions) {

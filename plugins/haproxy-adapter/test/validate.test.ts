@@ -68,3 +68,31 @@ describe('validate refuses what run refuses, at the haproxy.cfg line', () => {
     expect((await cli('run', text, 'ok-run.cfg')).code).toBe(124); // still running when timeout stopped it
   }, 40000);
 });
+
+describe('--lenient never leaves a dangling reference', () => {
+  it('drops the rules that need a dropped ACL or a missing backend, and keeps a server without its one unknown option', async () => {
+    const text = `defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 5s
+frontend fe
+    bind 127.0.0.1:0
+    http-request deny if !is_ok
+    use_backend gone if { path_beg /x }
+    default_backend be
+backend be
+    acl is_ok src 127.0.0.1
+    server s1 127.0.0.1:9 frobnicate
+`;
+    const file = path.join(dir, 'lenient.cfg');
+    fs.writeFileSync(file, text);
+    const strict = await exec(process.execPath, [CLI, 'validate', '--config', file], { cwd: ROOT }).catch((e: { code: number; stderr: string }) => e);
+    expect((strict as { code: number }).code).toBe(1);
+    const r = await exec(process.execPath, [CLI, 'validate', '--lenient', '--config', file], { cwd: ROOT });
+    expect(r.stdout).toContain('valid');
+    expect(r.stderr).toMatch(/lenient\.cfg:8: dropped httpRequest\[0\] of frontend fe: ACL is_ok \(line 12\) was not taken/);
+    expect(r.stderr).toMatch(/lenient\.cfg:9: dropped useBackend\[0\] of frontend fe: backend gone is not there/);
+    expect(r.stderr).not.toMatch(/has no servers/);
+  }, 40000);
+});

@@ -75,8 +75,9 @@ export function bind(ad: AdaptModel, d: Directive, ctx: Ctx): void {
         ad.warn(d.line, 'bind "allow-0rtt" ignored: TLS 1.3 early data is not accepted (clients fall back to a full handshake)');
         break;
       default:
+        // fatal unless --lenient, which keeps the bind without this one option
         ad.problem(d.line, w.join(' '), `unsupported bind option "${o}"`);
-        return;
+        break;
     }
   }
   if (ssl && !tls.certificates) return ad.problem(d.line, w.join(' '), 'bind ssl needs crt <pem file>');

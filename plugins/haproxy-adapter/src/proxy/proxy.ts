@@ -144,7 +144,10 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       if (!hasBe) return notHere('cookie belongs in a backend');
       return cookie(ad, d, ctx);
     case 'acl': {
-      if (!hasFe) return notHere('ACLs are only supported in frontend and listen sections (backend rules are not)');
+      if (!hasFe) {
+        if (w[1] && !ctx.fromDefaults) ad.droppedAcls.set(w[1], d.line);
+        return notHere('ACLs are only supported in frontend and listen sections (backend rules are not)');
+      }
       const name = w[1];
       if (!name || w.length < 3) return ad.problem(d.line, w.join(' '), 'acl needs a name and a criterion');
       ad.use(P('acl'));

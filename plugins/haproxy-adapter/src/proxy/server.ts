@@ -191,7 +191,9 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
           ad.warn(src.line, `server "minconn" ignored: ${name} keeps its fixed maxconn (dynamic limits with fullconn are not supported)`);
           break;
         default:
-          return ad.problem(src.line, src.words.join(' '), `unsupported server option "${o}"`);
+          // fatal unless --lenient, which keeps the server without this one option
+          ad.problem(src.line, src.words.join(' '), `unsupported server option "${o}"`);
+          break;
       }
     }
   }
