@@ -5,7 +5,10 @@ import * as tls from 'node:tls';
 import { AsyncSeriesBailHook } from 'tapable';
 import { definePlugin, ForwardErrors, Stage, type GatewayApi, type ServerState, type SwitchyardError, type TcpExchange } from '@switchyard/sdk';
 
+import { applyKeepAlive, keepAliveSchema, registerKeepAliveDirectives } from './keepalive';
+
 export const NAME = '@switchyard/plugin-tcp-forwarder';
+export type { TcpKeepAliveConfig } from './keepalive';
 
 /** A connection to a server that failed (refused, reset or timed out) before any byte was sent. */
 export interface TcpConnectFailure {
@@ -54,6 +57,7 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
   const upstream: net.Socket = secure
     ? tls.connect({ host: server.host, port: server.port, ...secure })
     : net.connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
+  applyKeepAlive(ex, upstream);
   let connected = false;
   const failConnect = (error: SwitchyardError): void => {
     const hooks = hooksByGateway.get(gateway);
@@ -171,9 +175,13 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.2',
+  version: '0.2.3',
   core: '^0.1.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
+  schema: keepAliveSchema,
+  register({ slots }) {
+    registerKeepAliveDirectives(slots, NAME);
+  },
   apply(gateway) {
     gateway.hooks.forward.tap({ name: NAME, stage: Stage.FORWARDER }, (ex) => {
       if (ex.kind !== 'tcp') return undefined;
