@@ -165,7 +165,7 @@ export class AclCompilerImpl implements AclCompiler {
       throw AclErrors.BAD_FETCH_ARG.with({ location: { path: where }, cause: err }, where, name, (err as Error).message);
     }
     if (call.rest !== '') {
-      const convs: Array<(v: FetchValue) => FetchValue> = [];
+      const convs: Array<(v: FetchValue, ex: Exchange) => FetchValue> = [];
       const re = /,([A-Za-z0-9_.]+)(?:\(([^()]*)\))?/y;
       let pos = 0;
       while (pos < call.rest.length) {
@@ -184,10 +184,10 @@ export class AclCompilerImpl implements AclCompiler {
       const inner = read;
       read =
         convs.length === 1
-          ? ((c) => (ex: Exchange) => c(inner(ex)))(convs[0]!)
+          ? ((c) => (ex: Exchange) => c(inner(ex), ex))(convs[0]!)
           : (ex: Exchange) => {
               let v = inner(ex);
-              for (const c of convs) v = c(v);
+              for (const c of convs) v = c(v, ex);
               return v;
             };
     }

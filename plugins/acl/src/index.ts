@@ -8,6 +8,7 @@ import { explainCommand } from './explain';
 import { FETCHES } from './fetches';
 import { CONVERTERS, MATCHERS } from './matchers';
 import { MORE_CONVERTERS } from './converters';
+import { HAPROXY_CONVERTERS } from './converters-haproxy';
 import { compileRoutes, compileUseBackend, route, type FrontendRouting, type RouteConfig, type UseBackendRule } from './routing';
 import { COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, type AclCompiler, type ExplainStep } from './types';
 
@@ -149,7 +150,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
@@ -161,7 +162,7 @@ export const plugin = definePlugin({
       if (!SHARED_FETCHES.has(name)) slots.provide(FETCH_SLOT, name, f, { description: f.description });
     }
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
-    for (const [name, c] of Object.entries({ ...CONVERTERS, ...MORE_CONVERTERS })) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
+    for (const [name, c] of Object.entries({ ...HAPROXY_CONVERTERS, ...CONVERTERS, ...MORE_CONVERTERS })) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
     const service: AclService = { forGateway: compilerFor };
     slots.provide(COMPILER_SLOT, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
     slots.provide(EXPLAIN_SLOT, 'routing', routingExplainer, { description: 'Backend choice in `switchyard explain`.' });

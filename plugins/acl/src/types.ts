@@ -23,7 +23,8 @@ export const MATCH_SLOT = 'acl.match';
 export interface ConverterDefinition {
   readonly description: string;
   readonly arg: 'none' | 'optional' | 'required';
-  compile(arg: string | undefined): (value: FetchValue) => FetchValue;
+  /** The returned function also gets the exchange, for converters that read variables (hmac, add_item). */
+  compile(arg: string | undefined): (value: FetchValue, exchange?: Exchange) => FetchValue;
 }
 
 export const CONVERTER_SLOT = 'acl.converter';

@@ -4,8 +4,9 @@ import {
 } from '@switchyard/sdk';
 import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
+import { provideHaproxyDirectives } from './haproxy';
 import {
-  REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
+  AFTER_RESPONSE_ACTIONS, REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
   type CompiledRequestRule, type CompiledResponseRule, type CompiledTcpRule, type RuleConfig, type TcpRequestConfig,
 } from './rules';
 
@@ -23,7 +24,7 @@ interface FrontendRules {
   inspectBytes: number;
 }
 
-const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules> }>();
+const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules>; after: Map<object, CompiledResponseRule[]> }>();
 
 const ruleProps = (actions: ReadonlyArray<string>): Record<string, JsonSchema> => ({
   action: { enum: [...actions], description: 'What the rule does.' },
@@ -111,13 +112,17 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: {
     frontend: {
       httpRequest: httpRuleSchema(REQUEST_ACTIONS, 'Request rules (allow, deny, redirect, return, header/path/query rewrites, set-var, set-method)'),
       httpResponse: httpRuleSchema(RESPONSE_ACTIONS, 'Response rules (set-header, add-header, del-header, replace-header, set-status)'),
+      httpAfterResponse: httpRuleSchema(
+        AFTER_RESPONSE_ACTIONS,
+        'HAProxy http-after-response: rules run after httpResponse (and after the backend\'s), on every proxied response and on the gateway\'s own answers from a backend (errors); allow stops them',
+      ),
       tcpRequest: {
         type: 'object',
         additionalProperties: false,
@@ -130,9 +135,13 @@ export const plugin = definePlugin({
         },
       },
     },
+    backend: {
+      httpAfterResponse: httpRuleSchema(AFTER_RESPONSE_ACTIONS, 'HAProxy http-after-response in a backend: run before the frontend\'s, on responses from this backend'),
+    },
   },
   register({ slots }) {
     slots.provide(EXPLAIN_SLOT, 'http-request', requestExplainer, { description: 'http-request rules in `switchyard explain`.' });
+    provideHaproxyDirectives(slots);
   },
   // Rules are compiled here, so `switchyard validate` refuses what `run` would.
   provision(gateway) {
@@ -161,13 +170,54 @@ export const plugin = definePlugin({
         inspectBytes: tcp?.inspectBytes ?? 16384,
       });
     }
+    // http-after-response: the backend's rules, then the frontend's, after every httpResponse rule.
+    const after = new Map<object, CompiledResponseRule[]>();
+    for (const [name, fe] of Object.entries(gateway.config.frontends)) {
+      const list = (fe.httpAfterResponse as RuleConfig[] | undefined) ?? [];
+      if (list.length === 0) continue;
+      compiler ??= compilerOf(gateway);
+      if (!compiler) throw RuleErrors.NO_ACL(`frontends.${name}`);
+      const c = compiler;
+      after.set(gateway.frontends.get(name)!, list.map((r, i) => compileResponseRule(c, name, r, i, `frontends.${name}.httpAfterResponse`)));
+    }
+    for (const [name, be] of Object.entries(gateway.config.backends)) {
+      const list = (be.httpAfterResponse as RuleConfig[] | undefined) ?? [];
+      if (list.length === 0) continue;
+      compiler ??= compilerOf(gateway);
+      if (!compiler) throw RuleErrors.NO_ACL(`backends.${name}`);
+      const c = compiler;
+      // Conditions of a backend's rules see the ACLs of defaults only (no frontend's).
+      after.set(gateway.backends.get(name)!, list.map((r, i) => compileResponseRule(c, '', r, i, `backends.${name}.httpAfterResponse`)));
+    }
     if (!compiler) return;
-    states.set(gateway, { compiler, rules: all });
+    states.set(gateway, { compiler, rules: all, after });
   },
   apply(gateway) {
     const state = states.get(gateway);
     if (!state) return;
     const all = state.rules;
+    const after = state.after;
+    if (after.size > 0) {
+      const runList = (rules: CompiledResponseRule[] | undefined, head: ResponseHead, ex: HttpExchange): boolean => {
+        if (rules === undefined) return true;
+        for (const r of rules) {
+          if (r.condition !== undefined && !r.condition.test(ex)) continue;
+          if (r.action === 'allow') return false;
+          r.run(head, ex);
+          if (ex.error !== null) return false;
+        }
+        return true;
+      };
+      gateway.hooks.respond.tap({ name: `${NAME}:after-response`, stage: Stage.REWRITE + 50 }, (head: ResponseHead, ex: HttpExchange) => {
+        const fromBackend = ex.backend ? after.get(ex.backend) : undefined;
+        const fromFrontend = after.get(ex.frontend);
+        if (fromBackend === undefined && fromFrontend === undefined) return head;
+        ex.vars.set(RESPONSE_VAR, head);
+        if (runList(fromBackend, head, ex)) runList(fromFrontend, head, ex);
+        ex.vars.delete(RESPONSE_VAR);
+        return head;
+      });
+    }
     const byFrontend = new Map<object, FrontendRules>();
     for (const [name, r] of all) byFrontend.set(gateway.frontends.get(name)!, r);
     const some = (pick: (r: FrontendRules) => number): boolean => [...all.values()].some((r) => pick(r) > 0);

@@ -41,6 +41,8 @@ export const REQUEST_ACTIONS = [
   'set-query', 'set-var', 'set-method',
 ] as const;
 export const RESPONSE_ACTIONS = ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status'] as const;
+/** http-after-response: the response actions, and allow (stop). */
+export const AFTER_RESPONSE_ACTIONS = [...RESPONSE_ACTIONS, 'allow'] as const;
 export const TCP_ACTIONS = ['accept', 'reject'] as const;
 
 /** What a request rule did: go on, stop the rules (allow), or the exchange was answered. */
@@ -349,11 +351,11 @@ function failResponse(head: ResponseHead, ex: HttpExchange, rule: string, header
   head.transforms.push(errorBody(body));
 }
 
-export function compileResponseRule(compiler: AclCompiler, frontend: string, rule: RuleConfig, index: number): CompiledResponseRule {
-  const where = `frontends.${frontend}.httpResponse[${index}]`;
+export function compileResponseRule(compiler: AclCompiler, frontend: string, rule: RuleConfig, index: number, list = `frontends.${frontend}.httpResponse`): CompiledResponseRule {
+  const where = `${list}[${index}]`;
   const condition = compiler.compileRuleCondition(frontend, rule, where);
   const a = rule.action;
-  const label = `httpResponse[${index}] ${a}`;
+  const label = `${list.slice(list.lastIndexOf('.') + 1)}[${index}] ${a}`;
   let run: (head: ResponseHead, ex: HttpExchange) => void;
   let describe: string = a;
   switch (a) {
@@ -406,6 +408,11 @@ export function compileResponseRule(compiler: AclCompiler, frontend: string, rul
       describe = `set-status ${status}${reason ? ` ${reason}` : ''}`;
       break;
     }
+    case 'allow':
+      // http-after-response allow: the rules after it are skipped (the caller stops on it).
+      run = () => undefined;
+      describe = 'allow';
+      break;
     default:
       throw invalid(`${where}.action`, `unknown http-response action "${a}" (actions: ${RESPONSE_ACTIONS.join(', ')})`);
   }
