@@ -52,7 +52,9 @@ describe('tap order of first-party plugins', () => {
 
 // Reading it: within a hook, lower stages first (Stage constants in docs/hooks.md).
 const EXPECTED = {
-  accept: [],
+  accept: [
+    'stats@2000', // counts connections when they arrive, after any filter (HAProxy's frontend sessions)
+  ],
   tls: [],
   route: [
     'basic-auth@-310', // checks credentials early so rules can read http_auth() (never answers here)

@@ -17,7 +17,7 @@ import { HAPROXY, fetchText, startHaproxy, startSwitchyard, traffic, until, type
  */
 const NOT_MEASURED = new Set([
   'check_rise', 'check_fall', 'check_health', 'hanafail',
-  'dresp', 'chkfail', 'chkdown', 'downtime', 'throttle', 'comp_in', 'comp_out', 'comp_byp', 'comp_rsp', 'qtime', 'ctime', 'rtime',
+  'dresp', 'chkfail', 'throttle', 'comp_in', 'comp_out', 'comp_byp', 'comp_rsp', 'qtime', 'ctime', 'rtime',
   'dcon', 'dses', 'wrew', 'connect', 'reuse', 'cache_lookups', 'cache_hits', 'srv_icur', 'qtime_max', 'ctime_max', 'rtime_max',
   'idle_conn_cur', 'safe_conn_cur', 'used_conn_cur', 'need_conn_est', 'agg_server_status', 'agg_server_check_status', 'agg_check_status',
   'ssl_sess', 'ssl_reused_sess', 'ssl_failed_handshake', 'h2_headers_rcvd', 'h2_data_rcvd', 'h2_settings_rcvd', 'h2_rst_stream_rcvd',
@@ -29,7 +29,7 @@ const NOT_MEASURED = new Set([
 const NOT_MEASURED_FOR = { BACKEND: new Set(['slim']) } as Record<string, Set<string>>;
 
 /** Same value in both, after the same traffic. */
-const EXACT = ['check_status', 'check_desc', 'pxname', 'svname', 'qcur', 'qmax', 'slim', 'stot', 'dreq', 'ereq', 'econ', 'eresp', 'wretr', 'wredis', 'status', 'weight',
+const EXACT = ['check_status', 'check_desc', 'chkdown', 'pxname', 'svname', 'qcur', 'qmax', 'slim', 'stot', 'dreq', 'ereq', 'econ', 'eresp', 'wretr', 'wredis', 'status', 'weight',
   'act', 'bck', 'pid', 'sid', 'lbtot', 'type', 'rate_lim', 'hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other',
   'cli_abrt', 'srv_abrt', 'mode', 'conn_tot', 'eint', 'uweight', '-'];
 /** Integers in both (rates are whole sessions per second in HAProxy). */

@@ -9,8 +9,5 @@ export const PrometheusErrors = defineErrors({
     code: 'SWY_ERR_PROMETHEUS_NO_ACL',
     message: '%s: an if/unless condition needs @switchyard/plugin-acl in plugins',
   },
-  NO_MATCH: {
-    code: 'SWY_ERR_PROMETHEUS_NO_MATCH',
-    message: '%s: give a path, an if or an unless condition (which requests get the metrics)',
-  },
+
 });

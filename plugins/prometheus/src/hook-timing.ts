@@ -76,14 +76,15 @@ function wrap(tap: FullTap, hook: HookName, h: HistogramChild): FullTap {
 }
 
 /**
- * Times every tap of every hook that has taps, per (hook, plugin). Call it once every
- * plugin has tapped (on `started`): tapable's `register` interceptor rewrites the taps
- * already there and any added later, and resets the hook's compiled call once.
+ * Times every tap of every hook, per (hook, plugin). Call it in the plugin's apply step:
+ * tapable's `register` interceptor rewrites the taps already there and every tap added later
+ * (the plugins applied after this one), before the core compiles its pipeline — which may
+ * keep the forward taps' functions to call them directly. An interceptor adds no tap, so a
+ * hook nobody taps stays unused.
  */
 export function timeHooks(hooks: Hooks, histogram: FastHistogram): void {
   for (const name of HOOK_NAMES) {
     const hook = hooks[name] as unknown as InterceptableHook;
-    if (hook.taps.length === 0) continue;
     hook.intercept({ register: (tap) => wrap(tap, name, histogram.child({ hook: name, plugin: tap.name })) });
   }
 }

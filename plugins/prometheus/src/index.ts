@@ -57,7 +57,6 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
       const c = acl.forGateway(gateway).compileRuleCondition(fe.name, { if: fc.if, unless: fc.unless }, where);
       test = c ? (ex) => c.test(ex) : null;
     }
-    if (fc.path === undefined && test === null) throw PrometheusErrors.NO_MATCH(`frontends.${fe.name}.prometheus`);
     served.set(fe, { path: fc.path, test });
   }
   if (served.size === 0) return;
@@ -111,7 +110,7 @@ export const plugin = definePlugin<PrometheusConfig>({
     frontend: {
       prometheus: {
         type: 'object',
-        description: 'Also serve the metrics on this HTTP frontend (HAProxy `http-request use-service prometheus-exporter if …`): at `path`, and/or where the `if`/`unless` condition holds (ACL syntax, needs @switchyard/plugin-acl).',
+        description: 'Also serve the metrics on this HTTP frontend (HAProxy `http-request use-service prometheus-exporter [if …]`): at `path`, and/or where the `if`/`unless` condition holds (ACL syntax, needs @switchyard/plugin-acl); `{}` answers every request of the frontend.',
         additionalProperties: false,
         properties: {
           path: { type: 'string', pattern: '^/', description: 'Serve the metrics for requests to exactly this path.' },
@@ -125,6 +124,9 @@ export const plugin = definePlugin<PrometheusConfig>({
     const haproxy = config.naming === 'haproxy';
     // With HAProxy naming, Switchyard-only families keep their own prefix: nothing pretends to be HAProxy's.
     const metrics = new GatewayMetrics(gateway, { ...config, prefix: haproxy ? 'switchyard_' : config.prefix ?? 'switchyard_', families: !haproxy });
+    // Now, not on `started`: the core compiles its pipeline (and may keep the forward taps'
+    // functions) once every plugin applied; the interceptor wraps taps added after this too.
+    if (config.hookTiming) timeHooks(gateway.hooks, metrics.hookDuration);
     metrics.tap();
     const haproxyMetrics = haproxy ? new HaproxyMetrics(gateway, metrics.registry, config.prefix ?? 'haproxy_') : null;
     haproxyMetrics?.tap();
@@ -136,8 +138,6 @@ export const plugin = definePlugin<PrometheusConfig>({
     gateway.container.register(PROMETHEUS_SERVICE, { useValue: { metrics, ready } satisfies PrometheusService });
     gateway.events.once('started', () => {
       haproxyMetrics?.start();
-      // Every plugin has tapped by now: wrap them all, ours included.
-      if (config.hookTiming) timeHooks(gateway.hooks, metrics.hookDuration);
       if (!server) return settle.reject(new Error('the metrics endpoint is disabled (prometheus.enabled: false)'));
       server.listen().then(
         (address) => {

@@ -124,6 +124,25 @@ class ProxyCounters {
   lastSession = 0;
   /** Longest total time, ms. */
   maxTime = 0;
+  /** UP → DOWN transitions (a server's health; a backend: no server left), and DOWN time (ms). */
+  upDown = 0;
+  downSince = 0;
+  downtime = 0;
+
+  /** Follows the DOWN state: `down` now or not. */
+  track(down: boolean, now: number): void {
+    if (down && this.downSince === 0) {
+      this.upDown++;
+      this.downSince = now;
+    } else if (!down && this.downSince !== 0) {
+      this.downtime += now - this.downSince;
+      this.downSince = 0;
+    }
+  }
+
+  downtimeSeconds(now: number): number {
+    return Math.round((this.downtime + (this.downSince === 0 ? 0 : now - this.downSince)) / 1000);
+  }
 
   count(ex: Exchange, wire: WireBytes, ms: number): void {
     this.bytesIn += wire.in;
@@ -222,6 +241,8 @@ function failures(c: ProxyCounters, now: number): ProxyFailures {
     serverAborts: c.serverAborts,
     internalErrors: c.internalErrors,
     lastSessionAgo: c.lastSession === 0 ? -1 : Math.max(0, Math.round((now - c.lastSession) / 1000)),
+    downTransitions: c.upDown,
+    downtime: c.downtimeSeconds(now),
   };
 }
 
@@ -262,13 +283,16 @@ export class StatsCollector {
       for (const s of be.servers) this.#servers.set(s, new ServerRecord(s, options.latencyWindow));
     }
     gateway.events.on('server-change', (change) => {
+      const now = Date.now();
+      if (change.what === 'health') this.#serverRecord(change.server).track(change.to === 'down', now);
       const rec = this.#backendRecordByName(change.server.backend);
       if (!rec) return;
       const st = backendStatus(rec.state);
       if (st !== rec.lastStatus) {
         rec.lastStatus = st;
-        rec.lastChange = Date.now();
+        rec.lastChange = now;
       }
+      rec.track(st === 'DOWN', now);
     });
   }
 

@@ -82,9 +82,14 @@ function bindSort(){
     applySort(table);
   });
 }
+/* While the user edits an admin form (changed a field or focuses one), live updates wait, so
+   the form is not redrawn under the click; they resume 15 s after the last edit. */
+var editing = 0;
+document.getElementById('tables').addEventListener('input', function(e){ if (e.target.form) editing = Date.now(); });
+document.getElementById('tables').addEventListener('change', function(e){ if (e.target.form) editing = Date.now(); });
 function showTables(html){
-  /* Keep a form the user is editing: skip that update, the next one comes within a second. */
   var a = document.activeElement; if (a && a.form && a.form.className === 'adm') return;
+  if (Date.now() - editing < 15000) return;
   document.getElementById('tables').innerHTML = html; bindSort();
 }
 function info(s){ document.getElementById('uptime').textContent = ago(s.uptime); document.getElementById('pid').textContent = s.pid; document.getElementById('updated').textContent = new Date(s.time).toLocaleTimeString(); }

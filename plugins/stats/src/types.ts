@@ -36,6 +36,10 @@ export interface ProxyFailures {
   internalErrors: number;
   /** Seconds since the last exchange started; -1 = never (HAProxy `lastsess`). */
   lastSessionAgo: number;
+  /** UP → DOWN transitions: a server's health checks, a backend losing its last server (HAProxy `chkdown`). */
+  downTransitions: number;
+  /** Seconds spent DOWN since start (HAProxy `downtime`). */
+  downtime: number;
 }
 
 /** Total time of the exchanges (ms): mean over the latency window, and the longest since start. */

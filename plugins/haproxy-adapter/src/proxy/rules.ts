@@ -153,7 +153,8 @@ function useService(ad: AdaptModel, args: string[], cond: string[], d: Directive
     ad.set(['frontends', ctx.feName!, 'prometheus', 'path'], cond[3], d.line);
     return;
   }
-  if (cond.length === 0) return ad.problem(d.line, d.words.join(' '), 'use-service prometheus-exporter needs a condition (if { path /metrics })');
+  // No condition: every request of this frontend gets the metrics, as in HAProxy.
+  if (cond.length === 0) return ad.set(['frontends', ctx.feName!, 'prometheus'], {}, d.line);
   const c = ad.cond(cond, d);
   for (const [k, v] of Object.entries(c)) ad.set(['frontends', ctx.feName!, 'prometheus', k], v, d.line);
 }
