@@ -97,10 +97,11 @@ export interface GatewayApi {
   /** Runs at stop, in reverse order of registration. */
   onStop(fn: () => void | Promise<void>): void;
   /**
-   * Asks for a hitless reload of the config file (master mode, `run --workers`): the master
-   * validates it, starts new workers on it and drains the old ones. Resolves once the new
-   * workers serve, or with the reasons the new config was refused. In single-process mode
-   * it resolves `{ ok: false }` saying so.
+   * Asks for a hitless reload of the config file, in a single process (a new gateway
+   * generation takes over the listening sockets) or in master mode (new workers start, the
+   * old ones drain). Resolves once the new generation serves, or with the reasons the new
+   * config was refused (the running one keeps serving). A gateway started without a reloader
+   * (`Gateway.start` by an embedder) resolves `{ ok: false }` saying so.
    */
   reload(): Promise<ReloadResult>;
 }
