@@ -162,6 +162,8 @@ describe('MySQL pool (mysql-pool) with a real MariaDB', () => {
 
   it('checks with a login, spreads long-lived sessions with leastconn, and moves them off a server put in maintenance', async () => {
     await until('db3 DOWN and db1, db2 checked', () => server('db3').health === 'down' && ['db1', 'db2'].every((n) => (server(n).data.get(HEALTH_CONTROL_KEY) as HealthControl).last?.ok === true), 10_000);
+    expect(gw.gateway.config.frontends.mysql).toMatchObject({ tcpKeepAlive: true });
+    expect(gw.gateway.config.backends.mysql).toMatchObject({ tcpKeepAlive: true, balance: 'leastconn' });
     expect((server('db1').data.get(HEALTH_CONTROL_KEY) as HealthControl).last).toMatchObject({ reason: 'Layer7 check passed', code: 0, info: expect.stringMatching(/MariaDB/) });
     const conns = await Promise.all(Array.from({ length: 4 }, () => mysql.createConnection({ host: '127.0.0.1', port: gw.port('mysql'), user: 'app', password: 'secret', database: 'app' })));
     for (const c of conns) await c.query('SELECT 1');

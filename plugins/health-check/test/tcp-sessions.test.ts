@@ -199,3 +199,35 @@ describe('TCP sessions across server state changes', () => {
     expect([(await open(gw)).name, (await open(gw)).name]).toEqual(['s1', 's1']);
   });
 });
+
+describe('on-marked-down shutdown-sessions in HTTP mode', () => {
+  it('aborts the requests in flight on a server that goes DOWN', async () => {
+    const http = await import('node:http');
+    const held: Array<import('node:http').ServerResponse> = [];
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('start\n'); // and never ends: a long poll, a stuck query
+      held.push(res);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const gw = await startTestGateway({
+      plugins: ['@switchyard/preset-standard'],
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'api' } },
+      backends: { api: { servers: [{ name: 's1', address: `127.0.0.1:${(slow.address() as net.AddressInfo).port}`, onMarkedDown: 'shutdown-sessions' }] } },
+    });
+    try {
+      const res = await fetch(gw.url('/long'));
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('start\n');
+      const ended = reader.read().then(() => 'ended', () => 'aborted');
+      gw.gateway.backends.get('api')!.server('s1')!.setHealth('down', 'test');
+      expect(await ended).toMatch(/^(ended|aborted)$/);
+      expect(gw.logs.some((l) => l.msg === 'Server api/s1: 1 session(s) closed (on-marked-down shutdown-sessions)')).toBe(true);
+    } finally {
+      await gw.stop();
+      for (const r of held) r.destroy();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+});
