@@ -31,8 +31,10 @@ export class Pipeline implements ExchangeHost {
   /**
    * The forward taps, when every one is synchronous (the HTTP and TCP forwarders, header
    * rewrites): called in order without a promise per request. Null: tapable's promise path.
+   * The hook's own tap array, read at call time: a `register` interceptor added later (the
+   * Prometheus hook timer wraps taps on `started`) replaces its entries in place.
    */
-  #forwardSync: Array<(ex: AnyExchange) => unknown> | null = null;
+  #forwardSync: ReadonlyArray<{ fn: (ex: AnyExchange) => unknown }> | null = null;
   respond: Hooks['respond'] | null = null;
   /** Responses not yet finished: told to close their connection when a stop begins. */
   readonly inflight = new Set<http.ServerResponse>();
@@ -49,7 +51,7 @@ export class Pipeline implements ExchangeHost {
     this.#queue.selectTapped = use.selectServer;
     // tapable keeps taps sorted by stage; their fns are already wrapped to blame their plugin.
     const taps = (this.#host.hooks.forward as unknown as { taps: Array<{ type: string; fn: (ex: AnyExchange) => unknown }> }).taps;
-    this.#forwardSync = taps.length > 0 && taps.every((t) => t.type === 'sync') ? taps.map((t) => t.fn) : null;
+    this.#forwardSync = taps.length > 0 && taps.every((t) => t.type === 'sync') ? taps : null;
   }
 
   get use(): HookUse {
@@ -121,8 +123,9 @@ export class Pipeline implements ExchangeHost {
   /** The forward stage through the synchronous taps (see #forwardSync). */
   #forward(ex: AnyExchange): void {
     try {
-      for (const fn of this.#forwardSync!) {
-        const taken = fn(ex);
+      const taps = this.#forwardSync!;
+      for (let i = 0; i < taps.length; i++) {
+        const taken = taps[i]!.fn(ex);
         if (taken === undefined) continue;
         if (taken !== true && !ex.ended) throw CoreErrors.NO_FORWARDER(ex.kind, ex.kind);
         return;
