@@ -13,6 +13,7 @@ import { locator, runStep, stopPlugins } from './lifecycle';
 import { Listeners } from './listener';
 import type { LoadedPlugin } from './loader';
 import { Pipeline } from './pipeline';
+import { CORE_VERSION } from './version';
 import { ServerQueue } from './queue';
 import type { ListeningServers } from './reload-handover';
 import type { ServiceRegistry } from './services';
@@ -44,6 +45,7 @@ export interface ListenOptions {
  * the per-connection state in ./connection.
  */
 export class Gateway implements GatewayApi {
+  readonly coreVersion: string = CORE_VERSION;
   readonly hooks: Hooks = createHooks();
   readonly config: SwitchyardConfig;
   readonly services: ServiceRegistry;

@@ -57,6 +57,8 @@ export type ConfigPath = string | ReadonlyArray<string | number>;
 
 /** What a plugin's `provision`, `validate`, `apply` and `stop` steps get: the gateway generation. */
 export interface GatewayApi {
+  /** The running core's version: what plugins' `core` ranges are checked against (HAProxy's `show info` Version). */
+  readonly coreVersion: string;
   readonly hooks: Hooks;
   readonly config: SwitchyardConfig;
   /** This generation's services (typed tokens): two gateways, or two generations, share nothing. */

@@ -101,16 +101,6 @@ function showServersState(gateway: GatewayApi, only: string | undefined): CliAns
   return lines.join('\n');
 }
 
-/** The running Switchyard's version: the core package's (metadata only, no code of the core). */
-function switchyardVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('@switchyard/core/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function showInfo(ctx: CliCommandContext): CliAnswer {
   const g = ctx.gateway;
   let conns = 0;
@@ -122,7 +112,7 @@ function showInfo(ctx: CliCommandContext): CliAnswer {
   const maxconn = (g.config as { connLimit?: { maxconn?: number } }).connLimit?.maxconn ?? 0;
   const rows: Array<[string, string | number]> = [
     ['Name', 'Switchyard'],
-    ['Version', switchyardVersion()],
+    ['Version', g.coreVersion],
     ['Nbthread', 1],
     ['Nbproc', 1],
     ['Process_num', worker + 1],
