@@ -49,9 +49,12 @@ export class MetricsServer {
     });
   }
 
+  #opening: Promise<void> | null = null;
+
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = splitListen(this.listenOn);
-    await new Promise<void>((resolve, reject) => {
+    // Kept so a close() that comes before the listen callback waits for it (else the port stays open).
+    this.#opening = new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(PrometheusErrors.LISTEN.with({ cause: err }, this.listenOn, err.message));
       this.#server.once('error', onError);
       this.#server.listen(port, host, () => {
@@ -59,12 +62,14 @@ export class MetricsServer {
         resolve();
       });
     });
+    await this.#opening;
     const a = this.#server.address() as AddressInfo;
     const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     return { host: a.address, port: a.port, url: `http://${shown}:${a.port}${this.path}` };
   }
 
   async close(): Promise<void> {
+    await this.#opening?.catch(() => undefined);
     if (!this.#server.listening) return;
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());

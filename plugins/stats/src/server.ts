@@ -89,9 +89,12 @@ export class StatsServer {
     return this.#address;
   }
 
+  #opening: Promise<void> | null = null;
+
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = splitListen(this.#config.listen);
-    await new Promise<void>((resolve, reject) => {
+    // Kept so a close() that comes before the listen callback waits for it (else the port stays open).
+    this.#opening = new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(StatsErrors.LISTEN.with({ cause: err }, this.#config.listen, err.message));
       this.#server.once('error', onError);
       this.#server.listen(port, host, () => {
@@ -99,6 +102,7 @@ export class StatsServer {
         resolve();
       });
     });
+    await this.#opening;
     const a = this.#server.address() as AddressInfo;
     const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
     this.#address = { host: a.address, port: a.port, url: `http://${shown}:${a.port}${this.#config.path}` };
@@ -108,6 +112,7 @@ export class StatsServer {
   async close(): Promise<void> {
     for (const s of this.#streams.keys()) s.end();
     this.#streams.clear();
+    await this.#opening?.catch(() => undefined);
     if (!this.#server.listening) return;
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
