@@ -18,6 +18,8 @@ export class ConnectionImpl implements Connection {
   tls: TlsInfo | null = null;
   readonly data = new Map<string | symbol, unknown>();
   readonly bind: BindConfig;
+  /** The connection's last request was seen (Connection: close, HTTP/1.0, a refusal): later pipelined ones are not run. */
+  closing = false;
 
   constructor(frontend: FrontendState, socket: net.Socket, bind: BindConfig) {
     this.frontend = frontend;

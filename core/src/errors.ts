@@ -50,4 +50,5 @@ export const CoreErrors = defineErrors({
   },
   HOOK_FAILED: { code: 'SWY_ERR_HOOK_FAILED', message: 'plugin %s failed in its %s tap: %s', status: 500 },
   BAD_HEADER: { code: 'SWY_ERR_HTTP_BAD_HEADER', message: 'header %s has a value with CR, LF or NUL', status: 500 },
+  BAD_REQUEST: { code: 'SWY_ERR_HTTP_BAD_REQUEST', message: 'bad request framing: %s', status: 400 },
 });

@@ -12,7 +12,7 @@ import { describeBind, listenOptions } from './inherited-fds';
 import type { HookUse } from './hooks';
 import { createHttp2Server } from './listeners/http2';
 import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
-import type { Pipeline } from './pipeline';
+import { exchangeOf, type Pipeline } from './pipeline';
 import { BindKeys, stillOwns, takeOver, type ListeningServers } from './reload-handover';
 import type { FrontendRuntime } from './state';
 
@@ -297,7 +297,29 @@ export class Listeners {
 
   #onClientError(fe: FrontendRuntime, err: Error & { code?: string }, socket: net.Socket): void {
     this.#host.logger.debug({ err: { message: err.message, code: err.code }, frontend: fe.name }, 'bad client request');
-    if (!socket.writable || (socket as net.Socket & { _httpMessage?: unknown })._httpMessage) {
+    const inflight = (socket as net.Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      // Bytes after the connection's last request (Connection: close): never read as a
+      // request; the answer in flight finishes and the connection closes after it.
+      connectionOf(socket).closing = true;
+      if (!inflight) socket.destroy();
+      return;
+    }
+    if (inflight) {
+      // The head was accepted, then its body broke the framing (a bad chunk): the exchange
+      // fails with 400 if nothing was answered yet, and the connection closes after it.
+      const ex = exchangeOf(inflight);
+      if (ex !== undefined && !inflight.headersSent && socket.writable && err.code?.startsWith('HPE_')) {
+        connectionOf(socket).closing = true;
+        inflight.shouldKeepAlive = false;
+        ex.fail(CoreErrors.BAD_REQUEST(err.code));
+        socket.destroySoon();
+        return;
+      }
+      socket.destroy();
+      return;
+    }
+    if (!socket.writable) {
       socket.destroy();
       return;
     }

@@ -10,6 +10,27 @@ import type { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
 
 type AnyExchange = HttpExchangeImpl | TcpExchangeImpl;
 
+const kExchange = Symbol('switchyard.exchange');
+type ResponseWithExchange = http.ServerResponse & { [kExchange]?: HttpExchangeImpl };
+
+/** The exchange a node:http response belongs to (for errors the parser finds in its body). */
+export function exchangeOf(res: unknown): HttpExchangeImpl | undefined {
+  return res ? (res as ResponseWithExchange)[kExchange] : undefined;
+}
+
+/**
+ * Framing llhttp lets through to the head but HAProxy refuses (RFC 9112 §6.1): a
+ * Transfer-Encoding in HTTP/1.0, or one whose final coding is not chunked (the body's end
+ * could be read two ways). Null when the head is fine. One header lookup per request.
+ */
+function badFraming(req: http.IncomingMessage): string | null {
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined) return null;
+  if (req.httpVersionMinor === 0) return 'Transfer-Encoding in an HTTP/1.0 request';
+  const last = te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase();
+  return last === 'chunked' ? null : `Transfer-Encoding "${te}" does not end with chunked`;
+}
+
 /** What the pipeline needs from its gateway. */
 export interface PipelineHost {
   readonly hooks: Hooks;
@@ -61,7 +82,31 @@ export class Pipeline implements ExchangeHost {
   // ---------------------------------------------------------------- entry points
 
   onRequest(conn: ConnectionImpl, req: http.IncomingMessage, res: http.ServerResponse): void {
+    // HTTP/1.x: a request pipelined after the last one of its connection (Connection:
+    // close, an HTTP/1.0 request, a refusal answered with close) is never run: the
+    // connection ends with the answer before it, as HAProxy does. (A response in flight
+    // that is not an exchange's is node:http's own refusal, e.g. the 400 for a missing
+    // Host: its connection closes after it.)
+    const h1 = req.httpVersionMajor === 1;
+    if (h1) {
+      const current = (req.socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+      if (conn.closing || req.socket.writableEnded || (current && current !== res && (!current.shouldKeepAlive || exchangeOf(current) === undefined))) {
+        conn.closing = true;
+        return;
+      }
+      if (!res.shouldKeepAlive) conn.closing = true;
+    }
     const ex = new HttpExchangeImpl(this, conn, req, res, null);
+    (res as ResponseWithExchange)[kExchange] = ex;
+    const framing = h1 ? badFraming(req) : null;
+    if (framing !== null) {
+      // Refused before any stage runs: no server ever sees it.
+      conn.closing = true;
+      res.shouldKeepAlive = false;
+      res.once('close', () => this.end(ex));
+      ex.fail(CoreErrors.BAD_REQUEST(framing));
+      return;
+    }
     if (this.#host.stopping) res.shouldKeepAlive = false;
     else this.inflight.add(res);
     res.once('close', () => {
