@@ -239,7 +239,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
     if (!hasHeader(out, 'content-length')) out['content-length'] = Buffer.byteLength(payload);
     this.status = status;
     if (this.res) {
-      if (this.res.headersSent) {
+      if (this.res.headersSent || responseGone(this.res)) {
         this.res.destroy();
         return;
       }
@@ -261,7 +261,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
     this.error = error;
     this.termination = terminationOf(error);
     this.gw.report(this, error);
-    if (this.res ? this.res.headersSent : this.socket.destroyed) {
+    if (this.res ? this.res.headersSent || responseGone(this.res) : this.socket.destroyed) {
       // Too late for a status: cut the connection so the client sees a truncated response.
       (this.res ?? this.socket).destroy();
       return;
@@ -273,7 +273,12 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
       this.frontend.config.errorPages?.[key] ??
       errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.');
     const termination = this.termination;
-    this.respond(status, page, { 'content-type': 'text/html', 'cache-control': 'no-cache' });
+    try {
+      this.respond(status, page, { 'content-type': 'text/html', 'cache-control': 'no-cache' });
+    } catch {
+      // The client went away meanwhile (an HTTP/2 stream reset): nothing to answer.
+      this.res?.destroy();
+    }
     this.termination = termination;
   }
 }
@@ -309,6 +314,15 @@ export function listToObject(list: ReadonlyArray<string>): Record<string, string
     else out[name] = [prev, value];
   }
   return out;
+}
+
+function streamGone(stream: { destroyed: boolean; closed: boolean } | undefined): boolean {
+  return stream !== undefined && (stream.destroyed || stream.closed);
+}
+
+/** The client is gone: a destroyed response (HTTP/1.1), or a destroyed stream (HTTP/2's compat response has no `destroyed`). */
+export function responseGone(res: ServerResponse): boolean {
+  return res.destroyed === true || streamGone((res as unknown as { stream?: { destroyed: boolean; closed: boolean } }).stream);
 }
 
 function hasHeader(h: OutgoingHttpHeaders, name: string): boolean {

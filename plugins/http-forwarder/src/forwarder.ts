@@ -157,7 +157,7 @@ export class HttpForwarder {
       ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
       return;
     }
-    if (ex.res!.destroyed) {
+    if (gone(ex.res!)) {
       ex.termination = 'client-abort';
       return;
     }
@@ -179,7 +179,7 @@ export class HttpForwarder {
         hooks.attemptFailed.promise(failedEx, failure, plan).then(
           (again) => {
             if (again !== true) failedEx.fail(error);
-            else if (failedEx.res!.destroyed) failedEx.termination = 'client-abort';
+            else if (gone(failedEx.res!)) failedEx.termination = 'client-abort';
             else {
               attempt.n++;
               sendAttempt();
@@ -206,6 +206,15 @@ export class HttpForwarder {
 }
 
 type BackendTimeouts = { connect: number; server: number };
+
+function streamGone(stream: { destroyed: boolean; closed: boolean } | undefined): boolean {
+  return stream !== undefined && (stream.destroyed || stream.closed);
+}
+
+/** The client is gone (HTTP/2's compat response has no `destroyed`: its stream does). */
+function gone(res: NonNullable<HttpExchange['res']>): boolean {
+  return res.destroyed === true || streamGone((res as unknown as { stream?: { destroyed: boolean; closed: boolean } }).stream);
+}
 
 /** A server's own pool (net + llhttp), or an undici dispatcher (h2 to the server, send-proxy). */
 type Upstream = UpstreamPool | Dispatcher;
@@ -276,7 +285,7 @@ class ResponseHandler implements UpstreamHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
-    if (this.#ex.res!.destroyed) abort(new Error('client closed the connection'));
+    if (gone(this.#ex.res!)) abort(new Error('client closed the connection'));
   }
 
   onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, resume: () => void, statusText: string): boolean {
@@ -325,7 +334,7 @@ class ResponseHandler implements UpstreamHandler {
     if (this.#dropped) return;
     const ex = this.#ex;
     const res = ex.res!;
-    if (res.destroyed && !res.writableFinished) {
+    if (gone(res) && !res.writableFinished) {
       ex.termination = 'client-abort';
       return;
     }

@@ -207,6 +207,7 @@ class UpstreamConnection {
       body.off('end', onEnd);
       body.off('error', onAbort);
       body.off('aborted', onAbort);
+      body.off('close', onClose);
       socket.off('drain', onDrain);
       socket.off('close', cleanup);
     };
@@ -221,10 +222,15 @@ class UpstreamConnection {
       cleanup();
       this.fail(upstreamError('UND_ERR_ABORTED', 'the client request body was cut'));
     };
+    // An HTTP/2 stream reset mid-body closes without 'end' (and maybe without 'aborted').
+    const onClose = (): void => {
+      if (!body.readableEnded) onAbort();
+    };
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', onAbort);
     body.once('aborted', onAbort);
+    body.once('close', onClose);
     this.socket.once('close', cleanup);
     // A body a plugin paused before (bandwidth pacing) flows only when asked to.
     body.resume();
