@@ -17,18 +17,19 @@ export function finish(ad: AdaptModel): void {
   // Rules of a backend run after the backend is chosen. They become rules of the frontends
   // that reach it, which is exact when such a frontend reaches no other backend.
   for (const [b, rules] of ad.backendRules) {
+    const reaching: Array<[string, Set<string>]> = [];
     for (const [name, f] of Object.entries(ad.config.frontends as Record<string, Obj>)) {
       const reach = new Set<string>(((f.useBackend as Obj[] | undefined) ?? []).map((r) => String(r.backend)));
       if (f.defaultBackend !== undefined) reach.add(String(f.defaultBackend));
-      if (!reach.has(b)) continue;
-      if (reach.size > 1) {
-        for (const r of rules) {
-          ad.problem(r.line, `${r.kind === 'httpRequest' ? 'http-request' : 'http-response'} ${String(r.rule.action)} (backend ${b})`, `frontend ${name} also routes to ${[...reach].filter((x) => x !== b).join(', ')}: backend rules are only supported when each frontend reaching the backend uses no other (move the rule to the frontend with a condition)`);
-        }
-        continue;
-      }
-      for (const r of rules) ad.push(['frontends', name, r.kind], { ...r.rule }, r.line);
+      if (reach.has(b)) reaching.push([name, reach]);
     }
+    if (reaching.some(([, reach]) => reach.size > 1 || [...reach].some((x) => x.includes('%[')))) {
+      // a frontend also routes elsewhere: the rules stay the backend's, run once it is chosen
+      for (const r of rules) ad.push(['backends', b, r.kind], { ...r.rule }, r.line);
+      continue;
+    }
+    // each frontend reaching it reaches only it: the rules run with the frontend's (earlier, same effect)
+    for (const [name] of reaching) for (const r of rules) ad.push(['frontends', name, r.kind], { ...r.rule }, r.line);
   }
   // Readable output: a backend's mode and policy first, its servers last.
   for (const [name, b] of Object.entries(ad.config.backends as Record<string, Obj>)) {

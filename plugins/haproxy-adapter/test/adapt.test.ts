@@ -275,9 +275,25 @@ describe('backend rules', () => {
     }
   });
 
-  it('are refused when the frontend also routes elsewhere', () => {
+  it('stay the backend\'s when the frontend also routes elsewhere, and apply only to its requests', async () => {
     const text = cfg(['    use_backend other if { path_beg /o }']);
-    expect(() => adaptHaproxy(text, '/b.cfg', { lenient: false })).toThrow(/b\.cfg:8: http-request set-header \(backend web\) — frontend www also routes to other/);
+    const file = write('berules2.cfg', text);
+    const r = adaptHaproxy(text, file, { lenient: false });
+    expect(r.lineOf!(['backends', 'web', 'httpRequest', 0])).toBe(8);
+    expect((r.config.frontends as Record<string, Record<string, unknown>>).www!.httpRequest).toBeUndefined();
+    const gw = await startTestGateway(text, { file });
+    try {
+      const toWeb = await request(gw.url('/w'));
+      await toWeb.body.text();
+      expect(toWeb.headers['x-backend-seen']).toBe('yes');
+      expect(up.requests.filter((q) => q.url === '/w').pop()!.headers['x-backend']).toBe('web');
+      const toOther = await request(gw.url('/o'));
+      await toOther.body.text();
+      expect(toOther.headers['x-backend-seen']).toBeUndefined();
+      expect(up.requests.filter((q) => q.url === '/o').pop()!.headers['x-backend']).toBeUndefined();
+    } finally {
+      await gw.stop();
+    }
   });
 });
 

@@ -24,7 +24,7 @@ interface FrontendRules {
   inspectBytes: number;
 }
 
-const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules>; after: Map<object, CompiledResponseRule[]> }>();
+const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules>; after: Map<object, CompiledResponseRule[]>; backendRules: Map<string, { request: CompiledRequestRule[]; response: CompiledResponseRule[] }> }>();
 
 const ruleProps = (actions: ReadonlyArray<string>): Record<string, JsonSchema> => ({
   action: { enum: [...actions], description: 'What the rule does.' },
@@ -112,7 +112,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: {
@@ -137,6 +137,8 @@ export const plugin = definePlugin({
     },
     backend: {
       httpAfterResponse: httpRuleSchema(AFTER_RESPONSE_ACTIONS, 'HAProxy http-after-response in a backend: run before the frontend\'s, on responses from this backend'),
+      httpRequest: httpRuleSchema(REQUEST_ACTIONS, 'Request rules of this backend (HAProxy http-request in a backend): run once the backend is chosen, before the request goes to its server'),
+      httpResponse: httpRuleSchema(RESPONSE_ACTIONS, 'Response rules of this backend (HAProxy http-response in a backend): run on responses of its servers, before the frontend\'s'),
     },
   },
   register({ slots }) {
@@ -189,8 +191,23 @@ export const plugin = definePlugin({
       // Conditions of a backend's rules see the ACLs of defaults only (no frontend's).
       after.set(gateway.backends.get(name)!, list.map((r, i) => compileResponseRule(c, '', r, i, `backends.${name}.httpAfterResponse`)));
     }
+    // Backend rules: conditions see the predefined ACLs and inline conditions (HAProxy's backend scope).
+    const backendRules = new Map<string, { request: CompiledRequestRule[]; response: CompiledResponseRule[] }>();
+    for (const [name, be] of Object.entries(gateway.config.backends)) {
+      const req = (be.httpRequest as RuleConfig[] | undefined) ?? [];
+      const res = (be.httpResponse as RuleConfig[] | undefined) ?? [];
+      if (req.length + res.length === 0) continue;
+      compiler ??= compilerOf(gateway);
+      if (!compiler) throw RuleErrors.NO_ACL(`backends.${name}`);
+      if (be.mode !== 'http') throw RuleErrors.INVALID(`backends.${name}`, 'httpRequest/httpResponse rules need an http backend');
+      const c = compiler;
+      backendRules.set(name, {
+        request: req.map((r, i) => compileRequestRule(c, '', r, i, 'httpRequest', `backends.${name}`)),
+        response: res.map((r, i) => compileResponseRule(c, '', r, i, `backends.${name}.httpResponse`)),
+      });
+    }
     if (!compiler) return;
-    states.set(gateway, { compiler, rules: all, after });
+    states.set(gateway, { compiler, rules: all, after, backendRules });
   },
   apply(gateway) {
     const state = states.get(gateway);
@@ -214,6 +231,29 @@ export const plugin = definePlugin({
         if (fromBackend === undefined && fromFrontend === undefined) return head;
         ex.vars.set(RESPONSE_VAR, head);
         if (runList(fromBackend, head, ex)) runList(fromFrontend, head, ex);
+        ex.vars.delete(RESPONSE_VAR);
+        return head;
+      });
+    }
+    if (state.backendRules.size > 0) {
+      const byBackend = new Map<object, { request: CompiledRequestRule[]; response: CompiledResponseRule[] }>();
+      for (const [name, r] of state.backendRules) byBackend.set(gateway.backends.get(name)!, r);
+      // After the backend is chosen, before the request head is written to its server.
+      gateway.hooks.forward.tap({ name: `${NAME}:backend`, stage: Stage.REWRITE - 10 }, (ex: Exchange) => {
+        if (ex.kind !== 'http' || ex.backend === null || ex.backend === undefined) return undefined;
+        const rules = byBackend.get(ex.backend)?.request;
+        if (rules === undefined || rules.length === 0) return undefined;
+        return runRequestRules(rules, ex) ? true : undefined;
+      });
+      gateway.hooks.respond.tap({ name: `${NAME}:backend`, stage: Stage.REWRITE - 10 }, (head: ResponseHead, ex: HttpExchange) => {
+        const rules = ex.backend ? byBackend.get(ex.backend)?.response : undefined;
+        if (rules === undefined || rules.length === 0) return head;
+        ex.vars.set(RESPONSE_VAR, head);
+        for (const r of rules) {
+          if (r.condition !== undefined && !r.condition.test(ex)) continue;
+          r.run(head, ex);
+          if (ex.error !== null) break;
+        }
         ex.vars.delete(RESPONSE_VAR);
         return head;
       });

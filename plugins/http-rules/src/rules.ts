@@ -131,8 +131,8 @@ function splitUrl(url: string): [string, string] {
   return q === -1 ? [url, ''] : [url.slice(0, q), url.slice(q)];
 }
 
-export function compileRequestRule(compiler: AclCompiler, frontend: string, rule: RuleConfig, index: number, list: string): CompiledRequestRule {
-  const where = `frontends.${frontend}.${list}[${index}]`;
+export function compileRequestRule(compiler: AclCompiler, frontend: string, rule: RuleConfig, index: number, list: string, owner = `frontends.${frontend}`): CompiledRequestRule {
+  const where = `${owner}.${list}[${index}]`;
   const condition = compiler.compileRuleCondition(frontend, rule, where);
   const a = rule.action;
   const label = `${list}[${index}] ${a}`;
