@@ -15,6 +15,7 @@ function unescapeBytes(s) {
 
 function tidy(s) {
   return unescapeBytes(s)
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/g, '?')
     .replace(/\/tmp\/[^\s:]*\/(?:vtest-haproxy\.cfg|cfg)/g, 'cfg')
     .replace(/\/tmp\/[^\s:"]*/g, '<tmp>')
     .replace(/\/work\/[^\s:"]*\/reg-tests\//g, '')

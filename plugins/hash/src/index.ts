@@ -5,6 +5,7 @@ import { hashPolicyClass, HashPolicy } from './policy';
 import { ConsistentLookup, MapBasedLookup, POINTS_PER_WEIGHT } from './lookup';
 import { hashRange, hashString } from './hash';
 
+export { sdbm, djb2, wt6, crc32, fullHash, rangeHash, sourceHash } from './haproxy-hash';
 export { HashErrors, HashPolicy, ConsistentLookup, MapBasedLookup, POINTS_PER_WEIGHT, hashRange, hashString, type HashOptions };
 
 const NAME = '@switchyard/plugin-hash';
@@ -20,6 +21,12 @@ const options = {
     minLength: 1,
     description: 'balance: hash — the fetch whose value is hashed, e.g. "src", "hdr(x-user)", "cookie(session)" (fetches come from plugins such as the ACL plugin).',
   },
+  hashFunction: {
+    enum: ['sdbm', 'djb2', 'wt6', 'crc32'],
+    default: 'sdbm',
+    description: 'HAProxy\'s hash function (hash-type <method> <function>): sdbm (HAProxy\'s default), djb2, wt6, crc32.',
+  },
+  hashAvalanche: { type: 'boolean', default: false, description: 'HAProxy\'s avalanche modifier: mix the hash (full_hash) before placing it.' },
   uriWhole: { type: 'boolean', default: false, description: 'balance: uri — hash the query string too (HAProxy "whole").' },
   uriPathOnly: { type: 'boolean', default: false, description: 'balance: uri — for absolute-form requests hash only the path, not scheme and authority (HAProxy "path-only").' },
   uriLen: { type: 'integer', minimum: 0, default: 0, description: 'balance: uri — hash at most this many characters; 0 = all (HAProxy "len").' },
@@ -31,12 +38,12 @@ const options = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Hash balancing: source, uri, url_param, hdr and any fetch (balance: hash); map-based or consistent.',
   schema: { backend: options },
   register({ slots }) {
-    const common = { hashType: options.hashType };
+    const common = { hashType: options.hashType, hashFunction: options.hashFunction, hashAvalanche: options.hashAvalanche };
     slots.provide(Slots.BALANCE, 'source', hashPolicyClass('source', false, sourceKey), {
       description: 'Hash of the client address: a client keeps its server while the server set is stable. HTTP and TCP.',
       options: common,

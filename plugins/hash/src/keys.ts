@@ -1,6 +1,7 @@
 import { FETCH_SLOT, type BackendConfig, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
 import { HashErrors } from './errors';
 import { hashRange, hashString } from './hash';
+import { rangeHash, sourceHash, type HashFunctionName, type RangeHash } from './haproxy-hash';
 
 /** Hashes the exchange's key, or returns -1 when the exchange has none (then the policy spreads by weight). */
 export type KeyHasher = (ex: Exchange) => number;
@@ -8,6 +9,10 @@ export type KeyHasher = (ex: Exchange) => number;
 /** Backend options the hash policies read (added to the schema by the plugin). */
 export interface HashOptions {
   hashType?: 'map-based' | 'consistent';
+  /** HAProxy's hash function (hash-type … <function>): sdbm (default), djb2, wt6, crc32. */
+  hashFunction?: HashFunctionName;
+  /** HAProxy's `avalanche` modifier: full_hash() over the function's result. */
+  hashAvalanche?: boolean;
   /** balance: hash — a fetch expression, `name` or `name(arg)`. */
   hashKey?: string;
   /** balance: uri — hash the query string too. */
@@ -30,8 +35,17 @@ export type HashBackendConfig = BackendConfig & HashOptions;
 
 const SLASH = 47;
 
-export function sourceKey(): KeyHasher {
-  return (ex) => hashString(ex.clientAddress);
+/** The backend's hash over a string range (HAProxy's gen_hash). */
+function hasherOf(cfg: HashBackendConfig): RangeHash {
+  // The consistent ring is Switchyard's own (its points are not HAProxy's lb_chash tree): it keeps its FNV + mix keys.
+  if (cfg.hashType === 'consistent') return hashRange;
+  return rangeHash(cfg.hashFunction ?? 'sdbm', cfg.hashAvalanche === true);
+}
+
+export function sourceKey(cfg: HashBackendConfig): KeyHasher {
+  if (cfg.hashType === 'consistent') return (ex) => hashString(ex.clientAddress);
+  const avalanche = cfg.hashAvalanche === true;
+  return (ex) => sourceHash(ex.clientAddress, avalanche);
 }
 
 export function uriKey(cfg: HashBackendConfig): KeyHasher {
@@ -39,6 +53,7 @@ export function uriKey(cfg: HashBackendConfig): KeyHasher {
   const pathOnly = cfg.uriPathOnly === true;
   const len = cfg.uriLen ?? 0;
   const depth = cfg.uriDepth ?? 0;
+  const hashRange = hasherOf(cfg);
   return (ex) => {
     if (ex.kind !== 'http') return -1;
     // The target as received (absolute form keeps scheme and authority) unless path-only.
@@ -66,6 +81,7 @@ export function urlParamKey(cfg: HashBackendConfig, backend: string): KeyHasher 
   const name = cfg.urlParam;
   if (!name) throw HashErrors.KEY_INVALID(backend, 'balance url_param needs urlParam (the query parameter to hash)');
   const needle = `${name}=`;
+  const hashRange = hasherOf(cfg);
   return (ex) => {
     if (ex.kind !== 'http') return -1;
     const url = ex.url;
@@ -86,7 +102,7 @@ export function urlParamKey(cfg: HashBackendConfig, backend: string): KeyHasher 
 }
 
 /** Bounds of the registrable part of a host name: "www.example.co.uk:80" → "co"; "www.example.com" → "example". */
-function domainOnly(value: string): number {
+function domainOnly(value: string, hashRange: RangeHash): number {
   let end = value.length;
   const colon = value.lastIndexOf(':');
   if (colon !== -1 && value.indexOf(']') < colon) end = colon;
@@ -101,23 +117,22 @@ export function headerKey(cfg: HashBackendConfig, backend: string): KeyHasher {
   if (!raw) throw HashErrors.KEY_INVALID(backend, 'balance hdr needs hashHeader (the request header to hash)');
   const name = raw.toLowerCase();
   const domain = cfg.hashUseDomainOnly === true;
+  const hashRange = hasherOf(cfg);
   return (ex) => {
     if (ex.kind !== 'http') return -1;
     const v = ex.req.headers[name];
     const value = Array.isArray(v) ? v[0] : v;
     if (value === undefined || value === '') return -1;
-    return domain ? domainOnly(value) : hashString(value);
+    return domain ? domainOnly(value, hashRange) : hashRange(value, 0, value.length);
   };
 }
 
 const EXPRESSION = /^([A-Za-z][A-Za-z0-9._-]*)(?:\((.*)\))?$/;
 
-function hashFetchValue(v: FetchValue): number {
+function hashFetchValue(v: FetchValue, hash: RangeHash): number {
   if (v === undefined || v === null) return -1;
-  if (typeof v === 'string') return v === '' ? -1 : hashString(v);
-  if (typeof v === 'number' || typeof v === 'boolean') return hashString(String(v));
-  const first = v[0];
-  return first === undefined || first === '' ? -1 : hashString(first);
+  const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v[0];
+  return s === undefined || s === '' ? -1 : hash(s, 0, s.length);
 }
 
 /** balance: hash — any fetch from the `fetch` slot, compiled once here. */
@@ -139,5 +154,6 @@ export function fetchKey(cfg: HashBackendConfig, backend: string, slots: SlotReg
   } catch (err) {
     throw HashErrors.KEY_INVALID.with({ cause: err }, backend, `hashKey "${expr}": ${err instanceof Error ? err.message : String(err)}`);
   }
-  return (ex) => hashFetchValue(read(ex));
+  const hash = hasherOf(cfg);
+  return (ex) => hashFetchValue(read(ex), hash);
 }

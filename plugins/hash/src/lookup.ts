@@ -22,43 +22,65 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** HAProxy's BE_WEIGHT_SCALE: effective weights are user weights × 16 (divided by their GCD). */
+const WEIGHT_SCALE = 16;
+
 /**
- * HAProxy's map-based hashing: a table with each available server repeated weight times
- * (weights divided by their common divisor); the key's hash modulo the table size picks
- * the entry. O(1), perfectly spread, but any change of the server set remaps most keys.
+ * HAProxy's map-based hashing (lb_map.c): a table of tot_weight entries, where each usable
+ * server's effective weight is (weight × 16 + gcd − 1) / gcd (gcd of the configured weights),
+ * filled by recalc_server_map's smooth interleave (each step the server with the highest
+ * accumulated score wins, the first declared on a tie); the key's hash modulo the table size
+ * picks the entry. Same servers and weights, same hash: the same server as HAProxy.
  */
 export class MapBasedLookup implements HashLookup {
-  #table: Uint32Array = new Uint32Array(0);
+  #table: ServerState[] = [];
   #alive: ServerState[] = [];
-  /** Position in #alive of the server at each table entry. */
-  #aliveIndex: Uint32Array = new Uint32Array(0);
 
   rebuild(servers: ReadonlyArray<ServerState>, weights: Int32Array): void {
-    let divisor = 0;
-    for (const w of weights) if (w > 0) divisor = gcd(divisor, w);
+    // The GCD HAProxy takes once, of the configured weights (init_server_map).
+    let pgcd = 0;
+    for (const s of servers) if (s.config.weight > 0) pgcd = pgcd === 0 ? s.config.weight : gcd(pgcd, s.config.weight);
+    if (pgcd === 0) pgcd = 1;
+    const eweights = new Int32Array(servers.length);
+    let tot = 0;
     const alive: ServerState[] = [];
-    const table: number[] = [];
-    const aliveIndex: number[] = [];
     for (let i = 0; i < servers.length; i++) {
       const w = weights[i]!;
       if (w <= 0) continue;
-      for (let k = 0; k < w / divisor; k++) {
-        table.push(i);
-        aliveIndex.push(alive.length);
-      }
+      eweights[i] = Math.floor((w * WEIGHT_SCALE + pgcd - 1) / pgcd);
+      tot += eweights[i]!;
       alive.push(servers[i]!);
     }
-    this.#table = Uint32Array.from(table);
-    this.#aliveIndex = Uint32Array.from(aliveIndex);
+    const table: ServerState[] = new Array(tot);
+    const score = new Float64Array(servers.length);
+    for (let o = 0; o < tot; o++) {
+      let best = -1;
+      let max = 0;
+      for (let i = 0; i < servers.length; i++) {
+        if (eweights[i]! <= 0) continue;
+        if (tot === 1) {
+          best = i;
+          break;
+        }
+        score[i]! += eweights[i]!;
+        const v = Math.trunc((score[i]! + tot) / tot);
+        if (best === -1 || v > max) {
+          max = v;
+          best = i;
+        }
+      }
+      table[o] = servers[best]!;
+      score[best]! -= tot;
+    }
+    this.#table = table;
     this.#alive = alive;
   }
 
   pick(hash: number): ServerState | undefined {
     const table = this.#table;
     if (table.length === 0) return undefined;
-    const slot = hash % table.length;
-    const s = this.#alive[this.#aliveIndex[slot]!]!;
-    return s.usable ? s : nextUsable(this.#alive, this.#aliveIndex[slot]!);
+    const s = table[hash % table.length]!;
+    return s.usable ? s : nextUsable(this.#alive, this.#alive.indexOf(s));
   }
 }
 

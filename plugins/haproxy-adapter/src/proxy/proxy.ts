@@ -117,7 +117,14 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       const t = w[1];
       if (t !== 'map-based' && t !== 'consistent') return ad.problem(d.line, w.join(' '), 'hash-type must be map-based or consistent');
       ad.set(be('hashType'), t, d.line);
-      if (w.length > 2) ad.warn(d.line, `hash-type "${w.slice(2).join(' ')}" ignored: the hash function is fixed`);
+      // hash-type <method> [<function> [<modifier>]]: HAProxy's functions, the same placement.
+      const fn = w[2];
+      if (fn !== undefined) {
+        if (!['sdbm', 'djb2', 'wt6', 'crc32'].includes(fn)) return ad.problem(d.line, w.join(' '), `hash function "${fn}" is not supported (sdbm, djb2, wt6, crc32)`);
+        ad.set(be('hashFunction'), fn, d.line);
+      }
+      if (w[3] === 'avalanche') ad.set(be('hashAvalanche'), true, d.line);
+      else if (w[3] !== undefined) return ad.problem(d.line, w.join(' '), `hash-type modifier "${w[3]}" is not supported (avalanche)`);
       return;
     }
     case 'server':
