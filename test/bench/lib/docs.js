@@ -356,6 +356,8 @@ function render(result) {
       '("kernel-ish"), other natives and generated code (tapable\'s compiled hooks have no file), "(program)" and GC.',
       'Only the samples taken while wrk ran count (start-up is left out). node:http feeds sockets to llhttp in C++',
       '(`parser.consume()`), before any JS runs: that parsing cannot be told apart in a V8 profile and lands in "(program)".',
+      'Where JS calls llhttp itself (`parser.execute()`, as the HTTP forwarder\'s upstream pool does), the parsing is counted in the',
+      'self time of the JS function that calls it, so the llhttp row shows only calls the profiler sees as their own frame.',
       '',
     );
     if (ph) {
