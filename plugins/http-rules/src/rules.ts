@@ -37,7 +37,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 export const REQUEST_ACTIONS = [
-  'allow', 'deny', 'redirect', 'return', 'set-header', 'add-header', 'del-header', 'replace-header', 'set-path', 'replace-path',
+  'allow', 'deny', 'redirect', 'return', 'set-header', 'add-header', 'del-header', 'replace-header', 'set-path', 'replace-path', 'replace-uri',
   'set-query', 'set-var', 'set-method',
 ] as const;
 export const RESPONSE_ACTIONS = ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status'] as const;
@@ -283,6 +283,20 @@ export function compileRequestRule(compiler: AclCompiler, frontend: string, rule
         return Verdict.Next;
       };
       describe = `replace-path ${rule.match} → ${rule.replace}`;
+      break;
+    }
+    case 'replace-uri': {
+      // HAProxy: the regex runs on the URI as received (origin form: path and query)
+      const re = regex(rule.match, where, a);
+      const rep = replacement(need(rule.replace, where, 'replace', a));
+      run = (ex) => {
+        const up = ex.upstream;
+        const next = up.path.replace(re, rep);
+        if (BAD_VALUE.test(next)) return injected(ex, label, ':path');
+        up.path = next.startsWith('/') ? next : '/' + next;
+        return Verdict.Next;
+      };
+      describe = `replace-uri ${rule.match} → ${rule.replace}`;
       break;
     }
     case 'set-query': {

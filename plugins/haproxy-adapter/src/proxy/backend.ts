@@ -112,7 +112,8 @@ export function compression(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       break;
     }
     case 'type':
-      ad.set(['compression', 'types'], w.slice(2), d.line);
+      // HAProxy compares each type as a prefix of the Content-Type: `text/` is every text type
+      ad.set(['compression', 'types'], w.slice(2).map((x) => (x.endsWith('/') ? `${x}*` : x)), d.line);
       break;
     case 'offload':
       ad.warn(d.line, '"compression offload" approximated: Accept-Encoding is still sent to servers');

@@ -114,7 +114,8 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       if (args.length < 1) return ad.problem(d.line, d.words.join(' '), `${action} needs a value`);
       return add({ action, value: args.join(' ') });
     case 'replace-path':
-      if (args.length !== 2) return ad.problem(d.line, d.words.join(' '), 'replace-path needs a regex and a replacement');
+    case 'replace-uri':
+      if (args.length !== 2) return ad.problem(d.line, d.words.join(' '), `${action} needs a regex and a replacement`);
       return add({ action, match: args[0], replace: args[1] });
     case 'cache-use':
       return cacheUse(ad, args[0], d, ctx);
