@@ -16,7 +16,7 @@ describe('the switchyard CLI', () => {
 
   it('--version and --help', async () => {
     const v = await cli(['--version']);
-    expect(v).toEqual({ code: 0, output: '0.1.0\n' });
+    expect(v).toEqual({ code: 0, output: `${JSON.parse(fs.readFileSync(path.join(ROOT, 'core', 'package.json'), 'utf8')).version}\n` });
     const h = await cli(['--help']);
     expect(h.code).toBe(0);
     expect(h.output).toContain('switchyard validate --config <file>');
@@ -24,7 +24,7 @@ describe('the switchyard CLI', () => {
 
   it('is reachable as `npx switchyard` from the repository root', async () => {
     const { stdout } = await exec('npx', ['--no-install', 'switchyard', '--version'], { cwd: ROOT });
-    expect(stdout.trim()).toBe('0.1.0');
+    expect(stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'core', 'package.json'), 'utf8')).version);
   });
 
   it('validate: exit 0 for a good config', async () => {

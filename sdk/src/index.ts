@@ -5,6 +5,7 @@ export * from './exchange';
 export * from './hooks';
 export * from './slots';
 export * from './contracts';
+export * from './options';
 export * from './plugin';
 export * from './duration';
 export * from './ip';

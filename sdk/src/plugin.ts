@@ -5,6 +5,7 @@ import type { SlotRegistry } from './slots';
 import type { BackendState, FrontendState, ServerChange, ServerState } from './state';
 import type { Exchange } from './exchange';
 import { SdkErrors, type ConfigLocation } from './errors';
+import type { Static, TSchema } from './options';
 
 /** A pino-compatible logger (the core passes a pino child logger per plugin). */
 export interface Logger {
@@ -180,6 +181,19 @@ export interface PresetDefinition {
   readonly description?: string;
 }
 
+/** A definition whose `schema.config` is a TypeBox schema: its steps get `Static<S>`. */
+export type TypedPluginInput<S extends TSchema> = Omit<PluginDefinition<Static<S>>, 'kind' | 'schema'> & {
+  readonly configKey: string;
+  readonly schema: Omit<PluginSchema, 'config'> & { readonly config: S };
+};
+
+/**
+ * Declares a plugin. With a TypeBox schema (`schema.config: Type.Object({...})`) the options
+ * type of `provision`/`validate`/`apply` is derived from it; otherwise pass it explicitly
+ * (`definePlugin<Options>({...})`).
+ */
+export function definePlugin<S extends TSchema>(plugin: TypedPluginInput<S>): PluginDefinition<Static<S>>;
+export function definePlugin<C = unknown>(plugin: Omit<PluginDefinition<C>, 'kind'>): PluginDefinition<C>;
 export function definePlugin<C = unknown>(plugin: Omit<PluginDefinition<C>, 'kind'>): PluginDefinition<C> {
   if (!plugin || typeof plugin.name !== 'string' || plugin.name === '') {
     throw SdkErrors.PLUGIN_INVALID('a plugin needs a non-empty name');

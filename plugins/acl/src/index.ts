@@ -1,5 +1,5 @@
 import {
-  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, defineSlot, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
 import * as path from 'node:path';
 import { AclCompilerImpl, type AclDefinitions } from './compiler';
@@ -24,6 +24,36 @@ export const NAME = '@switchyard/plugin-acl';
 /** What other plugins get from the `acl.compiler` slot: the compiler of a given gateway. */
 export interface AclService {
   forGateway(gateway: GatewayApi): AclCompiler;
+}
+
+/**
+ * The ACL compiler's slot, typed: the one contract plugins with `if`/`unless` conditions or
+ * fetch expressions use (they declare this package a peer dependency). `'acl.compiler'` is
+ * spelled here only.
+ */
+export const ACL_COMPILER = defineSlot<AclService>(COMPILER_SLOT, {
+  kind: 'object',
+  methods: ['forGateway'],
+  expected: 'an AclService (an object with forGateway(gateway))',
+});
+
+/**
+ * Compiles a rule's `if`/`unless` with the gateway's ACL compiler, once, at load: null when
+ * the rule has neither (it always applies); `missing()` is thrown when no loaded plugin
+ * provides the compiler.
+ */
+export function compileRuleCondition(
+  gateway: GatewayApi,
+  frontend: string,
+  rule: { if?: string; unless?: string },
+  where: string,
+  missing: () => Error,
+): ((ex: Exchange) => boolean) | null {
+  if (rule.if === undefined && rule.unless === undefined) return null;
+  const service = gateway.slots.get(ACL_COMPILER, 'default');
+  if (!service) throw missing();
+  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
+  return c === undefined ? null : (ex) => c.test(ex);
 }
 
 interface AclState {
@@ -150,7 +180,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
@@ -164,7 +194,7 @@ export const plugin = definePlugin({
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
     for (const [name, c] of Object.entries({ ...HAPROXY_CONVERTERS, ...CONVERTERS, ...MORE_CONVERTERS })) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
     const service: AclService = { forGateway: compilerFor };
-    slots.provide(COMPILER_SLOT, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
+    slots.provide(ACL_COMPILER, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
     slots.provide(EXPLAIN_SLOT, 'routing', routingExplainer, { description: 'Backend choice in `switchyard explain`.' });
     slots.provide(
       CLI_COMMAND_SLOT,

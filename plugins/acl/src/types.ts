@@ -98,6 +98,7 @@ export interface AclCompiler {
   resolvePath(file: string): string;
 }
 
+/** @deprecated the slot's name; use the typed key ACL_COMPILER. */
 export const COMPILER_SLOT = 'acl.compiler';
 
 /** A decision an explain step reports. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { compileRuleCondition } from '@switchyard/plugin-acl';
 import { ApiKeyErrors } from './errors';
 
 export { ApiKeyErrors } from './errors';
@@ -131,18 +132,8 @@ function loadKeySet(name: string, cfg: KeySetConfig, baseDir: string): Map<strin
   return keys;
 }
 
-interface AclServiceLike {
-  forGateway(gateway: GatewayApi): {
-    compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
-  };
-}
-
 function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }, where: string): ((ex: Exchange) => boolean) | null {
-  if (rule.if === undefined && rule.unless === undefined) return null;
-  const service = gateway.slots.get<AclServiceLike>('acl.compiler', 'default');
-  if (!service) throw ApiKeyErrors.NO_ACL(where);
-  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
-  return c === undefined ? null : (ex) => c.test(ex);
+  return compileRuleCondition(gateway, frontend, rule, where, () => ApiKeyErrors.NO_ACL(where));
 }
 
 const keySetsSchema: JsonSchema = {
@@ -189,7 +180,7 @@ const apiKeySchema: JsonSchema = {
 
 export const plugin = definePlugin<Record<string, KeySetConfig>>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',

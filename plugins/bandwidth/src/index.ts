@@ -69,7 +69,7 @@ function hasBody(ex: HttpExchange): boolean {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Bytes-per-second limits per stream and per client address, for responses and request bodies.',
   schema: { frontend: { bandwidth: frontendSchema } },

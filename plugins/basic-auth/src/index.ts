@@ -1,6 +1,7 @@
 import {
   FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchDefinition, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
+import { compileRuleCondition } from '@switchyard/plugin-acl';
 import { BasicAuthErrors } from './errors';
 import { Userlist, parseBasic, type UserEntry, type UserlistConfig } from './userlist';
 
@@ -159,19 +160,8 @@ const explainer = {
   },
 };
 
-interface AclCompilerLike {
-  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
-}
-interface AclServiceLike {
-  forGateway(gateway: GatewayApi): AclCompilerLike;
-}
-
 function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }, where: string): ((ex: Exchange) => boolean) | null {
-  if (rule.if === undefined && rule.unless === undefined) return null;
-  const service = gateway.slots.get<AclServiceLike>('acl.compiler', 'default');
-  if (!service) throw BasicAuthErrors.NO_ACL(where);
-  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
-  return c === undefined ? null : (ex) => c.test(ex);
+  return compileRuleCondition(gateway, frontend, rule, where, () => BasicAuthErrors.NO_ACL(where));
 }
 
 interface FrontendGuard {
@@ -231,7 +221,7 @@ const basicAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin<UserlistsConfig>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
   configKey: 'userlists',

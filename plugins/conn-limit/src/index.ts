@@ -1,4 +1,4 @@
-import { definePlugin, Stage } from '@switchyard/sdk';
+import { defineService, definePlugin, Stage, type Static } from '@switchyard/sdk';
 import { ConnectionLimits } from './limits';
 import { configSchema, frontendSchema } from './schema';
 import type { ConnLimitConfig } from './types';
@@ -8,19 +8,28 @@ export { ConnectionLimits };
 
 export const NAME = '@switchyard/plugin-conn-limit';
 
-/** Key in the gateway container under which the running ConnectionLimits is registered (tests, stats). */
-export const CONN_LIMITS_TOKEN = 'switchyard.connLimit';
+/** The running ConnectionLimits of a gateway generation, for other plugins (stats) and tests. */
+export const CONN_LIMITS = defineService<ConnectionLimits>('switchyard.connLimit', 'the gateway-wide and per-client connection limits');
+/** @deprecated the token's id; use CONN_LIMITS with gateway.services. */
+export const CONN_LIMITS_TOKEN = CONN_LIMITS.id;
 
-export const plugin = definePlugin<ConnLimitConfig>({
+// The public ConnLimitConfig and the type derived from the schema must agree both ways.
+const _derived: ConnLimitConfig = {} as Static<typeof configSchema>;
+const _declared: Static<typeof configSchema> = {} as ConnLimitConfig;
+void _derived;
+void _declared;
+
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Global maxconn (excess connections wait), connection rates per frontend and per client, concurrent connections and requests per client.',
   configKey: 'connLimit',
   schema: { config: configSchema, frontend: { connLimits: frontendSchema } },
   apply(gateway, config) {
+    // config: { maxconn: number; maxconnWait: number }, from configSchema.
     const limits = new ConnectionLimits(config, gateway.frontends, gateway.logger.child({ plugin: NAME }));
-    gateway.container.register(CONN_LIMITS_TOKEN, { useValue: limits });
+    gateway.services.provide(CONN_LIMITS, limits);
     if (limits.needsAccept) {
       gateway.hooks.accept.tapPromise({ name: NAME, stage: Stage.SECURITY }, (conn) => limits.accept(conn));
       gateway.events.on('stopping', () => limits.close());

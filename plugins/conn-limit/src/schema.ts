@@ -1,4 +1,4 @@
-import { durationSchema, type JsonSchema } from '@switchyard/sdk';
+import { DurationOption, Type, durationSchema, type JsonSchema } from '@switchyard/sdk';
 
 const rate = (what: string): JsonSchema => ({
   type: 'object',
@@ -11,21 +11,18 @@ const rate = (what: string): JsonSchema => ({
   },
 });
 
-export const configSchema: JsonSchema = {
-  type: 'object',
-  default: {},
-  additionalProperties: false,
-  description: 'Gateway-wide connection limits.',
-  properties: {
-    maxconn: {
-      type: 'integer',
+/** The top-level `connLimit` key; the options type `definePlugin` hands the plugin is derived from it. */
+export const configSchema = Type.Object(
+  {
+    maxconn: Type.Integer({
       minimum: 0,
       default: 0,
       description: 'Connections open at once across all frontends (HAProxy global maxconn); 0 = unlimited. Excess connections wait unread, they are not reset.',
-    },
-    maxconnWait: durationSchema('How long a connection above maxconn may wait for a slot before it is closed (0 = no limit).', '30s'),
+    }),
+    maxconnWait: DurationOption('How long a connection above maxconn may wait for a slot before it is closed (0 = no limit).', '30s'),
   },
-};
+  { default: {}, additionalProperties: false, description: 'Gateway-wide connection limits.' },
+);
 
 export const frontendSchema: JsonSchema = {
   type: 'object',

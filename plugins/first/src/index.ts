@@ -5,7 +5,7 @@ export { FirstPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-first',
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'First available server in order, up to its maxconn (balance: first).',
   register({ slots }) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Stage, definePlugin, durationSchema, sizeSchema, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { compileRuleCondition } from '@switchyard/plugin-acl';
 import { LRUCache } from 'lru-cache';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { ForwardAuthErrors } from './errors';
@@ -112,18 +113,8 @@ async function ask(ex: HttpExchange, g: Guard, agent: Agent): Promise<Decision> 
   return { allow: false, status: res.statusCode, headers: out, body: Buffer.concat(chunks).subarray(0, g.maxBody) };
 }
 
-interface AclServiceLike {
-  forGateway(gateway: GatewayApi): {
-    compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
-  };
-}
-
 function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }, where: string): ((ex: Exchange) => boolean) | null {
-  if (rule.if === undefined && rule.unless === undefined) return null;
-  const service = gateway.slots.get<AclServiceLike>('acl.compiler', 'default');
-  if (!service) throw ForwardAuthErrors.NO_ACL(where);
-  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
-  return c === undefined ? null : (ex) => c.test(ex);
+  return compileRuleCondition(gateway, frontend, rule, where, () => ForwardAuthErrors.NO_ACL(where));
 }
 
 const headerList = (description: string, dflt: string[]): JsonSchema => ({
@@ -151,7 +142,7 @@ const forwardAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
   schema: {

@@ -129,7 +129,7 @@ export function applyForwarded(c: Compiled, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'X-Forwarded-* and RFC 7239 Forwarded headers with trusted proxies.',
   schema: { frontend: { forwardedHeaders: schema }, defaults: { forwardedHeaders: schema } },

@@ -112,7 +112,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.3',
+  version: '0.2.4',
   core: '^0.1.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: {

@@ -36,7 +36,7 @@ export function hstsValue(h: HstsConfig): string {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Redirects plain-HTTP requests to HTTPS and adds Strict-Transport-Security to HTTPS responses.',
   schema: {

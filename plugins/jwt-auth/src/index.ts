@@ -4,6 +4,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
   FETCH_SLOT, Stage, definePlugin, durationSchema, type Exchange, type FetchValue, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
+import { compileRuleCondition } from '@switchyard/plugin-acl';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { jose } from './jose';
 
@@ -116,18 +117,8 @@ async function verify(ex: HttpExchange, v: Verifier): Promise<Outcome> {
   }
 }
 
-interface AclServiceLike {
-  forGateway(gateway: GatewayApi): {
-    compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
-  };
-}
-
 function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }, where: string): ((ex: Exchange) => boolean) | null {
-  if (rule.if === undefined && rule.unless === undefined) return null;
-  const service = gateway.slots.get<AclServiceLike>('acl.compiler', 'default');
-  if (!service) throw JwtErrors.NO_ACL(where);
-  const c = service.forGateway(gateway).compileRuleCondition(frontend, rule, where);
-  return c === undefined ? null : (ex) => c.test(ex);
+  return compileRuleCondition(gateway, frontend, rule, where, () => JwtErrors.NO_ACL(where));
 }
 
 function loadKey(cfg: JwtAuthConfig, where: string, baseDir: string, jwksSets: Map<string, JWTVerifyGetKey>): Verifier['key'] {
@@ -205,7 +196,7 @@ const jwtAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: {

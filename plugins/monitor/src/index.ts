@@ -1,6 +1,7 @@
 import {
   FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchDefinition, type FrontendState, type GatewayApi, type HttpExchange,
 } from '@switchyard/sdk';
+import { ACL_COMPILER } from '@switchyard/plugin-acl';
 import { MonitorErrors } from './errors';
 
 export { MonitorErrors };
@@ -12,13 +13,6 @@ export interface MonitorFrontendOptions {
   monitorUri?: string;
   monitorFail?: string;
 }
-
-/** What this plugin needs of plugin-acl's `acl.compiler` service (structural: no import of that plugin). */
-interface AclServiceLike {
-  forGateway(gateway: GatewayApi): { compileCondition(frontend: string, text: string, where: string): { test(ex: Exchange): boolean } };
-}
-
-export const ACL_COMPILER_SLOT = 'acl.compiler';
 
 interface Monitor {
   readonly uri: string;
@@ -55,7 +49,7 @@ function compile(gateway: GatewayApi, fe: FrontendState, opts: MonitorFrontendOp
   if (fe.mode !== 'http') throw MonitorErrors.CONFIG(fe.name, 'monitorUri needs an http frontend');
   let fail: Monitor['fail'] = null;
   if (opts.monitorFail !== undefined) {
-    const service = gateway.slots.get<AclServiceLike>(ACL_COMPILER_SLOT, 'default');
+    const service = gateway.slots.get(ACL_COMPILER, 'default');
     if (service === undefined || typeof service.forGateway !== 'function') throw MonitorErrors.NO_ACL(fe.name);
     const where = `frontends.${fe.name}.monitorFail`;
     try {
@@ -77,7 +71,7 @@ function answer(gateway: GatewayApi, m: Monitor, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'HAProxy monitor-uri: a health endpoint on a frontend path, 200 "ready" while serving and 503 "draining" once the gateway stops or reloads.',
   schema: {

@@ -100,7 +100,7 @@ type PassiveServerConfig = { passiveHealth?: boolean | Partial<PassiveHealthOpti
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Passive health checks: counts connection errors, resets, timeouts and 5xx per server from live traffic.',
   schema: {

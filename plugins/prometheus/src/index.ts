@@ -82,7 +82,7 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
 
 export const plugin = definePlugin<PrometheusConfig>({
   name: '@switchyard/plugin-prometheus',
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',

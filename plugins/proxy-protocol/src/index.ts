@@ -43,7 +43,7 @@ function addressesOf(conn: Connection): { sourceAddress: string; sourcePort: num
 
 export const plugin = definePlugin<ProxyProtocolConfig>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'PROXY protocol v1/v2: accept it on binds (the real client address for ACLs, logs and forwarding headers) and send it to servers.',
   configKey: 'proxyProtocol',

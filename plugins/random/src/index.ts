@@ -13,7 +13,7 @@ const randomDraws = {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-random',
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Weighted random with N draws, power of two choices by default (balance: random).',
   schema: { backend: { randomDraws } },

@@ -41,7 +41,7 @@ function addGauge(gateway: GatewayApi, conn: RedisConnection): void {
 
 export const plugin = definePlugin<RedisStateConfig>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Shared state through Redis: stick tables (stick.store: redis), the HTTP cache (cache.store: redis) and runtime server-state changes; local state while Redis is away.',
   configKey: 'redis',

@@ -40,7 +40,7 @@ async function acquireOther(gateway: GatewayApi, ex: Exchange, avoid: ServerStat
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Retries failed HTTP attempts where replay is safe, on the same server then another (redispatch).',
   schema: {

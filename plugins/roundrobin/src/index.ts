@@ -5,7 +5,7 @@ export { RoundRobinPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-roundrobin',
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Smooth weighted round-robin (balance: roundrobin), the default policy.',
   register({ slots }) {

@@ -11,7 +11,7 @@ export interface SlowStartServerOptions {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-slowstart',
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'Slow start: a server that comes back (health up, or out of maint/drain) ramps its weight up over `slowstart`.',
   schema: {

@@ -62,7 +62,7 @@ function compileRoutes(routes: Record<string, string>): (name: string | null) =>
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '^0.1.0',
   description: 'TCP-mode SNI passthrough: read the TLS ClientHello without terminating TLS and route on the server name (req.ssl_sni).',
   schema: {

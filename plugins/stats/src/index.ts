@@ -39,7 +39,7 @@ interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
 
 export const plugin = definePlugin<RawStatsConfig>({
   name: '@switchyard/plugin-stats',
-  version: '0.2.0',
+  version: '0.2.1',
   core: '^0.1.0',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',

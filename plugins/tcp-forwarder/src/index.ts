@@ -175,7 +175,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.3',
+  version: '0.2.4',
   core: '^0.1.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   schema: keepAliveSchema,

@@ -79,7 +79,7 @@ const tlsSchema = {
 
 export const plugin = definePlugin<TlsPluginConfig>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Several certificates per TLS bind chosen by SNI (wildcards, strict SNI), reloaded when their files change; client certificates (mTLS) for ACLs and servers.',
   configKey: 'tls',

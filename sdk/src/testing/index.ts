@@ -13,6 +13,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { Writable } from 'node:stream';
 import type { GatewayApi, Logger } from '../plugin';
+import { formatError } from '../errors';
 
 export interface Upstream {
   readonly name: string;
@@ -144,8 +145,15 @@ export async function startTestGateway(config: Record<string, unknown> | string,
     typeof config === 'string'
       ? { text: config, file: options.file ?? `${options.baseDir ?? process.cwd()}/test-config.yaml` }
       : { object: config, baseDir: options.baseDir ?? process.cwd() };
-  const loaded = core.loadConfig(input, { logger });
-  const gateway = await core.Gateway.start(loaded, { logger });
+  let gateway: TestGateway['gateway'];
+  try {
+    gateway = await core.Gateway.start(core.loadConfig(input, { logger }), { logger });
+  } catch (err) {
+    // What `switchyard validate` would print: file:line: key path: [plugin:] message (code).
+    const list = (err as { errors?: unknown[] }).errors;
+    if (err instanceof Error) err.message = Array.isArray(list) ? list.map(formatError).join('\n') : formatError(err);
+    throw err;
+  }
   const firstFrontend = (): string => {
     const name = gateway.frontends.keys().next().value;
     if (name === undefined) throw new Error('the config has no frontend');
