@@ -149,7 +149,7 @@ export const healthShowCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'Active health checks (tcp, http, agent) that mark servers UP and DOWN with rise/fall, spread in time.',
   schema: {

@@ -1,4 +1,4 @@
-import type { ServerState } from '@switchyard/sdk';
+import { defineKey, type ServerState } from '@switchyard/sdk';
 import type { TcpCheckRuleConfig } from './tcpcheck/rules';
 
 export type { TcpCheckRuleConfig, TcpCheckConnectConfig, TcpCheckExpectConfig } from './tcpcheck/rules';
@@ -154,3 +154,5 @@ export interface HealthControl {
 }
 
 export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
+/** The typed key of a server's HealthControl (`HEALTH_CONTROL.get(server)`): what other plugins import. */
+export const HEALTH_CONTROL = defineKey<HealthControl>(HEALTH_CONTROL_KEY);

@@ -1,4 +1,5 @@
 import { definePlugin, Stage, type BackendState, type Exchange, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
+import { HEALTH_CONTROL } from '@switchyard/plugin-health-check';
 import { passiveHealthSchema, serverPassiveSchema } from './schema';
 
 export const NAME = '@switchyard/plugin-passive-health';
@@ -12,12 +13,6 @@ export interface PassiveHealthOptions {
   recover: number;
 }
 
-/** The part of @switchyard/plugin-health-check's control this plugin uses (read from server.data). */
-interface HealthControl {
-  expedite(): void;
-  observeFailure(action: 'fail-check' | 'sudden-death' | 'mark-down', reason: string): void;
-}
-const HEALTH_CONTROL_KEY = 'switchyard.health.control';
 /** Failed attempts that @switchyard/plugin-retries retried (exchange.vars). */
 const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
 
@@ -56,7 +51,7 @@ class ServerObserver {
     const count = this.errors;
     this.errors = 0;
     const reason = `passive health: ${count} consecutive ${this.#o.observe} errors, last ${what}`;
-    const control = this.server.data.get(HEALTH_CONTROL_KEY) as HealthControl | undefined;
+    const control = HEALTH_CONTROL.get(this.server);
     const action = this.#o.onError;
     this.#logger.info({ server: this.server.id, action, errors: count, last: what }, `${this.server.id}: ${reason}; on-error ${action}`);
     if (control !== undefined) {
@@ -100,7 +95,7 @@ type PassiveServerConfig = { passiveHealth?: boolean | Partial<PassiveHealthOpti
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Passive health checks: counts connection errors, resets, timeouts and 5xx per server from live traffic.',
   schema: {
