@@ -69,7 +69,7 @@ it('haproxy.cfg http-after-response lines become httpAfterResponse rules', async
   fs.writeFileSync(
     file,
     'defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 5s\n' +
-      'frontend fe\n  bind 127.0.0.1:0\n  http-after-response set-header x-a %[path] if { path /x }\n  http-after-response del-header server\n  default_backend be\n' +
+      'frontend fe\n  bind 127.0.0.1:0\n  http-request set-var(txn.input) req.hdr(input),lower\n  http-after-response set-header x-a %[path] if { path /x }\n  http-after-response del-header server\n  default_backend be\n' +
       'backend be\n  http-after-response set-status 502\n  server s1 127.0.0.1:9\n',
   );
   const cli = path.resolve(__dirname, '..', '..', '..', 'core', 'bin', 'switchyard.js');
@@ -80,6 +80,8 @@ it('haproxy.cfg http-after-response lines become httpAfterResponse rules', async
   expect(await new Promise((r) => child.once('exit', r))).toBe(0);
   expect(out).toMatch(/httpAfterResponse:\n\s+- action: set-header\n\s+name: x-a\n\s+value: "%\[path\]"\n\s+if: "\{ path \/x \}"/);
   expect(out).toMatch(/- action: del-header\n\s+name: server/);
+  // set-var takes a sample expression: it is evaluated, not stored as text.
+  expect(out).toMatch(/- action: set-var\n\s+name: txn\.input\n\s+value: "%\[req\.hdr\(input\),lower\]"/);
   expect(out).toMatch(/backends:\n\s+be:[\s\S]*httpAfterResponse:\n\s+- action: set-status\n\s+status: 502/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -128,7 +128,8 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return ad.warn(d.line, `http-request ${action} ignored`);
     default: {
       const sv = /^set-var\(([^)]+)\)$/.exec(action);
-      if (sv) return add({ action: 'set-var', name: sv[1], value: args.join(' ') });
+      // set-var takes a sample expression (set-var-fmt a format): evaluate it, don't store its text.
+      if (sv) return add({ action: 'set-var', name: sv[1], value: `%[${args.join(' ')}]` });
       const h = headerRule(ad, action, args, d);
       if (h === null) return;
       if (h) return add(h);
