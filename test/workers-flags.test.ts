@@ -145,6 +145,16 @@ describe('CLI flags in master mode (run --workers 1)', () => {
     expect(await loud.master.stop()).toBe(0);
   }, 120_000);
 
+  it('--log-format: the worker writes the format the master was given (pretty: no JSON line anywhere)', async () => {
+    const file = write('pretty.yaml', `frontends:\n  web: { bind: "127.0.0.1:0", defaultBackend: app }\nbackends:\n  app: { servers: [{ address: "${up.address}" }] }\n`);
+    const { master, port } = await startMaster(['--config', file, '--log-format', 'pretty', '--log-level', 'debug', '--workers', '1']);
+    await sendGarbage(port);
+    // Only a worker logs this line: in pretty form, so the flag reached it.
+    await master.waitFor(/DEBUG.*: bad client request/);
+    expect(master.output()).not.toMatch(/^\{"level"/m);
+    expect(await master.stop()).toBe(0);
+  }, 120_000);
+
   it('--demo with --workers is a usage error that says what to do (exit 2)', async () => {
     const r = await cli(['run', '--demo', '--workers', '2']);
     expect(r.code).toBe(2);
