@@ -144,7 +144,8 @@ function configText(extra = ''): string {
     '    bind: [{ host: 127.0.0.1, port: 0, tls: { cert: cert.pem, key: key.pem } }]',
     '    defaultBackend: app',
     'backends:',
-    `  app: { servers: [{ name: s1, address: "${up.address}" }] }`,
+    // Generous timeouts: 1 000 upstream connections opened at once on a busy machine are slow.
+    `  app: { timeouts: { connect: 30s, server: 100s }, servers: [{ name: s1, address: "${up.address}" }] }`,
     extra,
   ].join('\n');
 }
@@ -390,11 +391,11 @@ describe('streams', () => {
   it('1 000 concurrent streams on one connection (h2load -m 1000): all 1 000 wait at the upstream at once, all answered', async () => {
     // Asynchronously: the gateway runs in this process.
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('h2load', ['-n', '1000', '-c', '1', '-m', '1000', `https://localhost:${port(r)}/gate`], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      execFile('h2load', ['-n', '1000', '-c', '1', '-m', '1000', `https://localhost:${port(r)}/gate`], { encoding: 'utf8', timeout: 110_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
     expect(out).toMatch(/requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed, 0 errored, 0 timeout/);
     expect(out).toMatch(/status codes: 1000 2xx/);
-  }, 60_000);
+  }, 120_000);
 
   it('the default max-concurrent-streams is advertised (100); a client asking for 1 000 at once still gets every answer', async () => {
     const d = await start(configText().replace(', tune: { h2: { maxConcurrentStreams: 1000 } }', ''));
