@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import { freePort } from '@switchyard/sdk/testing';
 
 /*
@@ -169,6 +170,20 @@ export class PostgresInstance {
     proc.stderr!.on('data', (d: Buffer) => (this.#log += d.toString()));
     this.#proc = proc;
     await waitForPort(this.port, 20_000, proc, () => this.#log);
+    // Listening is not ready: until recovery is done it answers "the database system is starting up".
+    await until('PostgreSQL to accept queries', async () => {
+      const c = new Client({ host: '127.0.0.1', port: this.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 1000 });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        await c.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    }, 20_000);
     return this;
   }
 

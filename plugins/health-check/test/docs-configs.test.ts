@@ -121,11 +121,11 @@ describe.each([['redis-primary'], ['redis-primary-yaml']])('Redis primary routin
     const onNewPrimary = new Set((await new Redis({ port: b.port, lazyConnect: false }).lrange('log', 0, -1).then((x) => x)) as string[]);
     const lost = w.committed.filter((c) => !onNewPrimary.has(String(c.id)));
     expect(lost).toEqual([]);
-    const before = w.committed.filter((c) => c.at <= switchedAt);
-    const after = w.committed.filter((c) => c.at > switchedAt);
-    const gap = after[0]!.at - before[before.length - 1]!.at;
+    // The longest pause between two committed writes: the write outage the switchover caused.
+    let gap = 0;
+    for (let i = 1; i < w.committed.length; i++) gap = Math.max(gap, w.committed[i]!.at - w.committed[i - 1]!.at);
     // eslint-disable-next-line no-console
-    console.log(`${block}: ${w.committed.length} committed writes, 0 lost; ${w.errors} failed and ${w.unreplicated} unreplicated (not counted); primary moved in ${movedAt - switchedAt} ms; writes resumed ${gap} ms after the last one on the old primary`);
+    console.log(`${block}: ${w.committed.length} committed writes, 0 lost; ${w.errors} failed and ${w.unreplicated} unreplicated (not counted); primary moved in ${movedAt - switchedAt} ms; longest pause between two committed writes ${gap} ms`);
     expect(gw.logs.some((l) => /^Server redis_primary\/redis1: \d+ session\(s\) closed \(on-marked-down shutdown-sessions\)$/.test(String(l.msg)))).toBe(true);
   }, 30_000);
 });
