@@ -15,14 +15,19 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const FILE = path.join(ROOT, 'schema', 'config.json');
 
-/** Every bundled plugin package, by name, in directory order (presets only list others). */
+/**
+ * Every bundled plugin package, by name, in directory order (presets only list others; the
+ * user-facing package and the scaffolder, which are no plugins, carry no switchyard-plugin keyword).
+ */
 function bundledPlugins() {
   const dir = path.join(ROOT, 'plugins');
   return fs
     .readdirSync(dir)
     .filter((d) => !d.startsWith('preset-') && fs.existsSync(path.join(dir, d, 'package.json')))
     .sort()
-    .map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'package.json'), 'utf8')).name);
+    .map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'package.json'), 'utf8')))
+    .filter((pkg) => (pkg.keywords ?? []).includes('switchyard-plugin'))
+    .map((pkg) => pkg.name);
 }
 
 function composed() {

@@ -66,6 +66,23 @@ const FD_PATTERN = '^fd@(\\d+|systemd(:[^\\s]+)?)$';
 
 const ADDRESS_PATTERN = '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]*):(\\d{1,5})$|^(\\d{1,5})$';
 
+/**
+ * A property that has a default is never missing (ajv fills it in before `required` is
+ * checked), so it is not listed as required in the composed schema: editors completing a
+ * config would otherwise ask for it. (TypeBox marks every non-Optional property required.)
+ */
+function withoutDefaultedRequired(schema: JsonSchema): JsonSchema {
+  const props = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!props || typeof props !== 'object') return schema;
+  const out: JsonSchema = { ...schema, properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, withoutDefaultedRequired(v)])) };
+  if (Array.isArray(schema.required)) {
+    const required = (schema.required as string[]).filter((k) => props[k]?.default === undefined);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
+
 /** Builds the composed schema: core's own, plus every plugin's fragments. */
 export function composeSchema(
   plugins: ReadonlyArray<{ name: string; configKey?: string; schema?: PluginSchema }>,
@@ -108,7 +125,7 @@ export function composeSchema(
     add('bind', p.schema?.bind);
     add('tls', p.schema?.tls);
     add('defaults', p.schema?.defaults);
-    if (p.configKey) add('top', { [p.configKey]: p.schema?.config ?? { type: 'object' } });
+    if (p.configKey) add('top', { [p.configKey]: withoutDefaultedRequired(p.schema?.config ?? { type: 'object' }) });
   }
 
   const bind = bindObject(parts.bind, parts.tls);
