@@ -16,6 +16,9 @@ interface ProxyChecks {
   inherited: TcpCheckRuleConfig[];
   firstRuleLine?: number;
   finishing: boolean;
+  /** `http-check expect` (the last one wins) and `http-check send`, own or from defaults. */
+  httpExpect?: { own?: Record<string, unknown>; inherited?: Record<string, unknown> };
+  httpSend?: { own?: Record<string, unknown>; inherited?: Record<string, unknown> };
 }
 
 const STATE = 'health-check.proxy';
@@ -32,6 +35,13 @@ function state(ctx: HaproxyAdaptContext): ProxyChecks {
       const hcPath = ['backends', backend, 'healthCheck'];
       const hc = ctx.get(hcPath) as Record<string, unknown> | undefined;
       const rules = s.own.length > 0 ? s.own : s.inherited;
+      // option httpchk (the adapter) wrote type http; http-check send / expect go on top.
+      if (hc !== undefined && hc.type === 'http') {
+        const send = s.httpSend?.own ?? s.httpSend?.inherited;
+        for (const [k, v] of Object.entries(send ?? {})) ctx.set([...hcPath, 'http', k], v);
+        const exp = s.httpExpect?.own ?? s.httpExpect?.inherited;
+        if (exp !== undefined) ctx.set([...hcPath, 'http', 'expect'], exp);
+      }
       if (s.kind === undefined) {
         if (rules.length > 0) ctx.warn(`backend ${backend}: tcp-check rules ignored without "option tcp-check" (as in HAProxy)`);
         return;
@@ -201,6 +211,113 @@ export function parseTcpCheckLine(args: ReadonlyArray<string>, problem: (why: st
   }
 }
 
+/** "200-399,404" → the native status / statusRange / rstatus that means the same. */
+function statusList(arg: string): Record<string, unknown> | undefined {
+  const parts = arg.split(',');
+  if (parts.every((x) => /^\d{3}$/.test(x))) return { status: parts.length === 1 ? Number(parts[0]) : parts.map(Number) };
+  if (parts.length === 1 && /^\d{3}-\d{3}$/.test(arg)) return { statusRange: arg };
+  const alts: string[] = [];
+  for (const x of parts) {
+    const m = /^(\d{3})(?:-(\d{3}))?$/.exec(x);
+    if (!m) return undefined;
+    const lo = Number(m[1]);
+    const hi = Number(m[2] ?? m[1]);
+    for (let c = lo; c <= hi; c++) alts.push(String(c));
+  }
+  return { rstatus: `^(?:${alts.join('|')})$` };
+}
+
+/** Reads one `http-check expect …` line (HAProxy 2.6 grammar) into healthCheck.http.expect. */
+export function parseHttpCheckExpect(w: ReadonlyArray<string>, problem: (why: string) => void, warn: (text: string) => void): Record<string, unknown> | undefined {
+  const e: Record<string, unknown> = {};
+  let i = 0;
+  for (; i < w.length; i++) {
+    const o = w[i]!;
+    const v = w[i + 1];
+    if (o === 'min-recv') {
+      if (v === undefined || !/^-?\d+$/.test(v)) return problem('min-recv needs an integer'), undefined;
+      warn('http-check expect min-recv ignored: the whole body (up to healthCheck.http.maxBody) is read before matching');
+      i++;
+      continue;
+    }
+    const key = ({ comment: 'comment', 'ok-status': 'okStatus', 'error-status': 'errorStatus', 'tout-status': 'toutStatus', 'on-success': 'onSuccess', 'on-error': 'onError', 'status-code': 'statusCode' } as Record<string, string>)[o];
+    if (key === undefined) break;
+    if (v === undefined) return problem(`${o} needs an argument`), undefined;
+    if (o === 'ok-status' && !['L7OK', 'L7OKC', 'L6OK', 'L4OK'].includes(v)) return problem('ok-status must be L7OK, L7OKC, L6OK or L4OK'), undefined;
+    if (o === 'error-status' && !['L7OKC', 'L7RSP', 'L7STS', 'L6RSP', 'L4CON'].includes(v)) return problem('error-status must be L7OKC, L7RSP, L7STS, L6RSP or L4CON'), undefined;
+    if (o === 'tout-status' && !['L7TOUT', 'L6TOUT', 'L4TOUT'].includes(v)) return problem('tout-status must be L7TOUT, L6TOUT or L4TOUT'), undefined;
+    e[key] = v;
+    i++;
+  }
+  let m = w[i];
+  if (m === '!') {
+    e.negate = true;
+    m = w[++i];
+  }
+  const arg = w[i + 1];
+  if (m === undefined) return problem('http-check expect needs a match (status, rstatus, string, rstring)'), undefined;
+  if (arg === undefined) return problem(`http-check expect ${m} needs a pattern`), undefined;
+  if (w.length > i + 2) return problem(`unexpected "${w[i + 2]}" after the http-check expect pattern`), undefined;
+  switch (m) {
+    case 'status': {
+      const st = statusList(arg);
+      if (st === undefined) return problem(`http-check expect status "${arg}" is not a list of codes and ranges`), undefined;
+      Object.assign(e, st);
+      break;
+    }
+    case 'rstatus':
+      e.rstatus = arg;
+      break;
+    case 'string':
+      e.body = arg;
+      break;
+    case 'rstring':
+      e.bodyRegex = arg;
+      break;
+    case 'hdr':
+    case 'fhdr':
+    case 'string-lf':
+    case 'rstring-lf':
+      return problem(`http-check expect ${m} is not supported (status, rstatus, string, rstring are)`), undefined;
+    default:
+      return problem(`unsupported http-check expect "${m}"`), undefined;
+  }
+  return e;
+}
+
+/** Reads `http-check send meth … uri … ver … hdr <name> <value>` into healthCheck.http fields. */
+function parseHttpCheckSend(w: ReadonlyArray<string>, problem: (why: string) => void): Record<string, unknown> | undefined {
+  const c: Record<string, unknown> = {};
+  for (let i = 0; i < w.length; i++) {
+    const a = w[i + 1];
+    switch (w[i]) {
+      case 'meth':
+        if (a === undefined) return problem('meth needs a method'), undefined;
+        c.method = a;
+        i++;
+        break;
+      case 'uri':
+        if (a === undefined) return problem('uri needs a path'), undefined;
+        c.path = a;
+        i++;
+        break;
+      case 'ver':
+        i++;
+        break;
+      case 'hdr': {
+        const v = w[i + 2] ?? '';
+        if (a?.toLowerCase() === 'host') c.host = v;
+        else ((c.headers ??= {}) as Record<string, string>)[a ?? ''] = v;
+        i += 2;
+        break;
+      }
+      default:
+        return problem(`unsupported http-check send argument "${w[i]}"`), undefined;
+    }
+  }
+  return c;
+}
+
 export function haproxyDirectives(plugin: string): HaproxyDirective[] {
   const kindOption = (keyword: string, description: string, read: (ctx: HaproxyAdaptContext) => Record<string, unknown> | undefined = () => ({})): HaproxyDirective => ({
     scope: 'option',
@@ -258,6 +375,24 @@ export function haproxyDirectives(plugin: string): HaproxyDirective[] {
         if (rule === undefined) return;
         const s = state(ctx);
         (ctx.fromDefaults ? s.inherited : s.own).push(rule);
+      },
+    },
+    {
+      scope: 'proxy',
+      keyword: 'http-check',
+      plugin,
+      description: 'http-check expect (status, rstatus, string, rstring, with !, on-success, on-error, status-code, ok/error/tout-status, comment) and http-check send',
+      handle(ctx) {
+        if (ctx.backend === undefined) return; // defaults: replayed into each backend
+        const [what, ...w] = ctx.args;
+        if (what === 'disable-on-404') return ctx.warn('"http-check disable-on-404" ignored');
+        if (what !== 'expect' && what !== 'send') return ctx.problem(`unsupported http-check "${what ?? ''}" (expect and send are supported)`);
+        const read = what === 'expect' ? parseHttpCheckExpect(w, (why) => ctx.problem(why), (t) => ctx.warn(t)) : parseHttpCheckSend(w, (why) => ctx.problem(why));
+        if (read === undefined) return;
+        const s = state(ctx);
+        const slot = what === 'expect' ? (s.httpExpect ??= {}) : (s.httpSend ??= {});
+        if (ctx.fromDefaults) slot.inherited = what === 'send' ? { ...slot.inherited, ...read } : read;
+        else slot.own = what === 'send' ? { ...slot.own, ...read } : read;
       },
     },
     {

@@ -5,6 +5,8 @@ import type * as tls from 'node:tls';
 import type { CheckResult, CheckTarget, HealthCheckKind, HealthCheckOptions, HealthProbe } from './types';
 import { HealthErrors } from './errors';
 import { connectionInfo, tlsClientOptions } from './tcp-check';
+import { asInt, compileExpr, compileFormat, SampleSyntaxError, type CheckContext, type Expr, type Format } from './tcpcheck/sample';
+import { CHECK_STATUS, PASSING, WITH_CODE, type CheckStatus } from './tcpcheck/rules';
 
 const INVALID_HEADER_VALUE = /[\r\n\0]/;
 const STATUS_RANGE = /^([1-5]\d\d)\s*-\s*([1-5]\d\d)$/;
@@ -13,12 +15,43 @@ interface CompiledExpect {
   status: (code: number) => boolean;
   body: ((text: string) => boolean) | null;
   describe: string;
+  /** HAProxy's `!`, rstatus, on-success/on-error, status-code, ok/error/tout-status, comment. */
+  negate: boolean;
+  /** Failure info is the reason phrase (HAProxy's) rather than "expected status …" (kept for plain status lists/ranges). */
+  reasonPhrase: boolean;
+  okStatus?: CheckStatus;
+  errorStatus?: CheckStatus;
+  toutStatus?: CheckStatus;
+  onSuccess?: Format;
+  onError?: Format;
+  statusCode?: Expr;
+  comment?: string;
+  /** Sample expressions or formats need the body (res.payload, res.len). */
+  needsBody: boolean;
+}
+
+function sampleOf<T>(where: string, key: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SampleSyntaxError) throw HealthErrors.BAD_OPTION.with({ cause: err }, where, `healthCheck.http.expect.${key}: ${err.message}`);
+    throw err;
+  }
 }
 
 function compileExpect(expect: HealthCheckOptions['http']['expect'], where: string): CompiledExpect {
   let status: (code: number) => boolean;
   let describe: string;
-  if (expect.status !== undefined) {
+  if (expect.rstatus !== undefined) {
+    let re: RegExp;
+    try {
+      re = new RegExp(expect.rstatus);
+    } catch (err) {
+      throw HealthErrors.BAD_OPTION.with({ cause: err }, where, `healthCheck.http.expect.rstatus is not a valid regular expression: ${(err as Error).message}`);
+    }
+    status = (c) => re.test(String(c));
+    describe = `status matching ${expect.rstatus}`;
+  } else if (expect.status !== undefined) {
     const set = new Set(Array.isArray(expect.status) ? expect.status : [expect.status]);
     status = (c) => set.has(c);
     describe = `status ${[...set].join(',')}`;
@@ -45,7 +78,60 @@ function compileExpect(expect: HealthCheckOptions['http']['expect'], where: stri
     const needle = expect.body;
     body = (t) => t.includes(needle);
   }
-  return { status, body, describe };
+  const onSuccess = expect.onSuccess === undefined ? undefined : sampleOf(where, 'onSuccess', () => compileFormat(expect.onSuccess!));
+  const onError = expect.onError === undefined ? undefined : sampleOf(where, 'onError', () => compileFormat(expect.onError!));
+  const statusCode = expect.statusCode === undefined ? undefined : sampleOf(where, 'statusCode', () => compileExpr(expect.statusCode!));
+  const uses = (t: string | undefined): boolean => t !== undefined && /res\.(payload|len)/.test(t);
+  return {
+    status,
+    body,
+    describe,
+    negate: expect.negate === true,
+    reasonPhrase: (expect.negate === true && body === null) || expect.rstatus !== undefined || expect.onError !== undefined,
+    okStatus: expect.okStatus as CheckStatus | undefined,
+    errorStatus: expect.errorStatus as CheckStatus | undefined,
+    toutStatus: expect.toutStatus as CheckStatus | undefined,
+    onSuccess,
+    onError,
+    statusCode,
+    comment: expect.comment,
+    needsBody: uses(expect.onSuccess) || uses(expect.onError) || uses(expect.statusCode),
+  };
+}
+
+/** The context sample fetches and log-formats of an http expect see: the body as `res.payload`. */
+function sampleContext(target: CheckTarget, body: Buffer): CheckContext {
+  const s = target.server;
+  return { vars: new Map(), procVars: new Map(), input: body, server: { name: s.name, backend: s.backend, host: target.host, port: target.port } };
+}
+
+/** A passing reply, as tcpcheck_expect_onsuccess_message() words it (on-success, status-code, ok-status). */
+function passed(expect: CompiledExpect, target: CheckTarget, code: number, body: Buffer): CheckResult {
+  const status = expect.okStatus ?? 'L7OK';
+  const ctx = expect.onSuccess || expect.statusCode ? sampleContext(target, body) : null;
+  const info = expect.onSuccess ? cstring(expect.onSuccess(ctx!)) : undefined;
+  const c = expect.statusCode ? (asInt(expect.statusCode(ctx!)) ?? code) : code;
+  return { ok: PASSING.has(status), reason: CHECK_STATUS[status], status, code: c, ...(info ? { info } : {}) };
+}
+
+/** A failing reply, as tcpcheck_expect_onerror_message() words it: the info (or on-error), the comment, status-code. */
+function failed(expect: CompiledExpect, target: CheckTarget, status: CheckStatus, code: number, info: string, body: Buffer): CheckResult {
+  const st = expect.errorStatus ?? status;
+  const ctx = expect.onError || expect.statusCode ? sampleContext(target, body) : null;
+  let msg = expect.onError ? cstring(expect.onError(ctx!)) : info;
+  if (expect.comment !== undefined) msg += ` comment: ${expect.comment}`;
+  const c = expect.statusCode ? (asInt(expect.statusCode(ctx!)) ?? code) : code;
+  // The legacy wording of a body mismatch is kept for configs without the HAProxy options.
+  const reason = st === 'L7RSP' && expect.errorStatus === undefined && !expect.negate && !expect.onError && expect.comment === undefined ? 'Layer7 wrong content' : CHECK_STATUS[st];
+  // HAProxy shows a code from L7OK on (L7OK, L7OKC, L7STS) only; the legacy body mismatch keeps its code.
+  const withCode = WITH_CODE.has(st) || reason === 'Layer7 wrong content';
+  return { ok: PASSING.has(st), reason, status: st, ...(withCode ? { code: c } : {}), ...(msg ? { info: msg } : {}) };
+}
+
+/** A log-format result as HAProxy prints it: up to the first NUL. */
+function cstring(b: Buffer): string {
+  const z = b.indexOf(0);
+  return (z === -1 ? b : b.subarray(0, z)).toString('latin1');
 }
 
 /**
@@ -69,7 +155,7 @@ export class HttpHealthCheck implements HealthCheckKind {
       headers.host = h.host;
     }
     const tlsOptions = tlsClientOptions(options.tls, where);
-    const readBody = expect.body !== null;
+    const readBody = expect.body !== null || expect.needsBody;
     return (target) => probeHttp(target, h.method, h.path, headers, tlsOptions, expect, readBody, h.maxBody);
   }
 }
@@ -102,7 +188,11 @@ function probeHttp(
       req.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => done({ ok: false, reason: connected ? 'Layer7 timeout' : 'Layer4 timeout' }), target.timeout);
+    const timer = setTimeout(() => {
+      if (!connected) return done({ ok: false, reason: 'Layer4 timeout' });
+      const st = expect.toutStatus ?? 'L7TOUT';
+      done({ ok: false, reason: CHECK_STATUS[st], status: st });
+    }, target.timeout);
     req.once('socket', (s) => {
       s.once(tlsOptions ? 'secureConnect' : 'connect', () => (connected = true));
     });
@@ -113,22 +203,23 @@ function probeHttp(
     });
     req.once('response', (res) => {
       const code = res.statusCode ?? 0;
-      if (!expect.status(code)) {
+      const empty = Buffer.alloc(0);
+      // `negate` applies to the body when there is a body match, else to the status (one HAProxy expect).
+      const statusOk = expect.status(code) !== (expect.negate && expect.body === null);
+      if (!statusOk || !readBody) {
         res.resume();
-        done({ ok: false, reason: 'Layer7 wrong status', code, info: `expected ${expect.describe}` });
-        return;
-      }
-      if (!readBody) {
-        res.resume();
-        done({ ok: true, reason: 'Layer7 check passed', code });
+        if (!statusOk) done(failed(expect, target, 'L7STS', code, expect.reasonPhrase ? (res.statusMessage ?? '') : `expected ${expect.describe}`, empty));
+        else done(passed(expect, target, code, empty));
         return;
       }
       const chunks: Buffer[] = [];
       let size = 0;
       const finish = (): void => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (expect.body!(text)) done({ ok: true, reason: 'Layer7 check passed', code });
-        else done({ ok: false, reason: 'Layer7 wrong content', code, info: 'body did not match' });
+        const buf = Buffer.concat(chunks);
+        if (expect.body === null) return done(passed(expect, target, code, buf));
+        const matched = expect.body(buf.toString('utf8'));
+        if (matched !== expect.negate) done(passed(expect, target, code, buf));
+        else done(failed(expect, target, 'L7RSP', code, expect.negate ? 'HTTP check matched unwanted content' : expect.onError || expect.comment !== undefined || expect.errorStatus ? 'HTTP content check did not match' : 'body did not match', buf));
       };
       res.on('data', (c: Buffer) => {
         if (size >= maxBody) return;

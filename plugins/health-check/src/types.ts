@@ -66,6 +66,15 @@ export interface HttpCheckOptions {
     statusRange?: string;
     body?: string;
     bodyRegex?: string;
+    rstatus?: string;
+    negate?: boolean;
+    okStatus?: string;
+    errorStatus?: string;
+    toutStatus?: string;
+    onSuccess?: string;
+    onError?: string;
+    statusCode?: string;
+    comment?: string;
   };
   /** Most of the body read for a body match (bytes). */
   maxBody: number;
