@@ -268,11 +268,14 @@ export function parseHttpCheckExpect(w: ReadonlyArray<string>, problem: (why: st
     case 'rstatus':
       e.rstatus = arg;
       break;
+    // HAProxy checks only the body with a body expect: any status passes the status part.
     case 'string':
       e.body = arg;
+      e.statusRange = '100-599';
       break;
     case 'rstring':
       e.bodyRegex = arg;
+      e.statusRange = '100-599';
       break;
     case 'hdr':
     case 'fhdr':

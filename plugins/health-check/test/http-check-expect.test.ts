@@ -24,6 +24,7 @@ async function startSite(): Promise<{ port: number; close(): Promise<void> }> {
     if (req.url === '/e500') send(500, 'boom');
     else if (req.url === '/errbody') send(200, 'an error happened');
     else if (req.url === '/teapot') send(418, 'short and stout');
+    else if (req.url === '/e503fine') send(503, 'all fine');
     else send(200, 'all fine');
   });
   server.keepAliveTimeout = 1;
@@ -154,6 +155,11 @@ backend rstatus
   http-check expect rstatus ^2
   server s 127.0.0.1:${port} check
 
+backend body_any_status
+  option httpchk GET /e503fine
+  http-check expect string fine
+  server s 127.0.0.1:${port} check
+
 backend errsts
   option httpchk GET /errbody
   http-check expect error-status L7STS string nothing
@@ -207,6 +213,8 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
     expect(be.negstr_down!.healthCheck.http.expect).toMatchObject({ negate: true, body: 'error' });
     expect(be.code!.healthCheck.http.expect).toMatchObject({ status: 200, statusCode: 'int(599)', onError: 'not a 200', comment: 'teapot' });
     expect(be.rstatus!.healthCheck.http).toMatchObject({ path: '/teapot', expect: { rstatus: '^2' } });
+    // As in HAProxy, a body expect does not look at the status.
+    expect(be.body_any_status!.healthCheck.http.expect).toMatchObject({ body: 'fine', statusRange: '100-599' });
   });
 
   it('says what HAProxy says about every server, word for word (with the code)', async () => {
@@ -221,5 +229,10 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
     // neg500_up stays UP on both sides (HAProxy logs nothing for a server that starts UP).
     expect(gw.gateway.backends.get('neg500_up')!.server('s')!.health).toBe('up');
     expect(haproxyLines.some((l) => /Server neg500_up\/s is DOWN/.test(l))).toBe(false);
+    // A 503 whose body holds the string passes on both sides.
+    const c = gw.gateway.backends.get('body_any_status')!.server('s')!.data.get('switchyard.health.control') as { last: { ok: boolean; code?: number } | null };
+    await until('body_any_status to be checked', () => c.last !== null, 5000);
+    expect(c.last).toMatchObject({ ok: true, code: 503 });
+    expect(haproxyLines.some((l) => /Server body_any_status\/s is DOWN/.test(l))).toBe(false);
   });
 });
