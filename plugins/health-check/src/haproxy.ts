@@ -257,7 +257,7 @@ export function parseHttpCheckExpect(w: ReadonlyArray<string>, problem: (why: st
   const arg = w[i + 1];
   if (m === undefined) return problem('http-check expect needs a match (status, rstatus, string, rstring)'), undefined;
   if (arg === undefined) return problem(`http-check expect ${m} needs a pattern`), undefined;
-  if (w.length > i + 2) return problem(`unexpected "${w[i + 2]}" after the http-check expect pattern`), undefined;
+  if (w.length > i + 2 && m !== 'hdr') return problem(`unexpected "${w[i + 2]}" after the http-check expect pattern`), undefined;
   switch (m) {
     case 'status': {
       const st = statusList(arg);
@@ -277,11 +277,40 @@ export function parseHttpCheckExpect(w: ReadonlyArray<string>, problem: (why: st
       e.bodyRegex = arg;
       e.statusRange = '100-599';
       break;
-    case 'hdr':
+    case 'hdr': {
+      // hdr name [-m meth] <pattern> [value [-m meth] <pattern>]
+      const METH = ['str', 'beg', 'end', 'sub', 'reg'];
+      const h: Record<string, string> = {};
+      let j = i + 1;
+      const read = (what: 'name' | 'value'): boolean => {
+        if (w[j] !== what) return false;
+        j++;
+        if (w[j] === '-m') {
+          const how = w[j + 1];
+          if (how === undefined || !METH.includes(how)) return problem(`http-check expect hdr ${what} -m: one of str, beg, end, sub, reg (dom is not supported)`), false;
+          h[`${what}Match`] = how;
+          j += 2;
+        }
+        const pat = w[j];
+        if (pat === undefined) return problem(`http-check expect hdr ${what} needs a pattern`), false;
+        h[what] = pat;
+        j++;
+        return true;
+      };
+      if (!read('name')) {
+        if (h.name === undefined && w[i + 1] !== 'name') problem('http-check expect hdr needs "name <pattern>"');
+        return undefined;
+      }
+      if (w[j] === 'value' && !read('value')) return undefined;
+      if (w[j] === 'full') return problem('http-check expect hdr … full is not supported'), undefined;
+      if (j < w.length) return problem(`unexpected "${w[j]}" after the http-check expect hdr pattern`), undefined;
+      e.header = h;
+      return e;
+    }
     case 'fhdr':
     case 'string-lf':
     case 'rstring-lf':
-      return problem(`http-check expect ${m} is not supported (status, rstatus, string, rstring are)`), undefined;
+      return problem(`http-check expect ${m} is not supported (status, rstatus, hdr, string, rstring are)`), undefined;
     default:
       return problem(`unsupported http-check expect "${m}"`), undefined;
   }

@@ -26,6 +26,8 @@ interface CompiledExpect {
   onError?: Format;
   statusCode?: Expr;
   comment?: string;
+  /** HAProxy `hdr`: matched over the response's raw header lines (replaces the status and body matches). */
+  header: ((raw: string[]) => boolean) | null;
   /** Sample expressions or formats need the body (res.payload, res.len). */
   needsBody: boolean;
 }
@@ -78,6 +80,22 @@ function compileExpect(expect: HealthCheckOptions['http']['expect'], where: stri
     const needle = expect.body;
     body = (t) => t.includes(needle);
   }
+  let header: ((raw: string[]) => boolean) | null = null;
+  if (expect.header !== undefined) {
+    const h = expect.header;
+    const nameOk = stringMatcher(h.name, h.nameMatch ?? 'str', true, where, 'header.name');
+    const valueOk = h.value === undefined ? null : stringMatcher(h.value, h.valueMatch ?? 'str', false, where, 'header.value');
+    header = (raw) => {
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        if (!nameOk(raw[i]!)) continue;
+        if (valueOk === null) return true;
+        for (const v of raw[i + 1]!.split(',')) if (valueOk(v.trim())) return true;
+      }
+      return false;
+    };
+    status = () => true;
+    body = null;
+  }
   const onSuccess = expect.onSuccess === undefined ? undefined : sampleOf(where, 'onSuccess', () => compileFormat(expect.onSuccess!));
   const onError = expect.onError === undefined ? undefined : sampleOf(where, 'onError', () => compileFormat(expect.onError!));
   const statusCode = expect.statusCode === undefined ? undefined : sampleOf(where, 'statusCode', () => compileExpr(expect.statusCode!));
@@ -95,8 +113,30 @@ function compileExpect(expect: HealthCheckOptions['http']['expect'], where: stri
     onError,
     statusCode,
     comment: expect.comment,
+    header,
     needsBody: uses(expect.onSuccess) || uses(expect.onError) || uses(expect.statusCode),
   };
+}
+
+/** A header name/value matcher as HAProxy's `-m str|beg|end|sub|reg` (names case-insensitive), compiled once. */
+function stringMatcher(pattern: string, how: 'str' | 'beg' | 'end' | 'sub' | 'reg', fold: boolean, where: string, key: string): (v: string) => boolean {
+  if (how === 'reg') {
+    let re: RegExp;
+    try {
+      re = new RegExp(pattern, fold ? 'i' : '');
+    } catch (err) {
+      throw HealthErrors.BAD_OPTION.with({ cause: err }, where, `healthCheck.http.expect.${key} is not a valid regular expression: ${(err as Error).message}`);
+    }
+    return (v) => re.test(v);
+  }
+  const p = fold ? pattern.toLowerCase() : pattern;
+  const norm = fold ? (v: string): string => v.toLowerCase() : (v: string): string => v;
+  switch (how) {
+    case 'str': return (v) => norm(v) === p;
+    case 'beg': return (v) => norm(v).startsWith(p);
+    case 'end': return (v) => norm(v).endsWith(p);
+    case 'sub': return (v) => norm(v).includes(p);
+  }
 }
 
 /** The context sample fetches and log-formats of an http expect see: the body as `res.payload`. */
@@ -204,8 +244,15 @@ function probeHttp(
     req.once('response', (res) => {
       const code = res.statusCode ?? 0;
       const empty = Buffer.alloc(0);
+      if (expect.header !== null) {
+        res.resume();
+        const matched = expect.header(res.rawHeaders);
+        if (matched !== expect.negate) done(passed(expect, target, code, empty));
+        else done(failed(expect, target, 'L7STS', code, res.statusMessage ?? '', empty)); // HAProxy: the reason phrase
+        return;
+      }
       // `negate` applies to the body when there is a body match, else to the status (one HAProxy expect).
-      const statusOk = expect.status(code) !== (expect.negate && expect.body === null);
+      const statusOk = expect.status(code) !== (expect.negate && expect.body === null && expect.header === null);
       if (!statusOk || !readBody) {
         res.resume();
         if (!statusOk) done(failed(expect, target, 'L7STS', code, expect.reasonPhrase ? (res.statusMessage ?? '') : `expected ${expect.describe}`, empty));

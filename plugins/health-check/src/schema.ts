@@ -122,6 +122,18 @@ export const healthCheckSchema: JsonSchema = {
             onError: { type: 'string', description: 'Log-format message (the check\'s info) when the reply fails.' },
             statusCode: { type: 'string', description: 'Sample expression whose integer becomes the check\'s code (e.g. `int(599)`, `res.payload(0,3)` over the body).' },
             comment: { type: 'string', description: 'Appended to the failure info as " comment: <text>" (HAProxy comment).' },
+            header: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name'],
+              description: 'HAProxy `hdr`: a response header whose name (and, with `value`, one of its comma-separated values) matches; used instead of status and body.',
+              properties: {
+                name: { type: 'string', description: 'Header name pattern (case-insensitive).' },
+                nameMatch: { ...{ type: 'string', enum: ['str', 'beg', 'end', 'sub', 'reg'] }, default: 'str', description: 'How the name is matched (-m str|beg|end|sub|reg).' },
+                value: { type: 'string', description: 'Value pattern (each comma-separated value is tried).' },
+                valueMatch: { ...{ type: 'string', enum: ['str', 'beg', 'end', 'sub', 'reg'] }, default: 'str', description: 'How the value is matched.' },
+              },
+            },
           },
         },
         maxBody: sizeSchema('Most of the body read for a body match.', '16kb'),

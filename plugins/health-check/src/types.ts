@@ -75,6 +75,7 @@ export interface HttpCheckOptions {
     onError?: string;
     statusCode?: string;
     comment?: string;
+    header?: { name: string; nameMatch?: 'str' | 'beg' | 'end' | 'sub' | 'reg'; value?: string; valueMatch?: 'str' | 'beg' | 'end' | 'sub' | 'reg' };
   };
   /** Most of the body read for a body match (bytes). */
   maxBody: number;

@@ -25,6 +25,10 @@ async function startSite(): Promise<{ port: number; close(): Promise<void> }> {
     else if (req.url === '/errbody') send(200, 'an error happened');
     else if (req.url === '/teapot') send(418, 'short and stout');
     else if (req.url === '/e503fine') send(503, 'all fine');
+    else if (req.url === '/hdr') {
+      res.writeHead(200, { 'x-role': 'primary, ready', connection: 'close' });
+      res.end('ok');
+    }
     else send(200, 'all fine');
   });
   server.keepAliveTimeout = 1;
@@ -67,7 +71,7 @@ describe('http-check expect: native YAML config', () => {
 frontends:
   web: { bind: '127.0.0.1:0', defaultBackend: neg500_up }
 backends:
-${be('neg500_down', '/e500', '{ status: 500, negate: true }')}${be('neg500_up', '/ok', '{ status: 500, negate: true }')}${be('negstr_down', '/errbody', '{ body: error, negate: true }')}${be('negstr_up', '/ok', '{ body: error, negate: true }')}${be('code', '/teapot', "{ status: 200, statusCode: 'int(599)', onError: 'not a 200', comment: teapot }")}${be('rstatus', '/teapot', "{ rstatus: '^2' }")}${be('okc', '/ok', "{ status: 200, okStatus: L7OKC, onSuccess: 'fine: %[res.payload(0,3)]', statusCode: 'int(201)' }")}${be('errsts', '/errbody', "{ body: nothing, errorStatus: L7STS }")}`;
+${be('neg500_down', '/e500', '{ status: 500, negate: true }')}${be('neg500_up', '/ok', '{ status: 500, negate: true }')}${be('negstr_down', '/errbody', '{ body: error, negate: true }')}${be('negstr_up', '/ok', '{ body: error, negate: true }')}${be('code', '/teapot', "{ status: 200, statusCode: 'int(599)', onError: 'not a 200', comment: teapot }")}${be('rstatus', '/teapot', "{ rstatus: '^2' }")}${be('okc', '/ok', "{ status: 200, okStatus: L7OKC, onSuccess: 'fine: %[res.payload(0,3)]', statusCode: 'int(201)' }")}${be('errsts', '/errbody', "{ body: nothing, errorStatus: L7STS }")}${be('hdr', '/hdr', '{ header: { name: X-ROLE, value: replica } }')}${be('hdr_up', '/hdr', '{ header: { name: x-role, value: ready } }')}`;
     gw = await startTestGateway(yaml, { file: path.join(os.tmpdir(), 'swy-http-expect.yaml') });
   }, 20_000);
 
@@ -78,24 +82,26 @@ ${be('neg500_down', '/e500', '{ status: 500, negate: true }')}${be('neg500_up', 
 
   it('negates status and body matches, sets the code, words the info as configured', async () => {
     // A server starts UP: only the DOWN ones log a verdict; the passing ones show their last check.
-    const ids = ['neg500_down/s', 'negstr_down/s', 'code/s', 'rstatus/s', 'errsts/s'];
+    const ids = ['neg500_down/s', 'negstr_down/s', 'code/s', 'rstatus/s', 'errsts/s', 'hdr/s'];
     const v = await waitVerdicts(() => gw.logs.map((l) => String(l.msg)), ids);
     expect(v.get('neg500_down/s')).toBe('DOWN Layer7 wrong status code 500 | Internal Server Error');
     expect(v.get('negstr_down/s')).toBe('DOWN Layer7 invalid response code - | HTTP check matched unwanted content');
     expect(v.get('code/s')).toBe('DOWN Layer7 wrong status code 599 | not a 200 comment: teapot');
     expect(v.get('rstatus/s')).toBe("DOWN Layer7 wrong status code 418 | I'm a Teapot");
     expect(v.get('errsts/s')).toBe('DOWN Layer7 wrong status code 200 | HTTP content check did not match');
+    expect(v.get('hdr/s')).toBe('DOWN Layer7 wrong status code 200 | OK');
     const last = (b: string): { ok: boolean; reason: string; code?: number; info?: string } | null => {
       const c = gw.gateway.backends.get(b)!.server('s')!.data.get('switchyard.health.control') as { last: { ok: boolean; reason: string; code?: number; info?: string } | null };
       return c.last;
     };
-    await until('the passing servers to be checked', () => ['neg500_up', 'negstr_up', 'okc'].every((b) => last(b) !== null), 5000);
+    await until('the passing servers to be checked', () => ['neg500_up', 'negstr_up', 'okc', 'hdr_up'].every((b) => last(b) !== null), 5000);
     expect(last('neg500_up')).toMatchObject({ ok: true, reason: 'Layer7 check passed', code: 200 });
     expect(last('negstr_up')).toMatchObject({ ok: true, reason: 'Layer7 check passed', code: 200 });
     expect(last('okc')).toMatchObject({ ok: true, reason: 'Layer7 check conditionally passed', code: 201, info: 'fine: all' });
     const b = gw.gateway.backends;
     expect(b.get('neg500_down')!.server('s')!.health).toBe('down');
-    for (const n of ['neg500_up', 'negstr_up', 'okc']) expect(b.get(n)!.server('s')!.health).toBe('up');
+    expect(last('hdr_up')).toMatchObject({ ok: true, reason: 'Layer7 check passed', code: 200 });
+    for (const n of ['neg500_up', 'negstr_up', 'okc', 'hdr_up']) expect(b.get(n)!.server('s')!.health).toBe('up');
   });
 
   it('refuses a bad rstatus regex or status-code expression at load, naming the key', async () => {
@@ -160,6 +166,21 @@ backend body_any_status
   http-check expect string fine
   server s 127.0.0.1:${port} check
 
+backend hdr_down
+  option httpchk GET /hdr
+  http-check expect hdr name x-role value replica
+  server s 127.0.0.1:${port} check
+
+backend hdr_neg
+  option httpchk GET /hdr
+  http-check expect ! hdr name -m beg x-ro
+  server s 127.0.0.1:${port} check
+
+backend hdr_up
+  option httpchk GET /hdr
+  http-check expect hdr name X-Role value -m sub read
+  server s 127.0.0.1:${port} check
+
 backend errsts
   option httpchk GET /errbody
   http-check expect error-status L7STS string nothing
@@ -218,7 +239,7 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
   });
 
   it('says what HAProxy says about every server, word for word (with the code)', async () => {
-    const ids = ['neg500_down/s', 'negstr_down/s', 'code/s', 'rstatus/s', 'errsts/s'];
+    const ids = ['neg500_down/s', 'negstr_down/s', 'code/s', 'rstatus/s', 'errsts/s', 'hdr_down/s', 'hdr_neg/s'];
     const ours = await waitVerdicts(() => gw.logs.map((l) => String(l.msg)), ids);
     const theirs = await waitVerdicts(() => haproxyLines, ids);
     for (const id of ids) expect(`${id} ${ours.get(id)}`).toBe(`${id} ${theirs.get(id)}`);
@@ -226,6 +247,8 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
     expect(ours.get('neg500_down/s')).toBe('DOWN Layer7 wrong status code 500 | Internal Server Error');
     expect(ours.get('negstr_down/s')).toBe('DOWN Layer7 invalid response code - | HTTP check matched unwanted content');
     expect(ours.get('code/s')).toBe('DOWN Layer7 wrong status code 599 | not a 200 comment: teapot');
+    expect(ours.get('hdr_down/s')).toBe('DOWN Layer7 wrong status code 200 | OK');
+    expect(ours.get('hdr_neg/s')).toBe('DOWN Layer7 wrong status code 200 | OK');
     // neg500_up stays UP on both sides (HAProxy logs nothing for a server that starts UP).
     expect(gw.gateway.backends.get('neg500_up')!.server('s')!.health).toBe('up');
     expect(haproxyLines.some((l) => /Server neg500_up\/s is DOWN/.test(l))).toBe(false);
@@ -234,5 +257,11 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
     await until('body_any_status to be checked', () => c.last !== null, 5000);
     expect(c.last).toMatchObject({ ok: true, code: 503 });
     expect(haproxyLines.some((l) => /Server body_any_status\/s is DOWN/.test(l))).toBe(false);
+    // hdr: a value among the comma-separated ones, name case-insensitive.
+    const h = gw.gateway.backends.get('hdr_up')!.server('s')!.data.get('switchyard.health.control') as { last: { ok: boolean } | null };
+    await until('hdr_up to be checked', () => h.last !== null, 5000);
+    expect(h.last).toMatchObject({ ok: true });
+    expect(haproxyLines.some((l) => /Server hdr_up\/s is DOWN/.test(l))).toBe(false);
+    expect(gw.gateway.config.backends.hdr_neg!.healthCheck).toMatchObject({ http: { expect: { negate: true, header: { name: 'x-ro', nameMatch: 'beg' } } } });
   });
 });
