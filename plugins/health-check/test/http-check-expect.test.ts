@@ -265,3 +265,37 @@ describe('http-check expect in haproxy.cfg, beside HAProxy 2.6', () => {
     expect(gw.gateway.config.backends.hdr_neg!.healthCheck).toMatchObject({ http: { expect: { negate: true, header: { name: 'x-ro', nameMatch: 'beg' } } } });
   });
 });
+
+describe('http-check expect from a defaults section', () => {
+  it('is replayed into each backend with option httpchk, and a backend\'s own line wins', async () => {
+    const site = await startSite();
+    const gw = await startTestGateway(`defaults
+  mode http
+  timeout connect 1s
+  timeout client 1s
+  timeout server 1s
+  option httpchk GET /ok
+  http-check expect ! status 500
+
+frontend web
+  bind 127.0.0.1:0
+  default_backend inherits
+
+backend inherits
+  server s 127.0.0.1:${site.port} check
+
+backend overrides
+  http-check expect rstatus ^2
+  server s 127.0.0.1:${site.port} check
+`, { file: path.join(os.tmpdir(), 'swy-http-expect-defaults.cfg') });
+    try {
+      const be = gw.gateway.config.backends as Record<string, { healthCheck: { type: string; http: { path: string; expect: Record<string, unknown> } } }>;
+      expect(be.inherits!.healthCheck).toMatchObject({ type: 'http', http: { path: '/ok', expect: { negate: true, status: 500 } } });
+      expect(be.overrides!.healthCheck.http.expect).toMatchObject({ rstatus: '^2' });
+      expect(be.overrides!.healthCheck.http.expect.negate).not.toBe(true);
+    } finally {
+      await gw.stop();
+      await site.close();
+    }
+  });
+});
