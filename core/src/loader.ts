@@ -111,6 +111,7 @@ export function isActive(activation: Activation, config: Record<string, unknown>
   if (activation.balance && backends.some((b) => activation.balance!.includes(typeof b.balance === 'string' ? b.balance : 'roundrobin'))) return true;
   if (activation.mode && [...frontends, ...backends].some((o) => activation.mode!.includes(typeof o.mode === 'string' ? o.mode : 'http'))) return true;
   if (activation.fetches && activation.fetches.length > 0) {
+    // Once per config load (start, validate, reload), never per request.
     const words = new RegExp(`(?<![\\w.])(?:${activation.fetches.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\w])`);
     if (words.test(JSON.stringify(config))) return true;
   }

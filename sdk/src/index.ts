@@ -13,3 +13,4 @@ export * from './headers';
 export * from './haproxy';
 export * from './wire-bytes';
 export * from './cookies';
+export * from './termination-counters';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
-  Stage, createWireCounter,
+  Stage, countTermination, createWireCounter,
   type BackendState, type Connection, type Exchange, type FrontendState, type GatewayApi, type ServerState, type WireBytes,
 } from '@switchyard/sdk';
 import { countRedispatches } from './metrics';
@@ -58,26 +58,7 @@ class ProxyRecord {
     this.bytesIn += wire.in;
     this.bytesOut += wire.out;
     if (cls >= 0) this.responses[cls]++;
-    switch (ex.termination) {
-      case 'server-refused':
-        this.connectionErrors++;
-        break;
-      case 'server-reset':
-        this.responseErrors++;
-        this.serverAborts++;
-        break;
-      case 'server-timeout':
-        this.responseErrors++;
-        break;
-      case 'client-abort':
-      case 'client-timeout':
-        this.clientAborts++;
-        break;
-      case 'internal-error':
-        this.internalErrors++;
-        break;
-      default:
-    }
+    countTermination(this, ex.termination);
     if (ex.startTime > this.lastSession) this.lastSession = ex.startTime;
     this.timeSum += sec;
     this.timeCount++;

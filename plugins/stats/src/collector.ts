@@ -1,7 +1,7 @@
 import type {
   BackendState, Connection, Exchange, FrontendState, GatewayApi, ServerState,
 } from '@switchyard/sdk';
-import { Stage, createWireCounter, type WireBytes } from '@switchyard/sdk';
+import { Stage, countTermination, createWireCounter, type WireBytes } from '@switchyard/sdk';
 import { LatencyWindow } from './latency';
 import type {
   BackendStats, FrontendStats, HistoryPoint, HistorySeries, ProxyFailures, ServerStats, StatsSnapshot, Status,
@@ -147,26 +147,7 @@ class ProxyCounters {
   count(ex: Exchange, wire: WireBytes, ms: number): void {
     this.bytesIn += wire.in;
     this.bytesOut += wire.out;
-    switch (ex.termination) {
-      case 'server-refused':
-        this.connectionErrors++;
-        break;
-      case 'server-reset':
-        this.responseErrors++;
-        this.serverAborts++;
-        break;
-      case 'server-timeout':
-        this.responseErrors++;
-        break;
-      case 'client-abort':
-      case 'client-timeout':
-        this.clientAborts++;
-        break;
-      case 'internal-error':
-        this.internalErrors++;
-        break;
-      default:
-    }
+    countTermination(this, ex.termination);
     if (ex.startTime > this.lastSession) this.lastSession = ex.startTime;
     if (ms > this.maxTime) this.maxTime = ms;
   }
