@@ -21,7 +21,7 @@ export const CARRIED_OVER = 'state carried over';
 export function snapshotOf(change: ServerChange): ServerSnapshot | null {
   if (change.reason === CARRIED_OVER) return null;
   const s = change.server;
-  return { admin: s.admin, health: s.health, weight: s.weight, configWeight: s.config.weight, address: `${s.host}:${s.port}` };
+  return { admin: s.admin, health: s.health, weight: s.weight, configWeight: s.config.weight, address: `${s.config.host}:${s.config.port}` };
 }
 
 /**

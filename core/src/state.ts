@@ -11,8 +11,8 @@ export class ServerRuntime implements ServerState {
   readonly backend: string;
   readonly name: string;
   readonly id: string;
-  readonly host: string;
-  readonly port: number;
+  host: string;
+  port: number;
   readonly backup: boolean;
   readonly config: ServerConfig;
   readonly maxconn: number;
@@ -70,6 +70,19 @@ export class ServerRuntime implements ServerState {
     this.health = state;
     this.lastChange = Date.now();
     this.#changed('health', from, state, reason);
+  }
+
+  setAddress(host: string, port: number = this.port, reason?: string): void {
+    const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (h === '' || /[\s/]/.test(h)) throw new Error(`"${host}" is not a host name or IP address`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${port} is not 1-65535`);
+    if (h === this.host && port === this.port) return;
+    const fmt = (x: string, p: number): string => (x.includes(':') ? `[${x}]:${p}` : `${x}:${p}`);
+    const from = fmt(this.host, this.port);
+    this.host = h;
+    this.port = port;
+    this.lastChange = Date.now();
+    this.#changed('addr', from, fmt(h, port), reason);
   }
 
   #changed(what: ServerChange['what'], from: string | number, to: string | number, reason: string | undefined): void {

@@ -48,12 +48,19 @@ export interface ServerState {
   setWeight(weight: number, reason?: string): void;
   setAdmin(state: AdminState, reason?: string): void;
   setHealth(state: HealthState, reason?: string): void;
+  /**
+   * Points the server at another address (the runtime API's `set server addr`, a DNS
+   * resolver): new connections go there; exchanges in flight finish where they are.
+   * Emits a `server-change` with `what: 'addr'` (`from`/`to` are `host:port`). Throws on a
+   * host that is empty or a port outside 1-65535.
+   */
+  setAddress(host: string, port?: number, reason?: string): void;
 }
 
 /** What a `server-change` event carries. */
 export interface ServerChange {
   server: ServerState;
-  what: 'weight' | 'admin' | 'health' | 'added' | 'removed';
+  what: 'weight' | 'admin' | 'health' | 'addr' | 'added' | 'removed';
   from: string | number;
   to: string | number;
   reason?: string;

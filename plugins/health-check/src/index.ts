@@ -81,7 +81,10 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
         timeout: o.timeout ?? options.timeout ?? inter,
         jitter: options.jitter,
       };
-      const target = { server, host: o.address ?? options.address ?? server.host, port: o.port ?? options.port ?? server.port, timeout: timing.timeout };
+      // getters: a server moved at run time (set server addr, DNS) is checked where it is now
+      const addr = o.address ?? options.address;
+      const checkPort = o.port ?? options.port;
+      const target = { server, get host() { return addr ?? server.host; }, get port() { return checkPort ?? server.port; }, timeout: timing.timeout };
       const c = new ServerHealthCheck(server, be, probe, target, timing, logger, options.type === 'agent');
       checker = c;
       server.data.set(HEALTH_CONTROL_KEY, c);
@@ -101,7 +104,8 @@ function planBackend(gateway: GatewayApi, be: BackendState, logger: Logger): Pla
         agentProbes.set(send ?? '', agentProbe);
       }
       const inter = a.inter ?? hc?.inter ?? DEFAULT_HEALTH_CHECK.inter;
-      const target = { server, host: a.address ?? server.host, port: a.port, timeout: a.timeout ?? inter };
+      const agentAddr = a.address;
+      const target = { server, get host() { return agentAddr ?? server.host; }, port: a.port, timeout: a.timeout ?? inter };
       const loop = new ServerAgentCheck(server, agentProbe, target, inter, logger, checker);
       out.push({ server, inter, start: (d) => loop.start(d), stop: () => loop.stop() });
     }

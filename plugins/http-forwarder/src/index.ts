@@ -43,7 +43,8 @@ export const plugin = definePlugin<HttpForwarderOptions>({
       return true;
     });
     gateway.events.on('server-change', (change) => {
-      if (change.what === 'removed') forwarder.dropPool(change.server);
+      // a removed server, or one pointed elsewhere (set server addr, DNS): its idle connections go
+      if (change.what === 'removed' || change.what === 'addr') forwarder.dropPool(change.server);
     });
     gateway.onStop(() => forwarder.close());
   },
