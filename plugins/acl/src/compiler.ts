@@ -135,7 +135,7 @@ export class AclCompilerImpl implements AclCompiler {
   }
 
   /** `hdr_beg(host),lower` → the fetch, plus the method its name implies (`beg`). */
-  #parseFetch(text: string, where: string): { fetch: CompiledFetch; name: string; impliedMethod: string | undefined; defaultMatch: string | undefined } {
+  #parseFetch(text: string, where: string): { fetch: CompiledFetch; name: string; impliedMethod: string | undefined; defaultMatch: string | undefined; convertedMatch?: string } {
     const call = splitCall(text);
     if (!call) throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `"${text}" is not a fetch expression such as path, hdr(host) or cookie(id)`);
     let name = FETCH_ALIASES[call.name] ?? call.name;
@@ -164,8 +164,10 @@ export class AclCompilerImpl implements AclCompiler {
     } catch (err) {
       throw AclErrors.BAD_FETCH_ARG.with({ location: { path: where }, cause: err }, where, name, (err as Error).message);
     }
+    let convertedMatch: string | undefined;
     if (call.rest !== '') {
       const convs: Array<(v: FetchValue, ex: Exchange) => FetchValue> = [];
+      let lastMatch: string | undefined;
       const re = /,([A-Za-z0-9_.]+)(?:\(([^()]*)\))?/y;
       let pos = 0;
       while (pos < call.rest.length) {
@@ -176,11 +178,14 @@ export class AclCompilerImpl implements AclCompiler {
         if (!c) throw AclErrors.UNKNOWN_CONVERTER.with({ location: { path: where } }, where, m[1]!, this.#slots.names(CONVERTER_SLOT).join(', '));
         try {
           convs.push(c.compile(m[2]));
+          lastMatch = c.defaultMatch;
         } catch (err) {
           throw AclErrors.BAD_FETCH_ARG.with({ location: { path: where }, cause: err }, where, m[1]!, (err as Error).message);
         }
         pos = re.lastIndex;
       }
+      // A converter that says what it yields (table_* give integers) decides how the ACL matches.
+      if (lastMatch !== undefined) convertedMatch = lastMatch;
       const inner = read;
       read =
         convs.length === 1
@@ -191,7 +196,7 @@ export class AclCompilerImpl implements AclCompiler {
               return v;
             };
     }
-    return { fetch: Object.freeze({ source: text, read }), name, impliedMethod: implied, defaultMatch: call.rest === '' ? def.defaultMatch : undefined };
+    return { fetch: Object.freeze({ source: text, read }), name, impliedMethod: implied, defaultMatch: call.rest === '' ? def.defaultMatch : undefined, convertedMatch };
   }
 
   compileFetch(text: string, where: string): CompiledFetch {
@@ -211,7 +216,7 @@ export class AclCompilerImpl implements AclCompiler {
 
   #lineFromTokens(tokens: ReadonlyArray<Token>, source: string, where: string): AclLine {
     if (tokens.length === 0) throw AclErrors.SYNTAX.with({ location: { path: where } }, where, 'empty ACL');
-    const { fetch, name, impliedMethod, defaultMatch } = this.#parseFetch(tokens[0]!.text, where);
+    const { fetch, name, impliedMethod, defaultMatch, convertedMatch } = this.#parseFetch(tokens[0]!.text, where);
     let method: string | undefined = impliedMethod;
     let ignoreCase = false;
     const patterns: string[] = [];
@@ -235,7 +240,7 @@ export class AclCompilerImpl implements AclCompiler {
       }
     }
     for (; i < tokens.length; i++) patterns.push(tokens[i]!.text);
-    method ??= DEFAULT_METHOD[name] ?? defaultMatch ?? 'str';
+    method ??= convertedMatch ?? DEFAULT_METHOD[name] ?? defaultMatch ?? 'str';
     const matcher = this.#slots.get<MatchDefinition>(MATCH_SLOT, method);
     if (!matcher) throw AclErrors.UNKNOWN_MATCH.with({ location: { path: where } }, where, method, this.#slots.names(MATCH_SLOT).join(', '));
     if (matcher.noPatterns && patterns.length > 0) {

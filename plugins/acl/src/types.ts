@@ -25,6 +25,8 @@ export interface ConverterDefinition {
   readonly arg: 'none' | 'optional' | 'required';
   /** The returned function also gets the exchange, for converters that read variables (hmac, add_item). */
   compile(arg: string | undefined): (value: FetchValue, exchange?: Exchange) => FetchValue;
+  /** How an ACL matches the value when this converter comes last and no `-m` is given (`int` for table_* counters). */
+  readonly defaultMatch?: 'int' | 'str' | 'bool' | 'ip' | 'found';
 }
 
 export const CONVERTER_SLOT = 'acl.converter';

@@ -71,6 +71,8 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
             if (t) {
               // a backend that only holds a stick table (track-sc… table <name>): no servers, no backend
               ad.tables.set(s.name, { words: t.words.slice(1), line: t.line });
+              const own = ad.contributed('proxy', 'stick-table');
+              if (own) runContributed(ad, own, { d: t, section: s });
               for (const x of s.directives) if (x !== t) ad.problem(x.line, x.words.join(' '), 'a stick-table-only backend may only hold the stick-table line');
               break;
             }

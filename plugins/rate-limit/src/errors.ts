@@ -17,4 +17,6 @@ export const RateLimitErrors = defineErrors({
     message: '%s uses if/unless, which needs @switchyard/plugin-acl in the plugins list (or use methods / pathPrefix)',
   },
   DUPLICATE_COUNTER: { code: 'SWY_ERR_RATELIMIT_DUPLICATE_COUNTER', message: 'frontend %s tracks sticky counter %s twice' },
+  DUPLICATE_TABLE: { code: 'SWY_ERR_RATELIMIT_DUPLICATE_TABLE', message: 'rateLimit.tables: stick table "%s" is declared twice' },
+  UNKNOWN_TABLE: { code: 'SWY_ERR_RATELIMIT_UNKNOWN_TABLE', message: '%s: no stick table "%s" in rateLimit.tables (declared: %s)' },
 });

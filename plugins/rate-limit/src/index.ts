@@ -1,7 +1,12 @@
 import { definePlugin, FETCH_SLOT, Stage, CLUSTER_MASTER_SLOT, type ClusterMasterSetup } from '@switchyard/sdk';
 import { RateLimitErrors } from './errors';
 import { RateLimits } from './limits';
-import { configSchema, rateLimitsSchema, trackSchema } from './schema';
+import { configSchema, rateLimitsSchema, stickCountersSchema, trackSchema } from './schema';
+import { STICK_TABLES } from './stick-table';
+import { attachTables, StickCounterRules, StickTables, stickTableConverters, stickTableFetches } from './stick-counters';
+import { provideHaproxyDirectives } from './haproxy';
+import { provideTableCommands } from './table-commands';
+import { CONVERTER_SLOT } from '@switchyard/plugin-acl';
 import { clusterStore, startClusterStoreMaster } from './stores/cluster';
 import { memoryStore } from './stores/memory';
 import { redisStore } from './stores/redis';
@@ -11,6 +16,9 @@ import { RATELIMIT_STORE_SLOT, type RateLimitConfig, type RateLimitStoreProvider
 export * from './types';
 export { RateLimitErrors, startClusterStoreMaster, trackedEntry };
 export { cookieValue } from './keys';
+export { STICK_TABLES, StickTable, FreqCounter, DATA_TYPES, DATA_TYPE_BY_NAME, parseStickTableWords, nowMs, type StickEntry, type StickTableConfig, type KeyType } from './stick-table';
+export { StickTables, stickCounter, type StickRule, type StkCtr } from './stick-counters';
+
 
 export const NAME = '@switchyard/plugin-rate-limit';
 
@@ -25,13 +33,17 @@ export const plugin = definePlugin<RateLimitConfig>({
   configKey: 'rateLimit',
   schema: {
     config: configSchema,
-    frontend: { rateLimits: rateLimitsSchema, track: trackSchema },
+    frontend: { rateLimits: rateLimitsSchema, track: trackSchema, stickCounters: stickCountersSchema },
   },
   register({ slots }) {
     slots.provide(RATELIMIT_STORE_SLOT, 'memory', memoryStore, { description: memoryStore.description });
     slots.provide(RATELIMIT_STORE_SLOT, 'cluster', clusterStore, { description: clusterStore.description });
     slots.provide(RATELIMIT_STORE_SLOT, 'redis', redisStore, { description: redisStore.description });
     for (const [name, def] of stickFetches()) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    for (const [name, def] of stickTableFetches()) if (slots.get(FETCH_SLOT, name) === undefined) slots.provide(FETCH_SLOT, name, def, { description: def.description });
+    for (const [name, def] of stickTableConverters()) if (slots.get(CONVERTER_SLOT, name) === undefined) slots.provide(CONVERTER_SLOT, name, def, { description: def.description });
+    provideHaproxyDirectives(slots);
+    provideTableCommands(slots);
     // Under `run --workers`, the master answers the workers' cluster-store requests.
     slots.provide<ClusterMasterSetup>(CLUSTER_MASTER_SLOT, 'rate-limit-cluster-store', { setup: () => void startClusterStoreMaster() }, {
       description: 'Starts rate-limiter-flexible\'s cluster master so `store: cluster` limits are shared by all workers.',
@@ -39,6 +51,14 @@ export const plugin = definePlugin<RateLimitConfig>({
   },
   async apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
+    const tables = new StickTables(config.tables ?? []);
+    attachTables(gateway, tables);
+    gateway.container.register(STICK_TABLES, { useValue: tables });
+    const counters = new StickCounterRules(gateway, tables, logger);
+    if (!counters.empty) {
+      gateway.hooks.route.tap({ name: `${NAME}:stick-counters`, stage: TRACK_STAGE }, (ex) => counters.run(ex));
+      gateway.hooks.log.tap({ name: `${NAME}:stick-counters` }, (ex) => counters.done(ex));
+    }
     const anyLimits = [...gateway.frontends.values()].some(
       (fe) => ((fe.config.rateLimits as unknown[] | undefined)?.length ?? 0) > 0 || ((fe.config.track as unknown[] | undefined)?.length ?? 0) > 0,
     );

@@ -50,6 +50,42 @@ export const configSchema: JsonSchema = {
       },
     },
     options: { type: 'object', default: {}, description: 'Options for third-party stores.' },
+    tables: {
+      type: 'array',
+      default: [],
+      description: 'HAProxy stick tables held in this process (haproxy.cfg `stick-table`): entries per key with the data types they store, read by sc_*/src_*/table_* fetches and `show table`, synchronised by a `peers` section.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'type', 'size'],
+        properties: {
+          name: { type: 'string', minLength: 1, description: 'Table name (a frontend\'s or backend\'s name in haproxy.cfg; `peers/<t>` for tables of a peers section).' },
+          type: { enum: ['ip', 'ipv6', 'integer', 'string', 'binary'], description: 'Key type.' },
+          len: { type: 'integer', minimum: 1, description: 'Key length in bytes for string and binary keys (default 32).' },
+          size: { type: 'integer', minimum: 1, description: 'Maximum number of entries; the oldest unused entry is evicted when full.' },
+          expire: { type: 'integer', minimum: 1, description: 'Entry lifetime after its last update, ms (default: never).' },
+          nopurge: { type: 'boolean', default: false, description: 'Never evict entries when full (new keys are then not tracked).' },
+          store: {
+            type: 'array',
+            default: [],
+            description: 'Data types stored per entry (HAProxy 2.6 names); rates take a period in ms.',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name'],
+              properties: {
+                name: {
+                  enum: ['server_id', 'gpt0', 'gpc0', 'gpc0_rate', 'conn_cnt', 'conn_rate', 'conn_cur', 'sess_cnt', 'sess_rate', 'http_req_cnt', 'http_req_rate', 'http_err_cnt', 'http_err_rate', 'bytes_in_cnt', 'bytes_in_rate', 'bytes_out_cnt', 'bytes_out_rate', 'gpc1', 'gpc1_rate', 'server_key', 'http_fail_cnt', 'http_fail_rate'],
+                  description: 'Data type.',
+                },
+                period: { type: 'integer', minimum: 1, description: 'Period of a *_rate type, ms.' },
+              },
+            },
+          },
+          peers: { type: 'string', description: 'The peers section (plugin-peers) that synchronises this table.' },
+        },
+      },
+    },
   },
 };
 
@@ -102,6 +138,26 @@ export const trackSchema: JsonSchema = {
       period: durationSchema('Period of http_req_rate (whole seconds; rounded up).', '10s'),
       table: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Stick table name; frontends naming the same table share counts (default: the frontend name).' },
       denyAbove: { type: 'integer', minimum: 0, description: 'Shorthand for `http-request deny deny_status 429 if { sc_http_req_rate(N) gt <n> }`.' },
+      ...conditionProps,
+    },
+  },
+};
+
+export const stickCountersSchema: JsonSchema = {
+  type: 'array',
+  default: [],
+  description: 'HAProxy sticky-counter rules in order: `track-scN <key> [table t]`, `sc-inc-gpc0(N)`, `sc-inc-gpc1(N)`, `sc-set-gpt0(N) <v>` of `tcp-request connection`, `tcp-request content` and `http-request`.',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['action', 'counter'],
+    properties: {
+      phase: { enum: ['connection', 'content', 'request'], default: 'request', description: 'connection: once per client connection (the counter lives as long as it); content / request: per TCP session or HTTP request.' },
+      action: { enum: ['track', 'inc-gpc0', 'inc-gpc1', 'set-gpt0'], description: 'What the rule does to sticky counter `counter`.' },
+      counter: { type: 'integer', minimum: 0, maximum: 2, description: 'Sticky counter number (sc0, sc1, sc2).' },
+      key: { type: 'string', minLength: 1, description: 'track: sample expression giving the key (`src`, `url`, `req.hdr(x-forwarded-for)`, with converters).' },
+      table: { type: 'string', minLength: 1, description: 'track: the table (default: the frontend\'s name).' },
+      value: { type: ['string', 'integer'], description: 'set-gpt0: an integer or a sample expression.' },
       ...conditionProps,
     },
   },

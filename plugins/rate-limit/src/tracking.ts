@@ -4,6 +4,8 @@ import { compileCondition } from './conditions';
 import { compileKey, type KeyReader } from './keys';
 import { secondsOf } from './limits';
 import type { Limiter, RateLimitStore, TrackRule } from './types';
+import { stickCounter } from './stick-counters';
+import { DATA_TYPE_BY_NAME } from './stick-table';
 
 /** Sticky counters per exchange: HAProxy's sc0..sc2. */
 export const MAX_COUNTERS = 3;
@@ -134,13 +136,20 @@ export function trackedEntry(ex: Exchange, n: number): TrackedEntry | undefined 
 }
 
 function counterArg(arg: string | undefined): number {
-  const n = Number(arg);
+  const n = Number((arg ?? '').split(',')[0]!.trim());
   if (!Number.isInteger(n) || n < 0 || n >= MAX_COUNTERS) throw new Error(`sticky counter must be 0..${MAX_COUNTERS - 1}, got "${arg}"`);
   return n;
 }
 
-const rateOf = (n: number) => (ex: Exchange) => trackedEntry(ex, n)?.httpReqRate ?? 0;
-const trackedOf = (n: number) => (ex: Exchange) => trackedEntry(ex, n) !== undefined;
+/** A stick-table counter (stickCounters rules) first, else a store-backed `track` rule's. */
+const rateOf = (n: number) => (ex: Exchange) => {
+  const c = stickCounter(ex, n);
+  if (c) return (c.table.read(c.entry, HTTP_REQ_RATE) as number | undefined) ?? 0;
+  return trackedEntry(ex, n)?.httpReqRate ?? 0;
+};
+const trackedOf = (n: number) => (ex: Exchange) => stickCounter(ex, n) !== undefined || trackedEntry(ex, n) !== undefined;
+const keyOf = (n: number) => (ex: Exchange) => stickCounter(ex, n)?.entry.key ?? trackedEntry(ex, n)?.key;
+const HTTP_REQ_RATE = DATA_TYPE_BY_NAME.get('http_req_rate')!.id;
 
 /** The fetches this plugin registers in the `fetch` slot. */
 export function stickFetches(): Array<[string, FetchDefinition]> {
@@ -155,12 +164,12 @@ export function stickFetches(): Array<[string, FetchDefinition]> {
     }],
     ['sc_key', {
       description: 'The key tracked in sticky counter N (the client address for `key: src`).',
-      arg: 'required', modes: ['http', 'tcp'], compile: (arg) => { const n = counterArg(arg); return (ex) => trackedEntry(ex, n)?.key; },
+      arg: 'required', modes: ['http', 'tcp'], compile: (arg) => keyOf(counterArg(arg)),
     }],
   ];
   for (let n = 0; n < MAX_COUNTERS; n++) {
     out.push([`sc${n}_http_req_rate`, {
-      description: `Same as sc_http_req_rate(${n}).`, arg: 'none', modes: ['http', 'tcp'], defaultMatch: 'int', compile: () => rateOf(n),
+      description: `Same as sc_http_req_rate(${n}).`, arg: 'optional', modes: ['http', 'tcp'], defaultMatch: 'int', compile: () => rateOf(n),
     }]);
   }
   return out;

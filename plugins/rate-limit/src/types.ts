@@ -64,6 +64,8 @@ export interface RateLimitConfig {
   cluster: { timeout: number; keyPrefix: string };
   /** Options for third-party stores. */
   options: Record<string, unknown>;
+  /** HAProxy stick tables held in this process. */
+  tables?: import('./stick-table').StickTableConfig[];
 }
 
 /** One entry of a frontend's `rateLimits`. */

@@ -237,7 +237,9 @@ export class CliSocketServer {
         if (!levelAtLeast(session.level, need)) return this.#denied(words, need, session.level);
         const args: Record<string, string> = {};
         const rest = words.slice(n);
-        for (let k = 0; k < rest.length; k++) {
+        // A command declaring the one argument `words` reads the rest of the line itself (show table …).
+        if (c.args.length === 1 && c.args[0] === 'words') args.words = rest.join(' ');
+        else for (let k = 0; k < rest.length; k++) {
           const w = rest[k]!;
           const eq = w.indexOf('=');
           if (eq > 0 && c.args.includes(w.slice(0, eq))) args[w.slice(0, eq)] = w.slice(eq + 1);

@@ -51,6 +51,7 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   };
   const own = ad.contributed('proxy', k);
   if (own) {
+    if (k === 'stick-table') ctx.stickTable = { words: w.slice(1), line: d.line }; // `stick on` reads its expire too
     runContributed(ad, own, { d, ctx });
     return;
   }
@@ -341,7 +342,7 @@ export function closeProxy(ad: AdaptModel, ctx: Ctx): void {
     }
     if (ctx.logOption && ctx.logEnabled) ad.logFrontends.push({ fe: ctx.feName!, option: ctx.logOption });
     else if (ctx.logOption && !ctx.fromDefaults) ad.warn(ctx.logOption.line, `frontend ${ctx.feName}: a log format without a "log" target logs nothing (as in HAProxy)`);
-    if (ctx.stickTable && !ctx.be && !(ad.get(fe('track')) as unknown[] | undefined)?.length) {
+    if (ctx.stickTable && !ctx.be && !(ad.get(fe('track')) as unknown[] | undefined)?.length && !ad.contributed('proxy', 'stick-table')) {
       ad.warn(ctx.stickTable.line, 'stick-table without track-sc or stick on ignored');
     }
     if (ad.get(fe('bind')) === undefined) ad.problem(s.line, `${s.keyword} ${s.name}`, 'has no bind line');
