@@ -23,6 +23,7 @@ const TOOLS: ReadonlyArray<[string, string]> = [
   ['curl', 'curl'],
   ['openssl', 'openssl'],
   ['chromium', 'chromium'],
+  ['/usr/sbin/dnsmasq', 'dnsmasq-base'],
 ];
 
 function found(tool: string): boolean {

@@ -9,7 +9,7 @@ import { definePreset } from '@switchyard/sdk';
  */
 export const preset = definePreset({
   name: '@switchyard/preset-standard',
-  version: '0.2.7',
+  version: '0.2.8',
   description: 'Forwarders, balancing, failover, ACLs and rules, TLS, traffic shaping, auth, runtime API, haproxy.cfg adapter.',
   plugins: [
     '@switchyard/plugin-http-forwarder',
@@ -42,6 +42,7 @@ export const preset = definePreset({
     '@switchyard/plugin-monitor',
     '@switchyard/plugin-runtime-api',
     '@switchyard/plugin-haproxy-adapter',
+    '@switchyard/plugin-resolvers',
   ],
 });
 

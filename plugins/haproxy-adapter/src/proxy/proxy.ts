@@ -140,7 +140,9 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       const low = range[2] === undefined ? 1 : Number(range[1]);
       const high = range[2] === undefined ? Number(range[1]) : Number(range[2]);
       if (!(high >= low) || high - low > 1023) return ad.problem(d.line, w.join(' '), 'server-template: bad count');
-      ad.warn(d.line, `server-template ${prefix} approximated: its ${high - low + 1} servers all connect to ${addr} as the system resolver answers, instead of one address of the DNS answer each`);
+      // With `resolvers`, @switchyard/plugin-resolvers gives each slot one address of the DNS answer.
+      const resolved = [...ctx.defaultServer.map((x) => x.words), params].some((ws) => ws.includes('resolvers'));
+      if (!resolved) ad.warn(d.line, `server-template ${prefix} approximated: its ${high - low + 1} servers all connect to ${addr} as the system resolver answers (add "resolvers <section>" for one address of the DNS answer each)`);
       for (let n = low; n <= high; n++) server(ad, { words: ['server', `${prefix}${n}`, addr, ...params], line: d.line }, ctx);
       return;
     }
