@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import type { GatewayApi, ServerState } from '@switchyard/sdk';
 import { SwitchyardError } from '@switchyard/sdk';
 import { describeServer, dynamicWeights, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, parseWeight } from './commands';
@@ -37,6 +38,13 @@ interface CheckLike {
 }
 
 class CliError extends Error {}
+
+/** Server keywords HAProxy knows (so `add server` says "not supported" rather than "unknown keyword"). */
+const KNOWN_SERVER_KEYWORDS = new Set([
+  'check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'agent-check', 'agent-addr', 'agent-port', 'agent-send', 'agent-inter',
+  'send-proxy', 'send-proxy-v2', 'check-send-proxy', 'ssl', 'verify', 'crt', 'ca-file', 'sni', 'alpn', 'check-ssl', 'track', 'id', 'cookie', 'slowstart',
+  'maxqueue', 'minconn', 'observe', 'on-error', 'error-limit', 'redir', 'source', 'tfo', 'pool-max-conn', 'pool-purge-delay', 'ws', 'no-check', 'init-addr', 'resolvers',
+]);
 
 const fail = (message: string): never => {
   throw new CliError(message);
@@ -152,6 +160,46 @@ function setHealth(s: ServerState, value: string | undefined): CliAnswer {
   return '';
 }
 
+/** `set server <b>/<s> addr <ip> [port <p>]`, answered as HAProxy words it (srv_update_addr_port). */
+function setAddr(s: ServerState, args: string[]): CliAnswer {
+  const [addr, kw, portText] = args;
+  if (addr === undefined) return fail('set server <b>/<s> addr requires an address and optionally a port.');
+  if (net.isIP(addr) === 0) return fail(`Invalid addr '${addr}' by 'stats socket command'`);
+  const parts: string[] = [];
+  const oldHost = s.host;
+  const oldPort = s.port;
+  let port: number | undefined;
+  let portProblem: string | undefined;
+  if (kw === 'port' && portText !== undefined) {
+    const n = /^\d+$/.test(portText) ? Number(portText) : NaN;
+    if (Number.isInteger(n) && n > 0 && n < 65536) port = n;
+    else portProblem = `problem converting port '${portText}' to an int`;
+  }
+  parts.push(oldHost === addr ? 'no need to change the addr' : `IP changed from '${oldHost}' to '${addr}'`);
+  if (portProblem) parts.push(portProblem);
+  else if (port !== undefined) parts.push(port === oldPort ? 'no need to change the port' : `port changed from '${oldPort}' to '${port}'`);
+  if (oldHost !== addr || (port !== undefined && port !== oldPort)) s.setAddress(addr, port, 'runtime API (CLI)');
+  return `${parts.join(', ')} by 'stats socket command'`;
+}
+
+function setFqdn(s: ServerState, value: string | undefined): CliAnswer {
+  if (!value) return fail('set server <b>/<s> fqdn requires a FQDN.');
+  // Resolution at run time belongs to a resolvers section; without one HAProxy refuses the same way.
+  if ((s.config as { resolvers?: unknown }).resolvers === undefined) return fail('set server <b>/<s> fqdn failed because no resolution is configured.');
+  return fail('set server <b>/<s> fqdn is not supported here: change the server\'s address with `set server <b>/<s> addr`.');
+}
+
+function setCheck(s: ServerState, what: 'check-port' | 'check-addr', value: string | undefined): CliAnswer {
+  if (value === undefined) return fail(what === 'check-port' ? 'set server <b>/<s> check-port requires a port.' : 'set server <b>/<s> check-addr requires an address.');
+  if (!s.data.has(HEALTH_CONTROL_KEY)) return fail('health checks are not enabled on this server');
+  return fail(`set server <b>/<s> ${what} is not supported: the health check's address and port are set in the config`);
+}
+
+function setAgent(s: ServerState, what: string): CliAnswer {
+  if (!s.data.has(HEALTH_CONTROL_KEY)) return fail('agent checks are not enabled on this server.');
+  return fail(`set server <b>/<s> ${what} is not supported: agent checks are set in the config`);
+}
+
 function healthSwitch(s: ServerState, on: boolean): CliAnswer {
   const ctl = s.data.get(HEALTH_CONTROL_KEY) as { setEnabled?: (b: boolean) => void } | undefined;
   if (!ctl) return '';
@@ -168,6 +216,7 @@ function addServer(ctx: CliCommandContext): CliAnswer {
   const [bname, sname] = [ref.slice(0, ref.indexOf('/')), ref.slice(ref.indexOf('/') + 1)];
   const be = ctx.gateway.backends.get(bname);
   if (!be) return fail(`No such backend.`);
+  if (!dynamicWeights(be)) return fail('Backend must use a dynamic load balancing to support dynamic servers.');
   const address = ctx.words[3];
   if (!address) return fail("'server' expects <name> and <addr>[:<port>] as arguments.");
   if (be.server(sname)) return fail(`Already exists a server with the same name in backend.`);
@@ -183,7 +232,12 @@ function addServer(ctx: CliCommandContext): CliAnswer {
       else maxconn = n;
     } else if (w === 'backup') backup = true;
     else if (w === 'disabled' || w === 'enabled') continue;
-    else return fail(`'${w}' is not supported on dynamic servers here (weight, maxconn, backup).`);
+    else if (w === 'proto') {
+      const proto = ctx.words[++i];
+      if (be.config.mode === 'tcp' && proto !== undefined && proto !== 'none') return fail('MUX protocol is not usable for server.');
+      if (proto !== 'h1') return fail(`'proto ${proto ?? ''}' is not supported on dynamic servers here (only h1).`);
+    } else if (KNOWN_SERVER_KEYWORDS.has(w)) return fail(`'${w}' is not supported on dynamic servers here (weight, maxconn, backup, proto h1).`);
+    else return fail(`unknown keyword '${w}'`);
   }
   try {
     const s = be.addServer({ name: sname, address, weight, maxconn, backup });
@@ -243,8 +297,8 @@ export const HAPROXY_CLI_COMMANDS: ReadonlyArray<HaproxyCliCommand> = [
   },
   {
     name: ['set', 'server'],
-    usage: 'set server <bk>/<srv> state ready|drain|maint | weight <w>[%] | health up|stopping|down',
-    help: 'change a server\'s state, weight or health',
+    usage: 'set server <bk>/<srv> [opts]',
+    help: 'change a server\'s state, weight, address or health (addr <ip> [port <p>] | state ready|drain|maint | weight <w>[%] | health up|stopping|down)',
     level: 'operator',
     run: (ctx) => {
       const s = serverArg(ctx.gateway, ctx.words[2]);
@@ -255,7 +309,12 @@ export const HAPROXY_CLI_COMMANDS: ReadonlyArray<HaproxyCliCommand> = [
         return '';
       }
       if (what === 'health') return setHealth(s, value);
-      return fail("usage: set server <backend>/<server> state|weight|health <value> (addr, agent, check-port, fqdn and ssl are not supported)");
+      if (what === 'addr') return setAddr(s, ctx.words.slice(4));
+      if (what === 'fqdn') return setFqdn(s, value);
+      if (what === 'check-port' || what === 'check-addr') return setCheck(s, what, value);
+      if (what === 'agent' || what === 'agent-addr' || what === 'agent-port' || what === 'agent-send') return setAgent(s, what);
+      if (what === 'ssl') return fail("'set server <srv> ssl' is not supported: a server's TLS is set in the config (servers[].tls)");
+      return fail('usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight');
     },
   },
   {
