@@ -1,6 +1,6 @@
-import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { pipeline, type Writable } from 'node:stream';
+import { pipeline, type Readable, type Writable } from 'node:stream';
 import type {
   BackendState, Connection, FrontendState, HttpExchange, RequestHead, ResponseHead, ServerState, TcpExchange,
   Termination, Hooks,
@@ -127,6 +127,60 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
       this.url = parsed ? parsed.pathname + parsed.search : target;
       this.host = parsed ? parsed.host : (req.headers.host ?? '');
     }
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+  get rawHeaders(): ReadonlyArray<string> {
+    return this.req.rawHeaders;
+  }
+  get httpVersion(): string {
+    return this.req.httpVersion;
+  }
+  get target(): string {
+    return this.req.url ?? this.url;
+  }
+  get body(): Readable {
+    return this.req;
+  }
+  get hasBody(): boolean {
+    const h = this.req.headers;
+    return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
+  }
+  get clientGone(): boolean {
+    return this.res !== null ? responseGone(this.res) && !this.res.writableFinished : this.socket.destroyed;
+  }
+  get headSent(): boolean {
+    return this.res !== null ? this.res.headersSent : this.status !== 0;
+  }
+
+  onClose(fn: () => void): void {
+    const res = this.res;
+    if (res !== null) {
+      if (res.closed || responseGone(res)) process.nextTick(fn);
+      else res.once('close', fn);
+    } else if (this.socket.destroyed) process.nextTick(fn);
+    else this.socket.once('close', fn);
+  }
+
+  answer(status: number, headers?: OutgoingHttpHeaders): Writable | null {
+    const res = this.res;
+    if (res === null || this.ended || res.headersSent || responseGone(res)) return null;
+    if (this.termination === 'ok') this.termination = 'local';
+    const out: OutgoingHttpHeaders = { ...(headers ?? {}) };
+    for (const k of Object.keys(out)) {
+      const v = out[k];
+      const values = Array.isArray(v) ? v : [v];
+      if (values.some((x) => x !== undefined && INVALID_HEADER_VALUE.test(String(x)))) throw CoreErrors.BAD_HEADER(k);
+    }
+    res.writeHead(status, out);
+    this.status = status;
+    return res;
+  }
+
+  abort(): void {
+    (this.res ?? this.socket).destroy();
   }
 
   get path(): string {

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { SwitchyardError } from './errors';
 import type { BindConfig } from './config';
 import type { BackendState, FrontendState, ServerState } from './state';
@@ -106,9 +106,46 @@ export interface RequestHead {
 
 export interface HttpExchange extends ExchangeBase {
   readonly kind: 'http';
-  readonly req: IncomingMessage;
-  /** Null for an upgrade (WebSocket) request: answer on `socket` instead. */
-  readonly res: ServerResponse | null;
+  /**
+   * @deprecated The core's front end is no node:http server: use `headers`, `rawHeaders`,
+   * `httpVersion`, `target`, `body`, `onClose`, `clientGone` and `answer` instead. Kept only on
+   * exchanges that still come from a node:http compatibility path; undefined otherwise.
+   */
+  readonly req?: IncomingMessage;
+  /** @deprecated See `req`. */
+  readonly res?: ServerResponse | null;
+  /** The request headers as the client sent them, names lower-case (a view built on first use). */
+  readonly headers: IncomingHttpHeaders;
+  /** The request headers as the client sent them: `[name, value, …]`, names as spelled. */
+  readonly rawHeaders: ReadonlyArray<string>;
+  /** `1.0`, `1.1` or `2.0`. */
+  readonly httpVersion: string;
+  /** The request target exactly as sent (origin or absolute form). */
+  readonly target: string;
+  /**
+   * The request body as it streams from the client: a Readable (`pause()`/`resume()`, 'data',
+   * 'end'); already ended when the request has none. Whoever forwards or answers reads it.
+   */
+  readonly body: Readable;
+  /** True when the request has a body (a non-zero Content-Length, or Transfer-Encoding). */
+  readonly hasBody: boolean;
+  /**
+   * Runs `fn` once when the exchange's client side is over: the response was sent whole, or
+   * the client went away first. Runs at once (next tick) when that already happened.
+   */
+  onClose(fn: () => void): void;
+  /** True once the client is gone (connection closed or stream reset) before the response ended. */
+  readonly clientGone: boolean;
+  /** True once a response head was written to the client. */
+  readonly headSent: boolean;
+  /**
+   * Answers from the gateway with a streamed body (a stats page, an event stream): writes the
+   * head (no `respond` hook, as `respond()`), then returns where the body goes; `end()` it.
+   * Null when the client is gone or a head was already sent. On HEAD the body is dropped.
+   */
+  answer(status: number, headers?: OutgoingHttpHeaders): Writable | null;
+  /** Cuts the exchange now: HTTP/1.1 closes the client connection, HTTP/2 resets the stream. */
+  abort(): void;
   /** The client socket. */
   readonly socket: Socket;
   /** Bytes read past the head of an upgrade request. */

@@ -102,7 +102,7 @@ export class AccessLog {
       r.method = ex.method;
       r.host = ex.host;
       r.url = ex.url;
-      r.httpVersion = ex.req.httpVersion;
+      r.httpVersion = ex.httpVersion;
       r.status = ex.status;
     }
     return r;

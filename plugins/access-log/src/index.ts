@@ -39,7 +39,7 @@ const reopenCommand: RuntimeCommand = {
 
 export const plugin = definePlugin<AccessLogConfig>({
   name: '@switchyard/plugin-access-log',
-  version: '0.3.1',
+  version: '0.3.2',
   core: '^0.1.0',
   description: 'One access-log line per request or TCP session: JSON, HAProxy httplog/tcplog or a custom format; stdout, file or syslog.',
   configKey: 'accessLog',

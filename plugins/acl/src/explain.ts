@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { CliCommand, CliContext, Connection, GatewayApi, HttpExchange, RequestHead } from '@switchyard/sdk';
@@ -88,8 +89,17 @@ export function syntheticExchange(gateway: GatewayApi, frontendName: string, r: 
     bytesIn: 0,
     bytesOut: 0,
     vars,
-    req: { method: r.method, url: r.target, headers, rawHeaders, httpVersion: '1.1' },
-    res: null,
+    headers,
+    rawHeaders,
+    httpVersion: '1.1',
+    target: r.target,
+    body: Readable.from([]),
+    hasBody: false,
+    clientGone: false,
+    headSent: false,
+    onClose: () => undefined,
+    answer: () => null,
+    abort: () => undefined,
     socket: null,
     head: null,
     upgrade: false,

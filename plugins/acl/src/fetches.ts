@@ -5,7 +5,7 @@ type Reader = (ex: Exchange) => FetchValue;
 
 /** Request headers as rules see them: after earlier set-header rules, if any ran. */
 function headerValue(ex: HttpExchange, name: string): string | string[] | undefined {
-  return ex.upstreamTouched ? ex.upstream.headers[name] : ex.req.headers[name];
+  return ex.upstreamTouched ? ex.upstream.headers[name] : ex.headers[name];
 }
 
 function urlOf(ex: HttpExchange): string {
@@ -76,7 +76,7 @@ function responseOf(ex: Exchange): ResponseHead | undefined {
 }
 
 function httpVersion(ex: HttpExchange): string {
-  const v = ex.req.httpVersion;
+  const v = ex.httpVersion;
   return v === '2.0' || v === '2' ? '2.0' : v;
 }
 

@@ -180,7 +180,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.2',
+  version: '0.2.3',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {

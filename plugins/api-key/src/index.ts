@@ -78,7 +78,7 @@ function safeDecode(s: string): string {
 
 function presented(ex: HttpExchange, g: Guard): string | undefined {
   if (g.header !== undefined) {
-    const h = ex.req.headers[g.header];
+    const h = ex.headers[g.header];
     const v = Array.isArray(h) ? h[0] : h;
     if (v !== undefined && v !== '') return v.trim();
   }
@@ -180,7 +180,7 @@ const apiKeySchema: JsonSchema = {
 
 export const plugin = definePlugin<Record<string, KeySetConfig>>({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',

@@ -1,4 +1,4 @@
-import { definePlugin, sizeSchema, Stage, type FrontendState, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { definePlugin, sizeSchema, Stage, type FrontendState, type JsonSchema } from '@switchyard/sdk';
 import { ClientBuckets, TokenBucket } from './bucket';
 import { paceRequestBody, ThrottleStream } from './throttle';
 
@@ -62,14 +62,9 @@ function bucketsFor(d: Direction, address: string): TokenBucket[] {
   return out;
 }
 
-function hasBody(ex: HttpExchange): boolean {
-  const h = ex.req.headers;
-  return h['content-length'] !== undefined ? h['content-length'] !== '0' : h['transfer-encoding'] !== undefined;
-}
-
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Bytes-per-second limits per stream and per client address, for responses and request bodies.',
   schema: { frontend: { bandwidth: frontendSchema } },
@@ -91,9 +86,9 @@ export const plugin = definePlugin({
       gateway.hooks.route.tap({ name: NAME, stage: Stage.RATE_LIMIT + 50 }, (ex) => {
         if (ex.kind !== 'http' || ex.upgrade) return undefined;
         const up = byFrontend.get(ex.frontend)?.upload;
-        if (!up || !hasBody(ex)) return undefined;
+        if (!up || !ex.hasBody) return undefined;
         const address = ex.clientAddress;
-        paceRequestBody(ex.req, bucketsFor(up, address), () => up.clients?.release(address));
+        paceRequestBody(ex.body, bucketsFor(up, address), () => up.clients?.release(address));
         return undefined;
       });
     }

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TokenBucket } from './bucket';
 
 const MIN_WAIT_MS = 4;
@@ -59,13 +59,13 @@ export class ThrottleStream extends Transform {
 }
 
 /**
- * Paces a request body as the forwarder reads it. The forwarder streams `exchange.req`
+ * Paces a request body as the forwarder reads it. The forwarder streams `exchange.body`
  * itself (there is no request-body transform hook), so this meters each chunk as it
  * flows, then holds the stream paused until the buckets have paid for it; a `resume()`
  * from the consumer (on drain) is deferred while the pause is ours. The rate holds on
  * average, at chunk granularity (≤ 64 KiB bursts).
  */
-export function paceRequestBody(req: IncomingMessage, buckets: ReadonlyArray<TokenBucket>, onEnd: () => void): void {
+export function paceRequestBody(req: Readable, buckets: ReadonlyArray<TokenBucket>, onEnd: () => void): void {
   const pause = req.pause;
   const resume = req.resume;
   let holding = false;
@@ -73,11 +73,11 @@ export function paceRequestBody(req: IncomingMessage, buckets: ReadonlyArray<Tok
   let timer: NodeJS.Timeout | null = null;
   // Paused before the forwarder attaches its 'data' listener, so no chunk flows unseen.
   pause.call(req);
-  req.pause = function pausePaced(this: IncomingMessage) {
+  req.pause = function pausePaced(this: Readable) {
     consumerPaused = true;
     return pause.call(this);
   };
-  req.resume = function resumePaced(this: IncomingMessage) {
+  req.resume = function resumePaced(this: Readable) {
     consumerPaused = false;
     return holding ? this : resume.call(this);
   };

@@ -75,7 +75,7 @@ async function verdict(ex: HttpExchange, cell: ListCell, creds: { user: string; 
 }
 
 function headerOf(ex: HttpExchange): string | undefined {
-  const h = ex.req.headers.authorization;
+  const h = ex.headers.authorization;
   return typeof h === 'string' ? h : undefined;
 }
 
@@ -221,7 +221,7 @@ const basicAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin<UserlistsConfig>({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
   configKey: 'userlists',

@@ -134,21 +134,21 @@ export class HttpCache {
   async route(ex: HttpExchange): Promise<RouteDecision | undefined> {
     if (!this.#frontends.has(ex.frontend)) return undefined;
     const method = ex.method;
-    if ((method !== 'GET' && method !== 'HEAD') || ex.upgrade || ex.req.headers.range !== undefined) return undefined;
+    if ((method !== 'GET' && method !== 'HEAD') || ex.upgrade || ex.headers.range !== undefined) return undefined;
     const primary = ex.host + ex.url;
-    const request: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.req.headers };
+    const request: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.headers };
     for (let attempt = 0; ; attempt++) {
-      const found = await this.#find(primary, ex.req.headers);
+      const found = await this.#find(primary, ex.headers);
       if (found !== undefined && this.#tryServe(ex, found.key, found.entry, request)) return { handled: true };
       const lock = method === 'GET' ? this.#locks.get(primary) : undefined;
       if (lock !== undefined && attempt === 0) {
         // Someone is already fetching (or revalidating) this URL: wait for it to land in the store.
         this.counters.coalesced++;
         await this.#wait(lock);
-        if (ex.res === null || ex.res.destroyed) return { handled: true };
+        if (ex.upgrade || ex.clientGone) return { handled: true };
         continue;
       }
-      const cc = ex.req.headers['cache-control'];
+      const cc = ex.headers['cache-control'];
       if (cc !== undefined && ONLY_IF_CACHED.test(cc)) {
         // RFC 9111 §5.2.1.7: nothing usable in the cache → 504, never the server.
         this.counters.misses++;
@@ -221,7 +221,7 @@ export class HttpCache {
     let code = entry.status;
     let headers: Record<string, string | string[]>;
     let body: Buffer | undefined;
-    if (notModified(ex.req.headers, entry.headers)) {
+    if (notModified(ex.headers, entry.headers)) {
       code = 304;
       headers = notModifiedHeaders(entry.headers);
     } else {
@@ -241,8 +241,7 @@ export class HttpCache {
   #serveStaleOnFailure(ex: HttpExchange, entry: CachedResponse): void {
     const fail = ex.fail;
     ex.fail = (error: SwitchyardError): void => {
-      const res = ex.res;
-      if (res === null || res.headersSent || res.destroyed) return fail.call(ex, error);
+      if (ex.upgrade || ex.headSent || ex.clientGone) return fail.call(ex, error);
       this.#logger.warn({ err: error, url: ex.url }, 'server failed: serving a stale cached response (stale-if-error)');
       this.#releaseOf(ex);
       this.counters.stale++;
@@ -306,7 +305,7 @@ export class HttpCache {
     const stored: Record<string, string | string[]> = {};
     for (const name in headers) if (name !== 'age' && name !== this.#statusHeader) stored[name] = headers[name]!;
     const primary = pending.primary;
-    const key = names.length === 0 ? primary : variantKey(primary, names, ex.req.headers);
+    const key = names.length === 0 ? primary : variantKey(primary, names, ex.headers);
     const status = head.statusCode;
     const backend = ex.backend?.name ?? null;
     const lock = pending.lock;
@@ -315,7 +314,7 @@ export class HttpCache {
       new TeeToStore(this.#config.maxObjectSize, async (body) => {
         try {
           if (body === null) {
-            if (!ex.res?.destroyed) this.counters.tooBig++;
+            if (!ex.clientGone) this.counters.tooBig++;
             return;
           }
           if (purges !== this.#purges) return;
@@ -365,7 +364,7 @@ export class HttpCache {
   #replace(head: ResponseHead, ex: HttpExchange, entry: CachedResponse, headers: Record<string, string | string[]>, status: CacheStatus): void {
     head.statusMessage = undefined;
     let body: Buffer | null = null;
-    if (notModified(ex.req.headers, headers)) {
+    if (notModified(ex.headers, headers)) {
       head.statusCode = 304;
       head.headers = notModifiedHeaders(headers);
     } else {
@@ -392,7 +391,7 @@ export class HttpCache {
     };
     this.#locks.set(primary, lock);
     // Whatever happens to the exchange (error, client gone), the waiters are let go.
-    ex.res!.once('close', lock.release);
+    ex.onClose(lock.release);
     return lock;
   }
 
@@ -420,8 +419,8 @@ export class HttpCache {
     const server = usable[this.#rotation++ % usable.length]!;
     this.#refreshing.add(key);
     const headers: Record<string, string> = {};
-    for (const name in ex.req.headers) {
-      const v = flat(ex.req.headers[name]);
+    for (const name in ex.headers) {
+      const v = flat(ex.headers[name]);
       if (v !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith('if-')) headers[name] = v;
     }
     headers.host = ex.host;
@@ -429,7 +428,7 @@ export class HttpCache {
     const lastModified = flat(entry.headers['last-modified']);
     if (etag !== undefined) headers['if-none-match'] = etag;
     if (lastModified !== undefined) headers['if-modified-since'] = lastModified;
-    const policyRequest: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.req.headers };
+    const policyRequest: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.headers };
     const hostPart = server.host.includes(':') ? `[${server.host}]` : server.host;
     const t = backend.config.timeouts;
     this.#agent ??= new Agent({ connectTimeout: t.connect, headersTimeout: t.server, bodyTimeout: t.server });
@@ -468,7 +467,7 @@ export class HttpCache {
         chunks.push(chunk);
       }
       const primary = key.split('\n', 1)[0]!;
-      const newKey = names.length === 0 ? primary : variantKey(primary, names, ex.req.headers);
+      const newKey = names.length === 0 ? primary : variantKey(primary, names, ex.headers);
       if (names.length > 0) await this.store.set(primary, { kind: 'vary', names });
       await this.store.set(newKey, { kind: 'response', status: res.statusCode, headers: fresh, body: Buffer.concat(chunks, size), backend: entry.backend, ...admitted });
     })()

@@ -91,12 +91,12 @@ export class ResponseCompressor {
     const vary = first(h.vary);
     if (vary === undefined || vary.trim() === '') h.vary = 'Accept-Encoding';
     else if (!ACCEPT_ENCODING.test(vary)) h.vary = vary + ', Accept-Encoding';
-    if (ex.method === 'HEAD' || ex.req.headers.range !== undefined) return head;
+    if (ex.method === 'HEAD' || ex.headers.range !== undefined) return head;
     const length = first(h['content-length']);
     if (length !== undefined && Number(length) < this.#config.minSize) return head;
-    const accept = ex.req.headers['accept-encoding'];
+    const accept = ex.headers['accept-encoding'];
     if (accept === undefined || accept === '') return head;
-    const negotiator = new Negotiator(ex.req) as unknown as NegotiatorWithPreference;
+    const negotiator = new Negotiator({ headers: ex.headers }) as unknown as NegotiatorWithPreference;
     const chosen = negotiator.encoding(this.#available, { preferred: this.#available }) as Encoding | 'identity' | undefined;
     if (chosen === undefined || chosen === 'identity') return head;
     const stream = this.#stream(chosen, length === undefined ? undefined : Number(length));

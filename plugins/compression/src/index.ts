@@ -12,7 +12,7 @@ export const DEFAULT_TYPES = [
 
 export const plugin = definePlugin<CompressionConfig>({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Streaming gzip, deflate and brotli response compression, negotiated from Accept-Encoding.',
   configKey: 'compression',

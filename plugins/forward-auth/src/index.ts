@@ -52,7 +52,7 @@ const explainable = new WeakMap<GatewayApi, ReadonlyMap<object, Guard>>();
 function cacheKey(ex: HttpExchange, g: Guard): string {
   const h = createHash('sha256').update(ex.method).update('\0').update(ex.host).update('\0').update(ex.url);
   for (const name of g.requestHeaders) {
-    const v = ex.req.headers[name];
+    const v = ex.headers[name];
     h.update('\0').update(v === undefined ? '' : Array.isArray(v) ? v.join('\n') : v);
   }
   return h.digest('base64');
@@ -68,7 +68,7 @@ async function ask(ex: HttpExchange, g: Guard, agent: Agent): Promise<Decision> 
     'x-forwarded-for': ex.clientAddress,
   };
   for (const name of g.requestHeaders) {
-    const v = ex.req.headers[name];
+    const v = ex.headers[name];
     if (v !== undefined) headers[name] = v;
   }
   const signal = AbortSignal.timeout(g.timeout);
@@ -142,7 +142,7 @@ const forwardAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
   schema: {

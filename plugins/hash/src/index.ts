@@ -38,7 +38,7 @@ const options = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Hash balancing: source, uri, url_param, hdr and any fetch (balance: hash); map-based or consistent.',
   schema: { backend: options },

@@ -57,7 +57,7 @@ export function uriKey(cfg: HashBackendConfig): KeyHasher {
   return (ex) => {
     if (ex.kind !== 'http') return -1;
     // The target as received (absolute form keeps scheme and authority) unless path-only.
-    const uri = pathOnly ? ex.url : (ex.req.url ?? ex.url);
+    const uri = pathOnly ? ex.url : (ex.target ?? ex.url);
     let end = uri.length;
     if (!whole) {
       const q = uri.indexOf('?');
@@ -120,7 +120,7 @@ export function headerKey(cfg: HashBackendConfig, backend: string): KeyHasher {
   const hashRange = hasherOf(cfg);
   return (ex) => {
     if (ex.kind !== 'http') return -1;
-    const v = ex.req.headers[name];
+    const v = ex.headers[name];
     const value = Array.isArray(v) ? v[0] : v;
     if (value === undefined || value === '') return -1;
     return domain ? domainOnly(value, hashRange) : hashRange(value, 0, value.length);

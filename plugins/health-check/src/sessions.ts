@@ -50,7 +50,7 @@ export class SessionActions {
       const gone = (): void => {
         set.delete(ex);
       };
-      if (ex.kind === 'http' && ex.res) ex.res.once('close', gone);
+      if (ex.kind === 'http') ex.onClose(gone);
       else ex.socket.once('close', gone);
       return undefined;
     });
@@ -78,7 +78,7 @@ export class SessionActions {
       // A session retried onto another server since it was tracked is not this server's.
       if (ex.server !== server) continue;
       n++;
-      if (ex.kind === 'http') (ex.res ?? ex.socket).destroy();
+      if (ex.kind === 'http') ex.abort();
       else ex.socket.destroy();
     }
     if (n > 0) {

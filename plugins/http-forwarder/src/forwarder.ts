@@ -118,24 +118,23 @@ export class HttpForwarder {
 
   forward(ex: HttpExchange): void {
     const pool = this.#upstreamOf(ex);
-    const req = ex.req;
     let method = ex.method;
     let path = ex.url;
     let headers: string[];
-    if (ex.upstreamTouched || req.url !== ex.url) {
+    if (ex.upstreamTouched || ex.target !== ex.url) {
       const head = ex.upstream;
       method = head.method;
       path = head.path;
       headers = requestHeaderObjectToList(head.headers);
     } else {
-      headers = requestHeaderList(req.rawHeaders, req.headers.connection);
+      headers = requestHeaderList(ex.rawHeaders);
     }
     const timeouts = ex.backend!.config.timeouts;
     if (ex.upgrade) {
-      send(pool, { method, path, headers, body: null, upgrade: req.headers.upgrade ?? 'websocket' }, new UpgradeHandler(ex, timeouts, this.#logger), timeouts.server);
+      send(pool, { method, path, headers, body: null, upgrade: ex.headers.upgrade ?? 'websocket' }, new UpgradeHandler(ex, timeouts, this.#logger), timeouts.server);
       return;
     }
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const hasBody = ex.hasBody;
     if (this.#attemptsUsed() && this.#attemptBackends.has(ex.backend!.name)) {
       this.#forwardWithAttempts(ex, method, path, headers, hasBody, timeouts).catch((err: unknown) => {
         // Nothing may escape as an unhandled rejection: a throw fails this one request.
@@ -144,7 +143,7 @@ export class HttpForwarder {
       });
       return;
     }
-    send(pool, { method, path, headers, body: hasBody ? req : null }, new ResponseHandler(ex, timeouts, null, this.#options.bufferSize), timeouts.server);
+    send(pool, { method, path, headers, body: hasBody ? ex.body : null }, new ResponseHandler(ex, timeouts, null, this.#options.bufferSize), timeouts.server);
   }
 
   /** The path when a plugin taps the forwarder hooks: a replay plan, then attempts until one answers or no tap retries. */
@@ -157,7 +156,7 @@ export class HttpForwarder {
       ex.fail(isSwitchyardError(err) ? err : forwardError(err, ex.server!.id, timeouts));
       return;
     }
-    if (gone(ex.res!)) {
+    if (ex.clientGone) {
       ex.termination = 'client-abort';
       return;
     }
@@ -179,7 +178,7 @@ export class HttpForwarder {
         hooks.attemptFailed.promise(failedEx, failure, plan).then(
           (again) => {
             if (again !== true) failedEx.fail(error);
-            else if (gone(failedEx.res!)) failedEx.termination = 'client-abort';
+            else if (failedEx.clientGone) failedEx.termination = 'client-abort';
             else {
               attempt.n++;
               sendAttempt();
@@ -194,7 +193,7 @@ export class HttpForwarder {
     };
     const sendAttempt = (): void => {
       try {
-        const body = plan !== undefined ? plan.body : hasBody ? ex.req : null;
+        const body = plan !== undefined ? plan.body : hasBody ? ex.body : null;
         send(this.#upstreamOf(ex), { method, path, headers, body }, new ResponseHandler(ex, timeouts, attempt, this.#options.bufferSize), timeouts.server);
       } catch (err) {
         this.#logger.error({ err, server: ex.server?.id }, 'could not send a request attempt');
@@ -206,15 +205,6 @@ export class HttpForwarder {
 }
 
 type BackendTimeouts = { connect: number; server: number };
-
-function streamGone(stream: { destroyed: boolean; closed: boolean } | undefined): boolean {
-  return stream !== undefined && (stream.destroyed || stream.closed);
-}
-
-/** The client is gone (HTTP/2's compat response has no `destroyed`: its stream does). */
-function gone(res: NonNullable<HttpExchange['res']>): boolean {
-  return res.destroyed === true || streamGone((res as unknown as { stream?: { destroyed: boolean; closed: boolean } }).stream);
-}
 
 /** A server's own pool (net + llhttp), or an undici dispatcher (h2 to the server, send-proxy). */
 type Upstream = UpstreamPool | Dispatcher;
@@ -278,14 +268,14 @@ class ResponseHandler implements UpstreamHandler {
     this.#timeouts = timeouts;
     this.#attempt = attempt;
     this.#bufferSize = bufferSize;
-    ex.res!.once('close', () => {
+    ex.onClose(() => {
       if (!this.#done) this.#abort?.(new Error('client closed the connection'));
     });
   }
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
-    if (gone(this.#ex.res!)) abort(new Error('client closed the connection'));
+    if (this.#ex.clientGone) abort(new Error('client closed the connection'));
   }
 
   onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, resume: () => void, statusText: string): boolean {
@@ -333,18 +323,18 @@ class ResponseHandler implements UpstreamHandler {
     this.#done = true;
     if (this.#dropped) return;
     const ex = this.#ex;
-    const res = ex.res!;
-    if (gone(res) && !res.writableFinished) {
+    if (ex.clientGone) {
       ex.termination = 'client-abort';
       return;
     }
     const coded = forwardError(err, ex.server!.id, this.#timeouts);
-    if (this.#attempt !== null && !res.headersSent && coded.code !== 'SWY_ERR_FORWARD_CLIENT_ABORT') {
+    if (this.#attempt !== null && !ex.headSent && coded.code !== 'SWY_ERR_FORWARD_CLIENT_ABORT') {
       this.#attempt.failed(ex, this.#retryStatus, coded);
       return;
     }
+    const headSent = ex.headSent;
     ex.fail(coded);
-    if (res.headersSent) res.destroy();
+    if (headSent) ex.abort();
   }
 }
 

@@ -10,16 +10,28 @@ const connectionTokens = connectionHeaderTokens;
  * Client raw headers → the flat [name, value, …] list undici takes, without hop-by-hop
  * headers and those the Connection header names. No object is built on this path.
  */
-export function requestHeaderList(raw: string[], connection: string | undefined): string[] {
-  const named = connectionTokens(connection);
+export function requestHeaderList(raw: ReadonlyArray<string>): string[] {
+  let named: Set<string> | null = null;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.length <= HOP_BY_HOP_MAX ? name.toLowerCase() : name;
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(name.toLowerCase()))) continue;
+    if (name.length <= HOP_BY_HOP_MAX && HOP_BY_HOP.has(name.toLowerCase())) {
+      if (name.length === 10 && name.toLowerCase() === 'connection') {
+        const tokens = connectionTokens(raw[i + 1]!);
+        if (tokens !== null) {
+          if (named === null) named = tokens;
+          else for (const t of tokens) named.add(t);
+        }
+      }
+      continue;
+    }
     out.push(name, raw[i + 1]!);
   }
-  return out;
+  if (named === null) return out;
+  // Headers the Connection header names (rare) are hop-by-hop too.
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }
 
 export function requestHeaderObjectToList(headers: Record<string, string | string[]>): string[] {

@@ -89,7 +89,7 @@ function claimsOf(ex: Exchange): JWTPayload | undefined {
 }
 
 function tokenOf(ex: HttpExchange, v: Verifier): string | undefined {
-  const h = ex.req.headers[v.header];
+  const h = ex.headers[v.header];
   const value = Array.isArray(h) ? h[0] : h;
   if (value === undefined) return undefined;
   if (v.scheme === '') return value.trim();
@@ -196,7 +196,7 @@ const jwtAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: {

@@ -63,7 +63,7 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
   const registry = metrics.registry;
   // Before auth plugins, like HAProxy's use-service in http-request rules; after address-based security.
   gateway.hooks.route.tap({ name: '@switchyard/plugin-prometheus', stage: Stage.AUTH - 10 }, (ex: Exchange): RouteDecision | undefined => {
-    if (ex.kind !== 'http' || ex.res === null) return undefined;
+    if (ex.kind !== 'http' || ex.upgrade) return undefined;
     const rule = served.get(ex.frontend);
     if (rule === undefined) return undefined;
     if (rule.path !== undefined && ex.path !== rule.path) return undefined;
@@ -82,7 +82,7 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
 
 export const plugin = definePlugin<PrometheusConfig>({
   name: '@switchyard/plugin-prometheus',
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',

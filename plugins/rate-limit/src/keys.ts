@@ -10,7 +10,7 @@ function header(name: string): KeyReader {
   const lower = name.toLowerCase();
   return (ex) => {
     if (ex.kind !== 'http') return undefined;
-    const v = ex.req.headers[lower];
+    const v = ex.headers[lower];
     if (v === undefined || v === '') return undefined;
     return Array.isArray(v) ? v.join(',') : v;
   };
@@ -28,7 +28,7 @@ export function cookieValue(cookieHeader: string | ReadonlyArray<string>, name: 
 function cookie(name: string): KeyReader {
   return (ex) => {
     if (ex.kind !== 'http') return undefined;
-    const h = ex.req.headers.cookie;
+    const h = ex.headers.cookie;
     return h === undefined ? undefined : cookieValue(h, name);
   };
 }

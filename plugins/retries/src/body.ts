@@ -1,8 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { ForwardErrors } from '@switchyard/sdk';
 
 /** Reads a request body of a known, small length into one Buffer, so it can be sent more than once. */
-export function readBody(req: IncomingMessage, length: number, server: string): Promise<Buffer> {
+export function readBody(req: Readable, length: number, server: string): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const body = Buffer.allocUnsafe(length);
     let at = 0;

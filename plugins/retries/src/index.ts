@@ -40,7 +40,7 @@ async function acquireOther(gateway: GatewayApi, ex: Exchange, avoid: ServerStat
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
+  version: '0.1.2',
   core: '^0.1.0',
   description: 'Retries failed HTTP attempts where replay is safe, on the same server then another (redispatch).',
   schema: {
@@ -96,13 +96,12 @@ export const plugin = definePlugin({
       const p = policies.get(ex.backend!);
       if (p === undefined || p.count === 0 || ex.backend!.mode !== 'http') return undefined;
       const statuses = p.idempotent.has(ex.method) ? p.statuses : null;
-      const req = ex.req;
-      const length = req.headers['content-length'];
-      if (length === undefined ? req.headers['transfer-encoding'] === undefined : length === '0') {
+      const length = ex.headers['content-length'];
+      if (!ex.hasBody) {
         return { body: null, retryStatuses: statuses, attemptsLeft: p.count };
       }
       if (length === undefined || !/^\d+$/.test(length) || Number(length) > p.maxBodySize) return undefined; // streams; never replayed
-      const body = await readBody(req, Number(length), ex.server!.id);
+      const body = await readBody(ex.body, Number(length), ex.server!.id);
       return { body, retryStatuses: statuses, attemptsLeft: p.count };
     });
 

@@ -39,7 +39,7 @@ interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
 
 export const plugin = definePlugin<RawStatsConfig>({
   name: '@switchyard/plugin-stats',
-  version: '0.2.1',
+  version: '0.2.2',
   core: '^0.1.0',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',
@@ -112,11 +112,11 @@ export const plugin = definePlugin<RawStatsConfig>({
     if (http && onFrontends.size > 0) {
       // Before auth plugins (the page has its own basic auth), after address-based security.
       gateway.hooks.route.tap({ name: '@switchyard/plugin-stats', stage: Stage.AUTH - 10 }, (ex: Exchange): RouteDecision | undefined => {
-        if (ex.kind !== 'http' || ex.res === null) return undefined;
+        if (ex.kind !== 'http' || ex.upgrade) return undefined;
         const on = onFrontends.get(ex.frontend);
         if (on === undefined || !StatsServer.matches(ex.path, on.path)) return undefined;
-        http.serve(ex.req, ex.res, on.path, { admin: on.admin !== null && on.admin(ex) });
-        ex.status = ex.res.statusCode;
+        // The exchange is a StatsRequest: the page answers through the exchange's own API.
+        http.serve(ex, on.path, { admin: on.admin !== null && on.admin(ex) });
         return { handled: true };
       });
     }

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import type { GatewayApi, Logger } from '@switchyard/sdk';
 import type { StatsCollector } from './collector';
 import { toCsv } from './csv';
@@ -58,7 +59,7 @@ export class StatsServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
   /** Open `;events` streams, and whether each may see the admin forms. */
-  readonly #streams = new Map<http.ServerResponse, { base: string; admin: boolean }>();
+  readonly #streams = new Map<Writable, { base: string; admin: boolean }>();
   #pushQueued = false;
   #address: { host: string; port: number; url: string } | null = null;
 
@@ -68,7 +69,7 @@ export class StatsServer {
     this.#collector = collector;
     this.#logger = gateway.logger;
     this.#expectedAuth = config.auth ? `${config.auth.username}:${config.auth.password}` : null;
-    this.#server = http.createServer((req, res) => this.serve(req, res, this.#config.path, { admin: this.#config.admin }));
+    this.#server = http.createServer((req, res) => this.serve(fromNode(req, res), this.#config.path, { admin: this.#config.admin }));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.once('close', () => this.#sockets.delete(s));
@@ -120,7 +121,7 @@ export class StatsServer {
     });
   }
 
-  #authorized(req: http.IncomingMessage): boolean {
+  #authorized(req: StatsRequest): boolean {
     if (this.#expectedAuth === null) return true;
     const h = req.headers.authorization;
     if (!h || !/^basic /i.test(h)) return false;
@@ -136,70 +137,68 @@ export class StatsServer {
   }
 
   /** Answers one request for the page under `base` (its own listener, or a frontend's route tap). */
-  serve(req: http.IncomingMessage, res: http.ServerResponse, base: string, ctx: ServeContext): void {
+  serve(req: StatsRequest, base: string, ctx: ServeContext): void {
     try {
-      const url = req.url ?? '/';
+      const url = req.url;
       const q = url.indexOf('?');
       const target = q === -1 ? url : url.slice(0, q);
       const query = q === -1 ? '' : url.slice(q + 1);
       const rest = target.startsWith(base) ? target.slice(base.length) : null;
       const post = rest === ';admin';
       if (post ? req.method !== 'POST' : req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: post ? 'POST' : 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+        req.answer(405, { allow: post ? 'POST' : 'GET, HEAD', 'content-type': 'text/plain' })?.end('method not allowed\n');
         return;
       }
       if (!this.#authorized(req)) {
         const realm = (this.#config.auth?.realm ?? 'stats').replace(/["\\\r\n]/g, '');
-        res.writeHead(401, { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"`, 'content-type': 'text/plain' }).end('authentication required\n');
+        req.answer(401, { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"`, 'content-type': 'text/plain' })?.end('authentication required\n');
         return;
       }
-      if (rest === null) return this.#notFound(res, base);
+      if (rest === null) return this.#notFound(req, base);
       // Admin needs authentication as well as permission: without `auth` nobody acts.
       const forms: AdminForms | null = ctx.admin && this.#expectedAuth !== null ? { token: this.#token } : null;
       const noStore = { 'cache-control': 'no-store' };
       if (rest === '' || rest === '/') {
         const result = new URLSearchParams(query).get('result') ?? undefined;
-        res.writeHead(200, {
+        const out = req.answer(200, {
           'content-type': 'text/html; charset=utf-8',
           ...noStore,
           // Self-contained: nothing may load from elsewhere; forms post only here.
           'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'self'",
         });
         const page = { path: base, title: this.#config.title, historySeconds: this.#config.historySeconds };
-        res.end(req.method === 'HEAD' ? undefined : renderPage(page, this.#collector.snapshot(), forms, result));
+        out?.end(req.method === 'HEAD' ? undefined : renderPage(page, this.#collector.snapshot(), forms, result));
         return;
       }
       if (rest === ';tables') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...noStore });
-        res.end(req.method === 'HEAD' ? undefined : renderTables(this.#collector.snapshot(), base, forms));
+        req.answer(200, { 'content-type': 'text/html; charset=utf-8', ...noStore })?.end(req.method === 'HEAD' ? undefined : renderTables(this.#collector.snapshot(), base, forms));
         return;
       }
-      if (post) return this.#admin(req, res, base, forms);
+      if (post) return this.#admin(req, base, forms);
       if (rest === ';csv' || rest === ';csv;norefresh') {
-        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', ...noStore });
-        res.end(req.method === 'HEAD' ? undefined : toCsv(this.#collector.snapshot()));
+        req.answer(200, { 'content-type': 'text/csv; charset=utf-8', ...noStore })?.end(req.method === 'HEAD' ? undefined : toCsv(this.#collector.snapshot()));
         return;
       }
       if (rest === ';json') {
         const history = /(^|&)history(=|&|$)/.test(query);
-        res.writeHead(200, { 'content-type': 'application/json', ...noStore });
-        res.end(req.method === 'HEAD' ? undefined : JSON.stringify(this.#collector.snapshot(history)));
+        req.answer(200, { 'content-type': 'application/json', ...noStore })?.end(req.method === 'HEAD' ? undefined : JSON.stringify(this.#collector.snapshot(history)));
         return;
       }
       if (rest === ';events') {
-        res.writeHead(200, { 'content-type': 'text/event-stream', ...noStore, 'x-accel-buffering': 'no' });
-        res.write('retry: 2000\n\n');
+        const out = req.answer(200, { 'content-type': 'text/event-stream', ...noStore, 'x-accel-buffering': 'no' });
+        if (out === null) return;
+        out.write('retry: 2000\n\n');
         const view = { base, admin: forms !== null };
-        this.#streams.set(res, view);
-        res.once('close', () => this.#streams.delete(res));
-        res.write(this.#message(false, view));
+        this.#streams.set(out, view);
+        req.onClose(() => this.#streams.delete(out));
+        out.write(this.#message(false, view));
         return;
       }
-      this.#notFound(res, base);
+      this.#notFound(req, base);
     } catch (err) {
       this.#logger.error({ err }, 'stats page request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('internal error\n');
+      if (!req.headSent) req.answer(500, { 'content-type': 'text/plain' })?.end('internal error\n');
+      else req.abort();
     }
   }
 
@@ -209,9 +208,9 @@ export class StatsServer {
    * server state API (`setAdmin` / `setWeight`, as the runtime API does), so every listener of
    * `server-change` — under `--workers` the master, which passes it to every worker — sees it.
    */
-  #admin(req: http.IncomingMessage, res: http.ServerResponse, base: string, forms: AdminForms | null): void {
+  #admin(req: StatsRequest, base: string, forms: AdminForms | null): void {
     const answer = (status: number, text: string): void => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`);
+      req.answer(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })?.end(`${text}\n`);
     };
     if (forms === null) return answer(403, this.#expectedAuth === null ? 'admin actions need stats.auth' : 'admin actions are not allowed here (stats admin)');
     // A form of another site cannot post here: browsers send Origin with a POST.
@@ -219,18 +218,19 @@ export class StatsServer {
     if (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) return answer(403, 'cross-origin admin request refused');
     let body = '';
     let size = 0;
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
+    const stream = req.body;
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
       size += chunk.length;
       if (size > MAX_FORM) {
         answer(413, 'form too large');
-        req.destroy();
+        stream.destroy();
         return;
       }
       body += chunk;
     });
-    req.on('end', () => {
-      if (res.headersSent) return;
+    stream.on('end', () => {
+      if (req.headSent) return;
       const form = new URLSearchParams(body);
       const token = form.get('token') ?? '';
       if (!sameSecret(token, forms.token)) return answer(403, 'stale or missing form token: reload the page');
@@ -251,12 +251,12 @@ export class StatsServer {
       } else return answer(400, 'action must be ready, drain, maint or weight');
       this.#logger.info({ server: id, action, user: this.#config.auth?.username }, `stats page admin: ${done}`);
       // Post/redirect/get: the page again, saying what was done.
-      res.writeHead(303, { location: `${base}?result=${encodeURIComponent(done)}`, 'cache-control': 'no-store' }).end();
+      req.answer(303, { location: `${base}?result=${encodeURIComponent(done)}`, 'cache-control': 'no-store' })?.end();
     });
   }
 
-  #notFound(res: http.ServerResponse, base: string): void {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; the stats page is at ${base}\n`);
+  #notFound(req: StatsRequest, base: string): void {
+    req.answer(404, { 'content-type': 'text/plain' })?.end(`not found; the stats page is at ${base}\n`);
   }
 
   #message(withPoint: boolean, view: { base: string; admin: boolean }, snapshot = this.#collector.snapshot()): string {
@@ -289,4 +289,44 @@ export class StatsServer {
       s.write(msg);
     }
   }
+}
+
+/**
+ * One request to the page, from its own listener (node:http) or from a frontend's exchange
+ * (the exchange API: no node:http objects).
+ */
+export interface StatsRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Readable;
+  readonly headSent: boolean;
+  /** Writes the head and returns where the body goes; null when the client is gone. */
+  answer(status: number, headers: http.OutgoingHttpHeaders): Writable | null;
+  onClose(fn: () => void): void;
+  abort(): void;
+}
+
+/** The page's own listener: a node:http request and response as a StatsRequest. */
+function fromNode(req: http.IncomingMessage, res: http.ServerResponse): StatsRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    body: req,
+    get headSent() {
+      return res.headersSent;
+    },
+    answer(status, headers) {
+      if (res.headersSent || res.destroyed) return null;
+      return res.writeHead(status, headers);
+    },
+    onClose(fn) {
+      res.once('close', fn);
+    },
+    abort() {
+      res.destroy();
+    },
+  };
 }

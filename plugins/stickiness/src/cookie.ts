@@ -94,7 +94,7 @@ export class CookiePersistence {
   /** Reads the request cookie: which server it names, if valid. */
   read(ex: HttpExchange): CookieSeen {
     const seen: CookieSeen = { server: null, first: 0, last: 0 };
-    const header = ex.req.headers.cookie;
+    const header = ex.headers.cookie;
     if (header === undefined) return seen;
     const raw = findCookie(header, this.config.name);
     if (raw === undefined) return seen;
@@ -128,7 +128,7 @@ export class CookiePersistence {
   /** The Cookie header to send upstream, or undefined to leave the request as it is. */
   upstreamCookie(ex: HttpExchange): string | undefined | null {
     const c = this.config;
-    const header = ex.req.headers.cookie;
+    const header = ex.headers.cookie;
     if (header === undefined) return undefined;
     if (c.mode === 'insert' && c.indirect) {
       if (findCookie(header, c.name) === undefined) return undefined;

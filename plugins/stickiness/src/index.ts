@@ -144,7 +144,7 @@ function compileBackend(gateway: GatewayApi, be: BackendState, stores: Map<strin
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Session persistence: cookie insert/rewrite/prefix and stick tables on any fetch, with a pluggable store.',
   schema: { backend: { cookie: cookieSchema, stickTable: stickTableSchema }, server: { cookie: serverCookieSchema } },
