@@ -6,30 +6,64 @@ type SocketWithConnection = net.Socket & { [kConnection]?: ConnectionImpl };
 
 let nextConnectionId = 1;
 
-/** One client connection: what the `accept` hook sees and every exchange on it shares. */
+/**
+ * One client connection: what the `accept` hook sees and every exchange on it shares. The
+ * addresses are read from the socket on first use (getpeername / getsockname are syscalls,
+ * and a TCP session or a request often needs neither); a tap may overwrite the client's
+ * (PROXY protocol).
+ */
 export class ConnectionImpl implements Connection {
   readonly id = nextConnectionId++;
   readonly frontend: FrontendState;
   socket: net.Socket;
-  remoteAddress: string;
-  remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
   tls: TlsInfo | null = null;
   readonly data = new Map<string | symbol, unknown>();
   readonly bind: BindConfig;
   /** The connection's last request was seen (Connection: close, HTTP/1.0, a refusal): later pipelined ones are not run. */
   closing = false;
+  #remoteAddress: string | undefined;
+  #remotePort: number | undefined;
+  #localAddress: string | undefined;
+  #localPort: number | undefined;
+  /** The socket the addresses are read from: the raw one (a TLS socket over it answers the same). */
+  readonly #raw: net.Socket;
 
   constructor(frontend: FrontendState, socket: net.Socket, bind: BindConfig) {
     this.frontend = frontend;
     this.bind = bind;
     this.socket = socket;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = normalizeAddress(socket.localAddress ?? '');
-    this.localPort = socket.localPort ?? 0;
+    this.#raw = socket;
     attach(socket, this);
+  }
+
+  /**
+   * Reads both addresses now, while the socket is open: Node cannot ask a closed socket, and
+   * `log` taps run once it closed.
+   */
+  readAddresses(): void {
+    void this.remoteAddress;
+    void this.remotePort;
+    void this.localAddress;
+    void this.localPort;
+  }
+
+  get remoteAddress(): string {
+    return (this.#remoteAddress ??= normalizeAddress(this.#raw.remoteAddress ?? ''));
+  }
+  set remoteAddress(a: string) {
+    this.#remoteAddress = a;
+  }
+  get remotePort(): number {
+    return (this.#remotePort ??= this.#raw.remotePort ?? 0);
+  }
+  set remotePort(p: number) {
+    this.#remotePort = p;
+  }
+  get localAddress(): string {
+    return (this.#localAddress ??= normalizeAddress(this.#raw.localAddress ?? ''));
+  }
+  get localPort(): number {
+    return (this.#localPort ??= this.#raw.localPort ?? 0);
   }
 }
 

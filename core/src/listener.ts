@@ -253,6 +253,9 @@ export class Listeners {
       }
     });
     const conn = new ConnectionImpl(fe, socket, l.bind);
+    // Addresses are read on first use; a `log` tap reads them after the socket closed, when
+    // Node can no longer tell them: with log taps they are read now.
+    if (this.#use.log) conn.readAddresses();
     if (this.#use.accept) {
       this.#host.hooks.accept.promise(conn).then(
         (verdict) => {
