@@ -76,6 +76,7 @@ export interface PluginManifest {
   name?: string;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   switchyard?: {
     activation?: Activation;
     /** It provides a config adapter or haproxy.cfg directives: loaded to adapt a non-YAML config. */
@@ -206,12 +207,14 @@ export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string, selec
     entries.push({ spec, file, via, deferred: false, manifest: selection.config || selection.adapting ? manifestOf(file) : undefined });
   };
   for (const spec of specs) visit(spec, baseDir, undefined, 0);
-  // A deferred member is needed after all when a needed plugin depends on it.
+  // A deferred member is needed after all when a needed plugin depends on it (an optional
+  // peer is not a need: the dependent reads the owner's keys only if it is there).
   const deferred = new Map(entries.filter((e) => e.deferred && e.manifest?.name).map((e) => [e.manifest!.name!, e]));
   const queue = entries.filter((e) => !e.deferred);
   while (queue.length > 0) {
     const m = queue.pop()!.manifest;
     for (const dep of Object.keys({ ...m?.dependencies, ...m?.peerDependencies })) {
+      if (m?.peerDependenciesMeta?.[dep]?.optional === true && !m.dependencies?.[dep]) continue;
       const d = deferred.get(dep);
       if (d && d.deferred) {
         d.deferred = false;

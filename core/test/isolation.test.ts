@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { startTestGateway, startUpstream, type Upstream } from '@switchyard/sdk/testing';
+import { Slots } from '@switchyard/sdk';
 import { TOKENS } from '@switchyard/core';
 
 describe('two gateways in one process', () => {
@@ -30,7 +31,7 @@ describe('two gateways in one process', () => {
       expect(one.gateway.container.isRegistered('test.only-in-one', true)).toBe(true);
       expect(two.gateway.container.isRegistered('test.only-in-one', true)).toBe(false);
       // Same slot name, distinct registrations and instances.
-      expect(one.gateway.slots.get('balance', 'roundrobin')).toBeDefined();
+      expect(one.gateway.slots.get(Slots.BALANCE, 'roundrobin')).toBeDefined();
       expect(one.gateway.hooks).not.toBe(two.gateway.hooks);
       expect(one.gateway.hooks.forward.taps.length).toBeGreaterThan(0);
       // Taking a server out in one gateway does not touch the other.

@@ -14,3 +14,4 @@ export * from './haproxy';
 export * from './wire-bytes';
 export * from './cookies';
 export * from './termination-counters';
+export * from './keys';

@@ -1,5 +1,5 @@
 import {
-  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, defineSlot, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
 import * as path from 'node:path';
 import { AclCompilerImpl, type AclDefinitions } from './compiler';
@@ -10,7 +10,7 @@ import { CONVERTERS, MATCHERS } from './matchers';
 import { MORE_CONVERTERS } from './converters';
 import { HAPROXY_CONVERTERS } from './converters-haproxy';
 import { compileRoutes, compileUseBackend, route, type FrontendRouting, type RouteConfig, type UseBackendRule } from './routing';
-import { COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, type AclCompiler, type ExplainStep } from './types';
+import { ACL_COMPILER, COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, type AclCompiler, type AclService, type ExplainStep } from './types';
 
 export * from './types';
 export { AclErrors } from './errors';
@@ -21,21 +21,6 @@ export type { UseBackendRule, RouteConfig, MapConfig } from './routing';
 
 export const NAME = '@switchyard/plugin-acl';
 
-/** What other plugins get from the `acl.compiler` slot: the compiler of a given gateway. */
-export interface AclService {
-  forGateway(gateway: GatewayApi): AclCompiler;
-}
-
-/**
- * The ACL compiler's slot, typed: the one contract plugins with `if`/`unless` conditions or
- * fetch expressions use (they declare this package a peer dependency). `'acl.compiler'` is
- * spelled here only.
- */
-export const ACL_COMPILER = defineSlot<AclService>(COMPILER_SLOT, {
-  kind: 'object',
-  methods: ['forGateway'],
-  expected: 'an AclService (an object with forGateway(gateway))',
-});
 
 /**
  * Compiles a rule's `if`/`unless` with the gateway's ACL compiler, once, at load: null when
@@ -180,7 +165,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.3',
+  version: '0.2.4',
   core: '^0.1.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {

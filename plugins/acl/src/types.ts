@@ -1,4 +1,4 @@
-import type { Exchange, FetchValue, GatewayApi, HttpExchange } from '@switchyard/sdk';
+import { defineSlot, type Exchange, type FetchValue, type GatewayApi, type HttpExchange } from '@switchyard/sdk';
 
 /** A scalar a matcher tests (arrays of values are tested one element at a time). */
 export type Sample = string | number | boolean;
@@ -17,7 +17,11 @@ export interface MatchDefinition {
   compileString?(patterns: ReadonlyArray<string>, options: { ignoreCase: boolean }): (value: string) => boolean;
 }
 
-export const MATCH_SLOT = 'acl.match';
+export const MATCH_SLOT = defineSlot<MatchDefinition>('acl.match', {
+  kind: 'object',
+  methods: ['compile'],
+  expected: 'a MatchDefinition (an object with description and compile(patterns, options))',
+});
 
 /** A converter after a fetch (`hdr(host),lower`), in the `acl.converter` slot. */
 export interface ConverterDefinition {
@@ -29,7 +33,11 @@ export interface ConverterDefinition {
   readonly defaultMatch?: 'int' | 'str' | 'bool' | 'ip' | 'found';
 }
 
-export const CONVERTER_SLOT = 'acl.converter';
+export const CONVERTER_SLOT = defineSlot<ConverterDefinition>('acl.converter', {
+  kind: 'object',
+  methods: ['compile'],
+  expected: 'a ConverterDefinition (an object with description, arg and compile(arg))',
+});
 
 /** A fetch expression compiled once: `hdr(host),lower`. */
 export interface CompiledFetch {
@@ -100,8 +108,24 @@ export interface AclCompiler {
   resolvePath(file: string): string;
 }
 
-/** @deprecated the slot's name; use the typed key ACL_COMPILER. */
-export const COMPILER_SLOT = 'acl.compiler';
+/** What other plugins get from the `acl.compiler` slot: the compiler of a given gateway. */
+export interface AclService {
+  forGateway(gateway: GatewayApi): AclCompiler;
+}
+
+/**
+ * The ACL compiler's slot, typed: the one contract plugins with `if`/`unless` conditions or
+ * fetch expressions use (they declare this package a peer dependency). `'acl.compiler'` is
+ * spelled here only.
+ */
+export const ACL_COMPILER = defineSlot<AclService>('acl.compiler', {
+  kind: 'object',
+  methods: ['forGateway'],
+  expected: 'an AclService (an object with forGateway(gateway))',
+});
+
+/** @deprecated the same key as ACL_COMPILER; use ACL_COMPILER. */
+export const COMPILER_SLOT = ACL_COMPILER;
 
 /** A decision an explain step reports. */
 export type ExplainOutcome =
@@ -119,7 +143,11 @@ export interface ExplainStep {
   explain(gateway: GatewayApi, exchange: HttpExchange, out: (line: string) => void): ExplainOutcome;
 }
 
-export const EXPLAIN_SLOT = 'acl.explain';
+export const EXPLAIN_SLOT = defineSlot<ExplainStep>('acl.explain', {
+  kind: 'object',
+  methods: ['explain'],
+  expected: 'an ExplainStep (an object with stage, title and explain(gateway, exchange, out))',
+});
 
 /** Key in `exchange.vars` under which http-response rules expose the response head to fetches. */
 export const RESPONSE_VAR = 'acl.response';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
-import { compileRuleCondition } from '@switchyard/plugin-acl';
+import { AUTH_METHOD, AUTH_USER, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { ApiKeyErrors } from './errors';
 
 export { ApiKeyErrors } from './errors';
@@ -180,7 +180,7 @@ const apiKeySchema: JsonSchema = {
 
 export const plugin = definePlugin<Record<string, KeySetConfig>>({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',
@@ -188,7 +188,7 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
   register({ slots }) {
     const state = new ApiKeyState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'API key guards shared with the api_key_name fetch.' });
-    slots.provide('acl.explain', 'api-key', {
+    slots.provide(EXPLAIN_SLOT, 'api-key', {
       stage: Stage.AUTH,
       title: 'API key',
       explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): { handled: string } | undefined {
@@ -259,8 +259,8 @@ export const plugin = definePlugin<Record<string, KeySetConfig>>({
         return { handled: true };
       }
       ex.vars.set(KEY_NAME_VAR, v.name);
-      ex.vars.set('auth.user', v.name);
-      ex.vars.set('auth.method', 'apikey');
+      AUTH_USER.set(ex, v.name);
+      AUTH_METHOD.set(ex, 'apikey');
       if (!g.forward) {
         if (g.header !== undefined && ex.upstream.headers[g.header] !== undefined) delete ex.upstream.headers[g.header];
         if (g.queryParam !== undefined && ex.url.indexOf('?') !== -1) ex.upstream.path = withoutParam(ex.upstream.path, g.queryParam);

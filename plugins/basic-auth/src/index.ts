@@ -1,7 +1,8 @@
 import {
+  AUTH_METHOD, AUTH_USER,
   FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchDefinition, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
-import { compileRuleCondition } from '@switchyard/plugin-acl';
+import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { BasicAuthErrors } from './errors';
 import { Userlist, parseBasic, type UserEntry, type UserlistConfig } from './userlist';
 
@@ -12,9 +13,9 @@ export { shaCrypt, parseShaCrypt } from './shacrypt';
 export const NAME = '@switchyard/plugin-basic-auth';
 
 /** Key in `exchange.vars` holding the authenticated user name (for access logs and other plugins). */
-export const USER_VAR = 'auth.user';
+export const USER_VAR = AUTH_USER.id;
 /** Key in `exchange.vars` saying which auth plugin let the request in. */
-export const METHOD_VAR = 'auth.method';
+export const METHOD_VAR = AUTH_METHOD.id;
 
 export interface BasicAuthConfig {
   userlist: string;
@@ -221,7 +222,7 @@ const basicAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin<UserlistsConfig>({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
   configKey: 'userlists',
@@ -234,7 +235,7 @@ export const plugin = definePlugin<UserlistsConfig>({
     const state = new BasicAuthState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'Userlists shared by the basic-auth fetches and route tap.' });
     for (const [name, f] of Object.entries(fetches(state))) slots.provide(FETCH_SLOT, name, f, { description: f.description });
-    slots.provide('acl.explain', 'basic-auth', explainer, { description: 'basicAuth in `switchyard explain`.' });
+    slots.provide(EXPLAIN_SLOT, 'basic-auth', explainer, { description: 'basicAuth in `switchyard explain`.' });
   },
   apply(gateway, config) {
     const state = gateway.slots.get<BasicAuthState>(STATE_SLOT, 'default')!;

@@ -58,7 +58,7 @@ const memoryStore: CacheStoreFactory = (options) => new MemoryCacheStore(options
 
 export const plugin = definePlugin<CacheConfig>({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'Shared HTTP cache (RFC 9111): hits answered at the route stage, responses stored while they stream.',
   configKey: 'cache',

@@ -1,5 +1,5 @@
 import type CachePolicy from 'http-cache-semantics';
-import type { GatewayApi } from '@switchyard/sdk';
+import { defineSlot, type GatewayApi } from '@switchyard/sdk';
 
 /** A stored response: what a hit sends back, and the policy that says when it may. */
 export interface CachedResponse {
@@ -51,7 +51,10 @@ export interface CacheStoreOptions {
 /** What a `cache.store` slot entry is: a factory called once when the gateway starts. */
 export type CacheStoreFactory = (options: CacheStoreOptions, gateway: GatewayApi) => CacheStore;
 
-export const CACHE_STORE_SLOT = 'cache.store';
+export const CACHE_STORE_SLOT = defineSlot<CacheStoreFactory>('cache.store', {
+  kind: 'function',
+  expected: 'a CacheStoreFactory (a function (options, gateway) => CacheStore)',
+});
 
 /** The plugin's config (`cache:` key), after validation (sizes in bytes, durations in ms). */
 export interface CacheConfig {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Stage, definePlugin, durationSchema, sizeSchema, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
-import { compileRuleCondition } from '@switchyard/plugin-acl';
+import { AUTH_METHOD, Stage, definePlugin, durationSchema, sizeSchema, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { LRUCache } from 'lru-cache';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { ForwardAuthErrors } from './errors';
@@ -142,7 +142,7 @@ const forwardAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
   schema: {
@@ -150,7 +150,7 @@ export const plugin = definePlugin({
     defaults: { forwardAuth: { ...forwardAuthSchema, description: 'forwardAuth for every http frontend that has none of its own.' } },
   },
   register({ slots }) {
-    slots.provide('acl.explain', 'forward-auth', {
+    slots.provide(EXPLAIN_SLOT, 'forward-auth', {
       stage: Stage.AUTH,
       title: 'forward auth',
       explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): undefined {
@@ -228,7 +228,7 @@ export const plugin = definePlugin({
         if (Array.isArray(value) ? value.some((v) => CTL.test(v)) : CTL.test(value)) continue;
         ex.upstream.headers[name] = value;
       }
-      ex.vars.set('auth.method', 'forward');
+      AUTH_METHOD.set(ex, 'forward');
       return undefined;
     });
   },

@@ -1,3 +1,5 @@
+import { FETCH_SLOT } from '@switchyard/sdk';
+import { CONVERTER_SLOT, MATCH_SLOT } from '@switchyard/plugin-acl/contract';
 import { AdaptModel, P, type Obj } from './model';
 
 export function finish(ad: AdaptModel): void {
@@ -86,7 +88,7 @@ function useSamplePlugins(ad: AdaptModel): void {
   walk(ad.config.backends, undefined);
   const words = new Set<string>();
   for (const t of texts) for (const m of t.matchAll(/[A-Za-z_][A-Za-z0-9_.]*/g)) words.add(m[0]);
-  for (const slot of ['fetch', 'acl.converter', 'acl.match']) {
+  for (const slot of [FETCH_SLOT, CONVERTER_SLOT, MATCH_SLOT] as string[]) {
     for (const w of words) {
       const owner = slots.get(slot, w) !== undefined ? slots.ownerOf(slot, w) : undefined;
       if (owner !== undefined && owner !== '@switchyard/core') ad.use(owner);

@@ -153,7 +153,7 @@ export const healthShowCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.4',
+  version: '0.2.5',
   core: '^0.1.0',
   description: 'Active health checks (tcp, http, agent) that mark servers UP and DOWN with rise/fall, spread in time.',
   schema: {

@@ -163,6 +163,12 @@ export interface HealthControl {
   readonly last: (CheckResult & { at: number; duration: number }) | null;
 }
 
-export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
 /** The typed key of a server's HealthControl (`HEALTH_CONTROL.get(server)`): what other plugins import. */
-export const HEALTH_CONTROL = defineKey<HealthControl>(HEALTH_CONTROL_KEY);
+export const HEALTH_CONTROL = defineKey<HealthControl>('switchyard.health.control');
+/** @deprecated HEALTH_CONTROL's id: use the typed key. */
+export const HEALTH_CONTROL_KEY = HEALTH_CONTROL.id;
+/**
+ * `server.data` flag: true while an operator disabled the server's health checks (the
+ * runtime API's `disable health`); stats and `show servers state` report it.
+ */
+export const HEALTH_DISABLED = defineKey<boolean>('switchyard.health.disabled');

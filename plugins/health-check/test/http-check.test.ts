@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { TestGateway } from '@switchyard/sdk/testing';
-import type { RuntimeCommand } from '@switchyard/sdk';
+import { RUNTIME_COMMAND_SLOT } from '@switchyard/sdk';
 import { flippableUpstream, waitForHealth, sleep, startGateway } from './helpers';
 
 const PLUGINS = ['@switchyard/preset-standard', '@switchyard/plugin-health-check'];
@@ -51,7 +51,7 @@ describe('http health check: flip to 500 and back', () => {
   });
 
   it('reports every server and its last check through the `health show` runtime command', async () => {
-    const cmd = gw.gateway.slots.get<RuntimeCommand>('runtime.command', 'health show')!;
+    const cmd = gw.gateway.slots.get(RUNTIME_COMMAND_SLOT, 'health show')!;
     const rows = (await cmd.run(gw.gateway, { backend: 'api' })) as Array<{ server: string; health: string; checked: boolean; last: { ok: boolean; reason: string; code?: number } | null }>;
     expect(rows.map((r) => r.server)).toEqual(['api/s1', 'api/s2', 'api/s3']);
     expect(rows.every((r) => r.checked && r.health === 'up' && r.last?.ok === true && r.last.reason === 'Layer7 check passed' && r.last.code === 200)).toBe(true);

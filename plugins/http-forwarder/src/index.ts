@@ -8,7 +8,7 @@ export const NAME = '@switchyard/plugin-http-forwarder';
 
 export const plugin = definePlugin<HttpForwarderOptions>({
   name: NAME,
-  version: '0.3.2',
+  version: '0.3.3',
   core: '^0.1.0',
   description: 'Forwards HTTP exchanges and WebSocket upgrades to servers over keep-alive undici pools.',
   configKey: 'httpForwarder',

@@ -4,11 +4,7 @@ import * as path from 'node:path';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import type { ServerState } from '@switchyard/sdk';
 
-/**
- * `connection.data` key for a per-connection dispatcher, `(server) => Dispatcher | undefined`
- * (the proxy-protocol plugin's send-proxy needs upstream connections of one client only).
- */
-export const UPSTREAM_DISPATCHER = Symbol.for('switchyard.http-forwarder.dispatcher');
+export { UPSTREAM_DISPATCHER } from './contract';
 
 /**
  * undici connect options for a server with `tls`: verification on by default (against

@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  AUTH_METHOD, AUTH_USER,
   FETCH_SLOT, Stage, definePlugin, durationSchema, type Exchange, type FetchValue, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
-import { compileRuleCondition } from '@switchyard/plugin-acl';
+import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { jose } from './jose';
 
@@ -17,8 +18,8 @@ export { jose } from './jose';
 export const NAME = '@switchyard/plugin-jwt-auth';
 /** `exchange.vars` key of the verified claims (a JWTPayload). */
 export const CLAIMS_VAR = 'jwt.claims';
-export const USER_VAR = 'auth.user';
-export const METHOD_VAR = 'auth.method';
+export const USER_VAR = AUTH_USER.id;
+export const METHOD_VAR = AUTH_METHOD.id;
 
 const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
@@ -196,7 +197,7 @@ const jwtAuthSchema: JsonSchema = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: {
@@ -204,7 +205,7 @@ export const plugin = definePlugin({
     defaults: { jwtAuth: { ...jwtAuthSchema, description: 'jwtAuth for every http frontend that has none of its own.' } },
   },
   register({ slots }) {
-    slots.provide('acl.explain', 'jwt-auth', {
+    slots.provide(EXPLAIN_SLOT, 'jwt-auth', {
       stage: Stage.AUTH,
       title: 'JWT',
       explain(gateway: GatewayApi, ex: HttpExchange, out: (line: string) => void): { handled: string } | undefined {

@@ -1,4 +1,4 @@
-import { definePlugin, Stage, type BackendState, type Exchange, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
+import { FAILED_ATTEMPTS, definePlugin, Stage, type BackendState, type Exchange, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
 import { HEALTH_CONTROL } from '@switchyard/plugin-health-check';
 import { passiveHealthSchema, serverPassiveSchema } from './schema';
 
@@ -14,7 +14,7 @@ export interface PassiveHealthOptions {
 }
 
 /** Failed attempts that @switchyard/plugin-retries retried (exchange.vars). */
-const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
+const FAILED_ATTEMPTS_VAR = FAILED_ATTEMPTS.id;
 
 /** Error codes that count at layer 4 (the connection to the server failed); a client abort never counts. */
 const LAYER4_CODES: ReadonlySet<string> = new Set([
@@ -95,7 +95,7 @@ type PassiveServerConfig = { passiveHealth?: boolean | Partial<PassiveHealthOpti
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Passive health checks: counts connection errors, resets, timeouts and 5xx per server from live traffic.',
   schema: {

@@ -18,8 +18,19 @@ const CHECK_CODES: Record<string, string> = {
   'Layer7 check passed': 'L7OK', 'Layer7 timeout': 'L7TOUT', 'Layer7 invalid response': 'L7RSP', 'Layer7 wrong status': 'L7STS',
   'Layer7 wrong content': 'L7RSP', 'Layer7 agent reports down': 'L7STS',
 };
+/**
+ * @switchyard/plugin-health-check's keys, from its contract entry (no plugin code). It is an
+ * optional peer: without it no server is checked, and a private symbol stands in for the keys.
+ */
+const health = ((): typeof import('@switchyard/plugin-health-check/contract') | undefined => {
+  try {
+    return require('@switchyard/plugin-health-check/contract') as typeof import('@switchyard/plugin-health-check/contract');
+  } catch {
+    return undefined;
+  }
+})();
 /** server.data key where @switchyard/plugin-health-check leaves its control, with `last` = the last result. */
-const HEALTH_CONTROL_KEY = 'switchyard.health.control';
+const HEALTH_CONTROL_KEY: string | symbol = health?.HEALTH_CONTROL.id ?? Symbol('no plugin-health-check');
 
 type Classes = [number, number, number, number, number, number];
 

@@ -1,4 +1,5 @@
 import { Stage, definePlugin, type Exchange, type FrontendState, type GatewayApi, type HttpExchange, type RouteDecision } from '@switchyard/sdk';
+import { PROMETHEUS } from './contract';
 import { PrometheusErrors } from './errors';
 import { HaproxyMetrics } from './haproxy-metrics';
 import { timeHooks } from './hook-timing';
@@ -11,14 +12,9 @@ export { timeHooks } from './hook-timing';
 export { HaproxyMetrics } from './haproxy-metrics';
 export { PrometheusErrors } from './errors';
 
-/** Container token of the running metrics service. */
-export const PROMETHEUS_SERVICE = 'switchyard.prometheus';
-
-export interface PrometheusService {
-  readonly metrics: GatewayMetrics;
-  /** Resolves with the endpoint's address once it listens (after the gateway's `started`). */
-  readonly ready: Promise<{ host: string; port: number; url: string }>;
-}
+export { PROMETHEUS, type PrometheusService } from './contract';
+/** @deprecated PROMETHEUS's id (the string-keyed container); use the typed token PROMETHEUS. */
+export const PROMETHEUS_SERVICE = PROMETHEUS.id;
 
 export interface PrometheusConfig {
   enabled: boolean;
@@ -39,8 +35,14 @@ interface FrontendMetricsConfig {
   unless?: string;
 }
 
-interface AclCompilerLike {
-  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
+
+/** @switchyard/plugin-acl's compiler slot key, when that optional peer is installed (its contract entry, no plugin code). */
+function aclCompilerSlot(): typeof import('@switchyard/plugin-acl/contract').ACL_COMPILER | undefined {
+  try {
+    return (require('@switchyard/plugin-acl/contract') as typeof import('@switchyard/plugin-acl/contract')).ACL_COMPILER;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The route tap that answers the metrics on frontends that ask for them (HAProxy's use-service). */
@@ -52,7 +54,8 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
     let test: ((ex: Exchange) => boolean) | null = null;
     if (fc.if !== undefined || fc.unless !== undefined) {
       const where = `frontends.${fe.name}.prometheus`;
-      const acl = gateway.slots.get<{ forGateway(g: GatewayApi): AclCompilerLike }>('acl.compiler', 'default');
+      const slot = aclCompilerSlot();
+      const acl = slot === undefined ? undefined : gateway.slots.get(slot, 'default');
       if (!acl) throw PrometheusErrors.NO_ACL(where);
       const c = acl.forGateway(gateway).compileRuleCondition(fe.name, { if: fc.if, unless: fc.unless }, where);
       test = c ? (ex) => c.test(ex) : null;
@@ -82,7 +85,7 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
 
 export const plugin = definePlugin<PrometheusConfig>({
   name: '@switchyard/plugin-prometheus',
-  version: '0.2.2',
+  version: '0.2.3',
   core: '^0.1.0',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',
@@ -135,7 +138,7 @@ export const plugin = definePlugin<PrometheusConfig>({
     let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
     const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => undefined);
-    gateway.container.register(PROMETHEUS_SERVICE, { useValue: { metrics, ready } satisfies PrometheusService });
+    gateway.services.provide(PROMETHEUS, { metrics, ready });
     gateway.events.once('started', () => {
       haproxyMetrics?.start();
       if (!server) return settle.reject(new Error('the metrics endpoint is disabled (prometheus.enabled: false)'));

@@ -1,23 +1,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { Stage, type BackendState, type Exchange, type FrontendState, type GatewayApi, type ServerState } from '@switchyard/sdk';
+import { FAILED_ATTEMPTS, Stage, countRedispatches, type BackendState, type Exchange, type FrontendState, type GatewayApi, type ServerState } from '@switchyard/sdk';
 import { FastHistogram, type HistogramChild } from './histogram';
 
 const PLUGIN = '@switchyard/plugin-prometheus';
 
-/** exchange.vars key where @switchyard/plugin-retries lists the failed attempts ({ server }) of an exchange. */
-export const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
-
-/** Retries that moved to another server: a failed attempt followed by one on a different server. */
-export function countRedispatches(ex: Exchange): number {
-  const failed = ex.vars.get(FAILED_ATTEMPTS_VAR);
-  if (!Array.isArray(failed)) return 0;
-  let n = 0;
-  for (let i = 0; i < failed.length; i++) {
-    const next = i + 1 < failed.length ? (failed[i + 1] as { server?: unknown }).server : ex.server;
-    if ((failed[i] as { server?: unknown }).server !== next) n++;
-  }
-  return n;
-}
+/** @deprecated the key's id; use FAILED_ATTEMPTS from @switchyard/sdk. */
+export const FAILED_ATTEMPTS_VAR = FAILED_ATTEMPTS.id;
+export { countRedispatches };
 
 export const DURATION_BUCKETS: ReadonlyArray<number> = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export const HOOK_BUCKETS: ReadonlyArray<number> = [0.000001, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];

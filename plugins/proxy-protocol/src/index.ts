@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
 import { definePlugin, durationSchema, Stage, type Connection, type ServerState } from '@switchyard/sdk';
+import { UPSTREAM_DISPATCHER } from '@switchyard/plugin-http-forwarder/contract';
 import { encodeProxyHeader, readProxyHeader, type ProxyHeader } from './header';
 
 export { parseProxyHeader, encodeProxyHeader, readProxyHeader, V2_SIGNATURE, type ProxyHeader, type ProxyAddresses } from './header';
@@ -16,9 +17,9 @@ export const PROXY_HEADER = Symbol.for('switchyard.proxy-protocol.header');
 /**
  * `connection.data` key the HTTP forwarder reads for a per-connection dispatcher: a
  * `(server) => Dispatcher | undefined`. With send-proxy each client connection needs its
- * own upstream connections, since the header names one client.
+ * own upstream connections, since the header names one client. Owned by the forwarder.
  */
-export const UPSTREAM_DISPATCHER = Symbol.for('switchyard.http-forwarder.dispatcher');
+export { UPSTREAM_DISPATCHER };
 
 export interface ProxyProtocolConfig {
   /** Time allowed for the header to arrive, ms. */
@@ -43,7 +44,7 @@ function addressesOf(conn: Connection): { sourceAddress: string; sourcePort: num
 
 export const plugin = definePlugin<ProxyProtocolConfig>({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'PROXY protocol v1/v2: accept it on binds (the real client address for ACLs, logs and forwarding headers) and send it to servers.',
   configKey: 'proxyProtocol',

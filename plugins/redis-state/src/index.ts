@@ -1,4 +1,5 @@
-import { definePlugin, type GatewayApi } from '@switchyard/sdk';
+import { definePlugin, type GatewayApi, type ServiceToken } from '@switchyard/sdk';
+import type { PrometheusService } from '@switchyard/plugin-prometheus/contract';
 import { Gauge, type Registry } from 'prom-client';
 import { redisCacheStoreFactory, RedisCacheStore, encodeRecord, decodeRecord, type CacheStoreFactoryLike } from './cache-store';
 import { redisConfigSchema, type RedisStateConfig } from './config';
@@ -11,11 +12,27 @@ export {
   type RedisStateConfig, type RedisStateService, type ServerStateMessage,
 };
 
-/** Slot names of the stores this plugin provides (owned by plugin-stickiness and plugin-cache). */
-export const STICK_STORE_SLOT = 'stick.store';
-export const CACHE_STORE_SLOT = 'cache.store';
-/** Container token of plugin-prometheus's service (read structurally). */
-const PROMETHEUS_SERVICE = 'switchyard.prometheus';
+/**
+ * A peer's contract entry (keys and types, no plugin code) when that optional peer is
+ * installed: the stores go into the slots of the plugins that are there.
+ */
+function optionalContract<T>(load: () => T): T | undefined {
+  try {
+    return load();
+  } catch {
+    return undefined;
+  }
+}
+const cache = optionalContract(() => require('@switchyard/plugin-cache/contract') as typeof import('@switchyard/plugin-cache/contract'));
+const stickiness = optionalContract(() => require('@switchyard/plugin-stickiness/contract') as typeof import('@switchyard/plugin-stickiness/contract'));
+/** The slots of the stores this plugin provides, owned by plugin-cache and plugin-stickiness (undefined when not installed). */
+export const CACHE_STORE_SLOT = cache?.CACHE_STORE_SLOT;
+export const STICK_STORE_SLOT = stickiness?.STICK_STORE_SLOT;
+
+/** plugin-prometheus's service token, when that optional peer is installed (its contract entry loads no plugin code). */
+function prometheusToken(): ServiceToken<PrometheusService> | undefined {
+  return optionalContract(() => require('@switchyard/plugin-prometheus/contract') as typeof import('@switchyard/plugin-prometheus/contract'))?.PROMETHEUS;
+}
 
 /** True while the gateway's shared state goes through Redis; false while it serves on local state (or never connected). */
 export function redisConnected(gateway: GatewayApi): boolean {
@@ -24,8 +41,9 @@ export function redisConnected(gateway: GatewayApi): boolean {
 
 /** Adds `<prefix>redis_connected` to plugin-prometheus's registry when that plugin is loaded. */
 function addGauge(gateway: GatewayApi, conn: RedisConnection): void {
-  if (!gateway.container.isRegistered(PROMETHEUS_SERVICE)) return;
-  const service = gateway.container.resolve<{ metrics?: { registry?: Registry } }>(PROMETHEUS_SERVICE);
+  const token = prometheusToken();
+  if (token === undefined || !gateway.container.isRegistered(token.id)) return;
+  const service = gateway.container.resolve<{ metrics?: { registry?: Registry } }>(token.id);
   const registry = service.metrics?.registry;
   if (registry === undefined) return;
   const prom = gateway.config['prometheus'] as { prefix?: string } | undefined;
@@ -41,14 +59,14 @@ function addGauge(gateway: GatewayApi, conn: RedisConnection): void {
 
 export const plugin = definePlugin<RedisStateConfig>({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Shared state through Redis: stick tables (stick.store: redis), the HTTP cache (cache.store: redis) and runtime server-state changes; local state while Redis is away.',
   configKey: 'redis',
   schema: { config: redisConfigSchema },
   register({ slots }) {
-    slots.provide<StickStoreProviderLike>(STICK_STORE_SLOT, 'redis', redisStickStoreProvider, { description: redisStickStoreProvider.description });
-    slots.provide<CacheStoreFactoryLike>(CACHE_STORE_SLOT, 'redis', redisCacheStoreFactory, {
+    if (STICK_STORE_SLOT !== undefined) slots.provide(STICK_STORE_SLOT, 'redis', redisStickStoreProvider, { description: redisStickStoreProvider.description });
+    if (CACHE_STORE_SLOT !== undefined) slots.provide(CACHE_STORE_SLOT, 'redis', redisCacheStoreFactory, {
       description: 'HTTP cache objects in Redis, shared by every gateway with the same redis.keyPrefix; an in-process LRU while Redis is unreachable.',
     });
   },

@@ -1,6 +1,8 @@
 import { request } from 'undici';
 import { freePort, startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import type { ServerState } from '@switchyard/sdk';
+import { PROMETHEUS } from '@switchyard/plugin-prometheus/contract';
+import { STICK_TABLE } from '@switchyard/plugin-stickiness/contract';
 import { RedisServer, until } from './redis-server';
 
 /**
@@ -60,7 +62,7 @@ function server(gw: TestGateway, name: string): ServerState {
 }
 
 async function redisGauge(): Promise<string> {
-  const svc = gwA.gateway.container.resolve<{ ready: Promise<{ url: string }> }>('switchyard.prometheus');
+  const svc = gwA.gateway.container.resolve<{ ready: Promise<{ url: string }> }>(PROMETHEUS.id);
   const res = await request((await svc.ready).url);
   const line = (await res.body.text()).split('\n').find((l) => l.startsWith('switchyard_redis_connected '));
   return line ?? 'missing';
@@ -100,7 +102,7 @@ describe('redis-state: two gateways, one redis', () => {
     // Without the shared table, B's round robin alternates s1/s2 for the same client.
     const first = await get(gwA, '/pin');
     expect(first.status).toBe(200);
-    const table = gwB.gateway.backends.get('app')!.data.get('stickiness.table') as { name: string; store: { get(t: string, k: string): Promise<string | undefined> } };
+    const table = gwB.gateway.backends.get('app')!.data.get(STICK_TABLE.id) as { name: string; store: { get(t: string, k: string): Promise<string | undefined> } };
     await until('the entry is in redis', async () => (await table.store.get(table.name, '127.0.0.1')) === first.upstream);
     const seen = new Set<string>();
     for (let i = 0; i < 8; i++) seen.add((await get(gwB, `/pin/${i}`)).upstream);
@@ -108,7 +110,7 @@ describe('redis-state: two gateways, one redis', () => {
   });
 
   it('the shared table is bounded by its size across gateways', async () => {
-    const table = gwA.gateway.backends.get('app')!.data.get('stickiness.table') as {
+    const table = gwA.gateway.backends.get('app')!.data.get(STICK_TABLE.id) as {
       store: { set(t: string, k: string, s: string, ttl: number, max: number): Promise<void>; get(t: string, k: string): Promise<string | undefined>; size(t: string): Promise<number> };
     };
     for (const k of ['k1', 'k2', 'k3']) await table.store.set('bounded', k, 's1', 60_000, 2);
@@ -119,8 +121,8 @@ describe('redis-state: two gateways, one redis', () => {
 
   it('a key cleared through one gateway is stored again by the other on its next request', async () => {
     type Store = { set(t: string, k: string, s: string, ttl: number, max: number): Promise<void>; get(t: string, k: string): Promise<string | undefined>; delete(t: string, k: string): Promise<void> };
-    const a = (gwA.gateway.backends.get('app')!.data.get('stickiness.table') as { store: Store }).store;
-    const b = (gwB.gateway.backends.get('app')!.data.get('stickiness.table') as { store: Store }).store;
+    const a = (gwA.gateway.backends.get('app')!.data.get(STICK_TABLE.id) as { store: Store }).store;
+    const b = (gwB.gateway.backends.get('app')!.data.get(STICK_TABLE.id) as { store: Store }).store;
     await a.set('cleared', 'k', 's2', 60_000, 0);
     await a.set('cleared', 'k', 's2', 60_000, 0); // a refresh within expire/10: skipped
     expect(await b.get('cleared', 'k')).toBe('s2');

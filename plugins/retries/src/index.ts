@@ -1,4 +1,4 @@
-import { definePlugin, type BackendState, type Exchange, type GatewayApi, type ServerState } from '@switchyard/sdk';
+import { FAILED_ATTEMPTS, definePlugin, type BackendState, type Exchange, type GatewayApi, type ServerState } from '@switchyard/sdk';
 import { getHttpForwarderHooks, type ForwardAttemptFailure, type ReplayPlan } from '@switchyard/plugin-http-forwarder';
 import { getTcpForwarderHooks } from '@switchyard/plugin-tcp-forwarder';
 import { backendOptions, compilePolicy, redispatchOn, type RetriesOptions, type RetryCause, type RetryPolicy } from './policy';
@@ -9,7 +9,7 @@ export { compilePolicy, redispatchOn, type RetriesOptions, type RetryPolicy };
 
 export const NAME = '@switchyard/plugin-retries';
 
-/** A failed attempt, as recorded in `exchange.vars` under FAILED_ATTEMPTS_VAR (passive health reads it). */
+/** A failed attempt, as recorded in `exchange.vars` under the SDK's FAILED_ATTEMPTS key (passive health reads it). */
 export interface FailedAttempt {
   readonly server: ServerState;
   readonly code: string;
@@ -17,8 +17,8 @@ export interface FailedAttempt {
   readonly status: number;
 }
 
-/** `exchange.vars` key: the attempts that failed and were retried, oldest first. */
-export const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
+/** @deprecated the key's id; use FAILED_ATTEMPTS from @switchyard/sdk. */
+export const FAILED_ATTEMPTS_VAR = FAILED_ATTEMPTS.id;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +40,7 @@ async function acquireOther(gateway: GatewayApi, ex: Exchange, avoid: ServerStat
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '^0.1.0',
   description: 'Retries failed HTTP attempts where replay is safe, on the same server then another (redispatch).',
   schema: {

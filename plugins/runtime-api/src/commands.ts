@@ -1,12 +1,34 @@
 import type { AdminState, BackendState, GatewayApi, RuntimeCommand, ServerState } from '@switchyard/sdk';
 import { RuntimeErrors } from './errors';
 
-/** server.data key: true while an operator disabled the server's health checks (`disable health`). */
-export const HEALTH_DISABLED_KEY = 'switchyard.health.disabled';
-/** server.data key where @switchyard/plugin-health-check leaves its per-server control. */
-export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
-/** Container token of @switchyard/plugin-stats' service (for `show stats`). */
-const STATS_SERVICE = 'switchyard.stats';
+/**
+ * @switchyard/plugin-health-check's keys, from its contract entry (no plugin code). It is an
+ * optional peer: without it no server is checked, and a private symbol stands in for the keys.
+ */
+const health = ((): typeof import('@switchyard/plugin-health-check/contract') | undefined => {
+  try {
+    return require('@switchyard/plugin-health-check/contract') as typeof import('@switchyard/plugin-health-check/contract');
+  } catch {
+    return undefined;
+  }
+})();
+/** @deprecated HEALTH_DISABLED's id: import HEALTH_DISABLED from @switchyard/plugin-health-check/contract. */
+export const HEALTH_DISABLED_KEY: string | symbol = health?.HEALTH_DISABLED.id ?? Symbol('no plugin-health-check');
+/** @deprecated HEALTH_CONTROL's id: import HEALTH_CONTROL from @switchyard/plugin-health-check/contract. */
+export const HEALTH_CONTROL_KEY: string | symbol = health?.HEALTH_CONTROL.id ?? Symbol('no plugin-health-check');
+
+/**
+ * The id of @switchyard/plugin-stats' service token when that optional peer is installed
+ * (its contract entry loads no plugin code); resolved through the string view because
+ * commands run after the generation's typed services are sealed.
+ */
+export function statsServiceId(): string | undefined {
+  try {
+    return (require('@switchyard/plugin-stats/contract') as typeof import('@switchyard/plugin-stats/contract')).STATS.id;
+  } catch {
+    return undefined;
+  }
+}
 
 interface HealthControlLike {
   last?: unknown;
@@ -124,8 +146,9 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
     level: 'user',
     args: [],
     run(gateway) {
-      if (gateway.container.isRegistered(STATS_SERVICE)) {
-        const svc = gateway.container.resolve<{ collector: { snapshot(h?: boolean): unknown } }>(STATS_SERVICE);
+      const statsId = statsServiceId();
+      if (statsId !== undefined && gateway.container.isRegistered(statsId)) {
+        const svc = gateway.container.resolve<{ collector: { snapshot(h?: boolean): unknown } }>(statsId);
         return svc.collector.snapshot();
       }
       const backends: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { GatewayApi, ServerState } from '@switchyard/sdk';
 import { SwitchyardError } from '@switchyard/sdk';
-import { describeServer, dynamicWeights, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, parseWeight } from './commands';
+import { describeServer, dynamicWeights, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, parseWeight, statsServiceId } from './commands';
 import type { Level } from './levels';
 
 /** What a HAProxy CLI command answers: its text (without the final empty line). */
@@ -23,8 +23,6 @@ export interface HaproxyCliCommand {
   run(ctx: CliCommandContext): CliAnswer | Promise<CliAnswer>;
 }
 
-/** Container token of @switchyard/plugin-stats' service; its CSV builder is HAProxy's `show stat`. */
-const STATS_SERVICE = 'switchyard.stats';
 
 interface StatsServiceLike {
   collector: { snapshot(withHistory?: boolean): unknown };
@@ -137,8 +135,9 @@ function showInfo(ctx: CliCommandContext): CliAnswer {
 
 function showStat(ctx: CliCommandContext): CliAnswer {
   const g = ctx.gateway;
-  if (!g.container.isRegistered(STATS_SERVICE)) return fail('show stat needs @switchyard/plugin-stats (in the standard preset).');
-  const svc = g.container.resolve<StatsServiceLike>(STATS_SERVICE);
+  const statsId = statsServiceId();
+  if (statsId === undefined || !g.container.isRegistered(statsId)) return fail('show stat needs @switchyard/plugin-stats (in the standard preset).');
+  const svc = g.container.resolve<StatsServiceLike>(statsId);
   if (typeof svc.csv === 'function') return svc.csv().replace(/\n+$/, '');
   // One CSV builder, @switchyard/plugin-stats' (the page's ;csv): loaded lazily, so the
   // runtime API does not need the stats plugin unless `show stat` is used.

@@ -62,7 +62,7 @@ const socketSchema = {
 
 export const plugin = definePlugin<RuntimeApiConfig>({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.3.1',
+  version: '0.3.3',
   core: '^0.1.0',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',

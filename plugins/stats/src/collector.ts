@@ -1,7 +1,7 @@
 import type {
   BackendState, Connection, Exchange, FrontendState, GatewayApi, ServerState,
 } from '@switchyard/sdk';
-import { Stage, countTermination, createWireCounter, type WireBytes } from '@switchyard/sdk';
+import { FAILED_ATTEMPTS, Stage, countRedispatches, countTermination, createWireCounter, type WireBytes } from '@switchyard/sdk';
 import { LatencyWindow } from './latency';
 import type {
   BackendStats, FrontendStats, HistoryPoint, HistorySeries, ProxyFailures, ServerStats, StatsSnapshot, Status,
@@ -9,24 +9,24 @@ import type {
 
 const PLUGIN = '@switchyard/plugin-stats';
 
-/** exchange.vars key where @switchyard/plugin-retries lists the failed attempts ({ server }) of an exchange. */
-export const FAILED_ATTEMPTS_VAR = 'retries.failedAttempts';
-
-/** Retries that moved to another server: a failed attempt followed by one on a different server. */
-export function countRedispatches(ex: Exchange): number {
-  const failed = ex.vars.get(FAILED_ATTEMPTS_VAR);
-  if (!Array.isArray(failed)) return 0;
-  let n = 0;
-  for (let i = 0; i < failed.length; i++) {
-    const next = i + 1 < failed.length ? (failed[i + 1] as { server?: unknown }).server : ex.server;
-    if ((failed[i] as { server?: unknown }).server !== next) n++;
+/** @deprecated the key's id; use FAILED_ATTEMPTS from @switchyard/sdk. */
+export const FAILED_ATTEMPTS_VAR = FAILED_ATTEMPTS.id;
+export { countRedispatches };
+/**
+ * @switchyard/plugin-health-check's keys, from its contract entry (no plugin code). It is an
+ * optional peer: without it no server is checked, and a private symbol stands in for the keys.
+ */
+const health = ((): typeof import('@switchyard/plugin-health-check/contract') | undefined => {
+  try {
+    return require('@switchyard/plugin-health-check/contract') as typeof import('@switchyard/plugin-health-check/contract');
+  } catch {
+    return undefined;
   }
-  return n;
-}
-/** server.data key where @switchyard/plugin-health-check leaves its control, with `last` = the last check's result. */
-export const HEALTH_CONTROL_KEY = 'switchyard.health.control';
-/** server.data key the runtime API sets while an operator disabled a server's health checks. */
-export const HEALTH_DISABLED_KEY = 'switchyard.health.disabled';
+})();
+/** @deprecated HEALTH_CONTROL's id; import HEALTH_CONTROL from @switchyard/plugin-health-check/contract. */
+export const HEALTH_CONTROL_KEY: string | symbol = health?.HEALTH_CONTROL.id ?? Symbol('no plugin-health-check');
+/** @deprecated HEALTH_DISABLED's id; import HEALTH_DISABLED from @switchyard/plugin-health-check/contract. */
+export const HEALTH_DISABLED_KEY: string | symbol = health?.HEALTH_DISABLED.id ?? Symbol('no plugin-health-check');
 
 /** The last check's result in the page's words, or null when the server has no checks. */
 function lastCheck(s: ServerState): Record<string, unknown> | null {

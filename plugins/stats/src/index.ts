@@ -1,5 +1,6 @@
 import { definePlugin, durationSchema, Stage, type Exchange, type FrontendState, type GatewayApi, type RouteDecision } from '@switchyard/sdk';
 import { StatsCollector } from './collector';
+import { STATS, type StatsService } from './contract';
 import { StatsErrors } from './errors';
 import { StatsServer, type StatsConfig } from './server';
 
@@ -10,24 +11,26 @@ export { StatsErrors } from './errors';
 export type { StatsConfig } from './server';
 export type * from './types';
 
-/** Container token of the running stats service (tests and other plugins read the address). */
-export const STATS_SERVICE = 'switchyard.stats';
+export { STATS, type StatsService } from './contract';
+/** @deprecated STATS's id (the string-keyed container); use the typed token STATS. */
+export const STATS_SERVICE = STATS.id;
 
-export interface StatsService {
-  readonly collector: StatsCollector;
-  /** Resolves with the page's address once it listens (after the gateway's `started`). */
-  readonly ready: Promise<{ host: string; port: number; url: string }>;
-}
 
-interface AclCompilerLike {
-  compileRuleCondition(frontend: string, rule: { if?: string; unless?: string }, where: string): { test(ex: Exchange): boolean } | undefined;
+/** @switchyard/plugin-acl's compiler slot key, when that optional peer is installed (its contract entry, no plugin code). */
+function aclCompilerSlot(): typeof import('@switchyard/plugin-acl/contract').ACL_COMPILER | undefined {
+  try {
+    return (require('@switchyard/plugin-acl/contract') as typeof import('@switchyard/plugin-acl/contract')).ACL_COMPILER;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `stats admin if <cond>`: the condition compiled once (no condition: always). */
 function adminCondition(gateway: GatewayApi, frontend: string, rule: { if?: string; unless?: string }): (ex: Exchange) => boolean {
   if (rule.if === undefined && rule.unless === undefined) return () => true;
   const where = `frontends.${frontend}.stats.admin`;
-  const acl = gateway.slots.get<{ forGateway(g: GatewayApi): AclCompilerLike }>('acl.compiler', 'default');
+  const slot = aclCompilerSlot();
+  const acl = slot === undefined ? undefined : gateway.slots.get(slot, 'default');
   if (!acl) throw StatsErrors.NO_ACL(where);
   const c = acl.forGateway(gateway).compileRuleCondition(frontend, rule, where);
   return c ? (ex) => c.test(ex) : () => true;
@@ -39,7 +42,7 @@ interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
 
 export const plugin = definePlugin<RawStatsConfig>({
   name: '@switchyard/plugin-stats',
-  version: '0.2.2',
+  version: '0.2.3',
   core: '^0.1.0',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',
@@ -124,7 +127,7 @@ export const plugin = definePlugin<RawStatsConfig>({
     const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => undefined);
     const service: StatsService = { collector, ready };
-    gateway.container.register(STATS_SERVICE, { useValue: service });
+    gateway.services.provide(STATS, service);
     // Listen only once the gateway runs: `switchyard plugins` and CLI commands prepare a gateway too.
     gateway.events.once('started', () => {
       collector.start();

@@ -5,6 +5,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { request } from 'undici';
 import { startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import { STATS_SERVICE, type StatsService } from '@switchyard/plugin-stats';
+import { HEALTH_CONTROL } from '@switchyard/plugin-health-check/contract';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -208,7 +209,7 @@ describe('stats page in a real browser (chromium)', () => {
   it('fits 1280 px with a long check result, and the chart axes have round ticks', async () => {
     const page = await context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
-    gw.gateway.backends.get('api')!.server('api2')!.data.set('switchyard.health.control', {
+    gw.gateway.backends.get('api')!.server('api2')!.data.set(HEALTH_CONTROL.id, {
       last: { ok: false, reason: 'Layer7 wrong status', code: 503, info: 'a very long explanation from the server '.repeat(8), at: Date.now(), duration: 12 },
     });
     await page.goto(url);
@@ -229,7 +230,7 @@ describe('stats page in a real browser (chromium)', () => {
     const samples = await page.evaluate(() => [0.3667, 7.3, 11, 1234.5, 0].map((m) => (window as unknown as { __stats: { niceTicks(m: number, n: number): number[] } }).__stats.niceTicks(m, 4)));
     for (const t of samples) expect({ t, round: round(t) }).toEqual({ t, round: true });
     expect(samples[1]).toEqual([0, 2, 4, 6, 8]);
-    gw.gateway.backends.get('api')!.server('api2')!.data.delete('switchyard.health.control');
+    gw.gateway.backends.get('api')!.server('api2')!.data.delete(HEALTH_CONTROL.id);
     await page.close();
   });
 });

@@ -4,7 +4,7 @@ import {
 import { CookiePersistence, type CookieConfig, type CookieSeen } from './cookie';
 import { StickErrors } from './errors';
 import { MemoryStickStore, memoryStoreProvider } from './memory-store';
-import { STICK_STORE_SLOT, type StickStore, type StickStoreProvider } from './store';
+import { STICK_STORE_SLOT, STICK_TABLE, type StickStore, type StickStoreProvider } from './store';
 import { compileStickKey, type StickTable, type StickTableConfig } from './table';
 
 export { CookiePersistence, MemoryStickStore, StickErrors, STICK_STORE_SLOT, type CookieConfig, type StickStore, type StickStoreProvider, type StickTableConfig };
@@ -12,8 +12,9 @@ export { CookiePersistence, MemoryStickStore, StickErrors, STICK_STORE_SLOT, typ
 const NAME = '@switchyard/plugin-stickiness';
 const COOKIE_SEEN = 'stickiness.cookie';
 const LOOKUP_PREFIX = 'stickiness.table:';
-/** `backend.data` key of a backend's stick table ({ name, store }), for stats and the runtime API. */
-export const STICK_TABLE_DATA = 'stickiness.table';
+export { STICK_TABLE };
+/** @deprecated STICK_TABLE's id; use the typed key STICK_TABLE. */
+export const STICK_TABLE_DATA = STICK_TABLE.id;
 
 /**
  * A server persistent clients may still reach: up, not in maint, under maxconn. Unlike
@@ -144,7 +145,7 @@ function compileBackend(gateway: GatewayApi, be: BackendState, stores: Map<strin
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'Session persistence: cookie insert/rewrite/prefix and stick tables on any fetch, with a pluggable store.',
   schema: { backend: { cookie: cookieSchema, stickTable: stickTableSchema }, server: { cookie: serverCookieSchema } },

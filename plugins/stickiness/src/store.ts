@@ -1,7 +1,14 @@
-import type { GatewayApi, Logger } from '@switchyard/sdk';
+import { defineKey, defineSlot, type GatewayApi, type Logger } from '@switchyard/sdk';
 
 /** The slot stick-table stores live in: `memory` here; Redis and others from their own plugins. */
-export const STICK_STORE_SLOT = 'stick.store';
+export const STICK_STORE_SLOT = defineSlot<StickStoreProvider>('stick.store', {
+  kind: 'object',
+  methods: ['create'],
+  expected: 'a StickStoreProvider (an object with description and create(...))',
+});
+
+/** `backend.data` key of a backend's stick table, for stats, the runtime API and store plugins. */
+export const STICK_TABLE = defineKey<{ readonly name: string; readonly store: StickStore }>('stickiness.table');
 
 /**
  * Where stick tables keep `key → server name` entries with an expiry. Small on purpose so
