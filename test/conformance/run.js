@@ -10,6 +10,7 @@
  *   npm run conformance -- --only 'balance/'     a subset (its rows are merged into the table)
  *   npm run conformance -- --lenient             unsupported directives as warnings (table not written)
  *   npm run conformance -- --table-only          rewrite the table from results.tsv, run nothing
+ *   npm run conformance -- --from <OUT>          re-read the results and logs of an earlier run in OUT
  *
  * The folder is looked up as $SWITCHYARD_CONFORMANCE_DIR, then ../shared/conformance and
  * ../../shared/conformance from the project root. Its files are HAProxy's and VTest's: they
@@ -43,8 +44,9 @@ function main() {
     console.log('conformance: no ../shared/conformance/run.sh (nor $SWITCHYARD_CONFORMANCE_DIR): nothing to run');
     return 0;
   }
-  const out = process.env.OUT || path.join(require('node:os').tmpdir(), 'switchyard-conformance');
-  const r = spawnSync(path.join(suite, 'run.sh'), args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, OUT: out } });
+  const from = args.indexOf('--from');
+  const out = from !== -1 ? path.resolve(args[from + 1] ?? '.') : process.env.OUT || path.join(require('node:os').tmpdir(), 'switchyard-conformance');
+  const r = from !== -1 ? { status: 0 } : spawnSync(path.join(suite, 'run.sh'), args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, OUT: out } });
   if (r.error) throw r.error;
   const tsv = path.join(out, 'results.tsv');
   if (!fs.existsSync(tsv)) return r.status ?? 1;

@@ -23,6 +23,34 @@ function tidy(s) {
     .trim();
 }
 
+/** At most `n` characters on one line. */
+function short(s, n = 200) {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/**
+ * One error line of Switchyard's output as a reader wants it: a pino JSON record becomes its
+ * message and code (`msg (SWY_ERR_…)`), never the whole object; long lists of what is known
+ * (`(known: a, b, …)`) are left out.
+ */
+function readable(line) {
+  let text = line.trim();
+  if (text.startsWith('{')) {
+    try {
+      const r = JSON.parse(unescapeBytes(text));
+      const code = r.code ?? r.err?.code;
+      text = `${r.msg ?? r.err?.message ?? 'error'}${code && !String(r.msg ?? '').includes(code) ? ` (${code})` : ''}`;
+    } catch {
+      // not JSON after all: keep the text
+    }
+  }
+  return tidy(text)
+    .replace(/^plugin @switchyard\/[\w-]+: /, '')
+    .replace(/ \(known: [^)]*\)/g, '')
+    .replace(/(\S+): plugin @switchyard\/[\w-]+: \1: /g, '$1: ')
+    .replace(/: plugin @switchyard\/[\w-]+: /g, ': ');
+}
+
 /** The first reason a test failed, from its VTest log. */
 function causeOf(log) {
   const lines = log.split('\n');
@@ -42,13 +70,13 @@ function causeOf(log) {
     }
     const n = /(\d+) unsupported/.exec(debug[unsupported])?.[1] ?? String(why.size);
     const parts = [...why].map(([reason, ds]) => (ds.length > 1 ? `${reason} (×${ds.length})` : reason));
-    return `unsupported (${n}): ${parts.slice(0, 4).join('; ')}${parts.length > 4 ? '; …' : ''}`;
+    return short(`unsupported (${n}): ${parts.slice(0, 4).join('; ')}${parts.length > 4 ? '; …' : ''}`, 300);
   }
   const err = debug.find((l) => /^error: /.test(l) || /SWY_ERR_/.test(l));
   const failure = lines.find((l) => /^----\s/.test(l));
   const parts = [];
-  if (err) parts.push(tidy(err.replace(/^error: /, '')));
-  if (failure) parts.push(tidy(failure.replace(/^----\s+/, '')));
+  if (err) parts.push(short(readable(err.replace(/^error: /, ''))));
+  if (failure) parts.push(short(tidy(failure.replace(/^----\s+/, ''))));
   if (parts.length === 0) {
     if (/timeout|timed out/i.test(log)) return 'timed out';
     return 'failed (see the VTest log)';

@@ -56,7 +56,11 @@ export function crc32(s: string, start: number, end: number): number {
   return ~h >>> 0;
 }
 
-/** HAProxy's full_hash: the `avalanche` modifier. */
+/**
+ * HAProxy's full_hash (include/haproxy/intops.h): Bob Jenkins' 32-bit integer avalanche, then
+ * multiplied by the prime 3221225473 "so values spread all around the tree". The `avalanche`
+ * modifier, and the position of every consistent-hash node.
+ */
 export function fullHash(x: number): number {
   let a = x >>> 0;
   a = ((a + 0x7ed55d16) + (a << 12)) >>> 0;
@@ -65,7 +69,7 @@ export function fullHash(x: number): number {
   a = ((a + 0xd3a2646c) ^ (a << 9)) >>> 0;
   a = ((a + 0xfd7046c5) + (a << 3)) >>> 0;
   a = ((a ^ 0xb55a4f09) ^ (a >>> 16)) >>> 0;
-  return a;
+  return Math.imul(a, 3221225473 | 0) >>> 0;
 }
 
 const FUNCTIONS: Record<HashFunctionName, RangeHash> = { sdbm, djb2, wt6, crc32 };

@@ -16,35 +16,6 @@ export function hashString(s: string): number {
   return hashRange(s, 0, s.length);
 }
 
-/**
- * hashString(`${name}#${k}`) for k = 0..count-1 without building the strings: the FNV state
- * after `name#` is computed once and each k's decimal digits are fed on from there.
- */
-export function hashSeries(name: string, from: number, count: number, out: Uint32Array): void {
-  let base = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    base ^= name.charCodeAt(i);
-    base = Math.imul(base, 0x01000193);
-  }
-  base ^= 35; // '#'
-  base = Math.imul(base, 0x01000193);
-  const digits = new Uint8Array(16);
-  for (let k = from; k < count; k++) {
-    let n = 0;
-    let v = k;
-    do {
-      digits[n++] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
-    let h = base;
-    while (n > 0) {
-      h ^= digits[--n]!;
-      h = Math.imul(h, 0x01000193);
-    }
-    out[k] = mix32(h);
-  }
-}
-
 /** murmur3 fmix32: a bijective avalanche of a 32-bit integer. */
 export function mix32(h: number): number {
   h ^= h >>> 16;

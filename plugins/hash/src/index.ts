@@ -4,6 +4,7 @@ import { fetchKey, headerKey, sourceKey, uriKey, urlParamKey, type HashOptions }
 import { hashPolicyClass, HashPolicy } from './policy';
 import { ConsistentLookup, MapBasedLookup, POINTS_PER_WEIGHT } from './lookup';
 import { hashRange, hashString } from './hash';
+import { registerHaproxyDirectives } from './haproxy';
 
 export { sdbm, djb2, wt6, crc32, fullHash, rangeHash, sourceHash } from './haproxy-hash';
 export { HashErrors, HashPolicy, ConsistentLookup, MapBasedLookup, POINTS_PER_WEIGHT, hashRange, hashString, type HashOptions };
@@ -26,7 +27,7 @@ const options = {
     default: 'sdbm',
     description: 'HAProxy\'s hash function (hash-type <method> <function>): sdbm (HAProxy\'s default), djb2, wt6, crc32.',
   },
-  hashAvalanche: { type: 'boolean', default: false, description: 'HAProxy\'s avalanche modifier: mix the hash (full_hash) before placing it.' },
+  hashAvalanche: { type: 'boolean', description: 'HAProxy\'s avalanche modifier: mix the hash (full_hash) before placing it. Unset: on for consistent, off for map-based (HAProxy\'s defaults: sdbm, and sdbm + avalanche for a bare hash-type consistent).' },
   uriWhole: { type: 'boolean', default: false, description: 'balance: uri — hash the query string too (HAProxy "whole").' },
   uriPathOnly: { type: 'boolean', default: false, description: 'balance: uri — for absolute-form requests hash only the path, not scheme and authority (HAProxy "path-only").' },
   uriLen: { type: 'integer', minimum: 0, default: 0, description: 'balance: uri — hash at most this many characters; 0 = all (HAProxy "len").' },
@@ -38,11 +39,12 @@ const options = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '^0.1.0',
   description: 'Hash balancing: source, uri, url_param, hdr and any fetch (balance: hash); map-based or consistent.',
   schema: { backend: options },
   register({ slots }) {
+    registerHaproxyDirectives(slots, NAME);
     const common = { hashType: options.hashType, hashFunction: options.hashFunction, hashAvalanche: options.hashAvalanche };
     slots.provide(Slots.BALANCE, 'source', hashPolicyClass('source', false, sourceKey), {
       description: 'Hash of the client address: a client keeps its server while the server set is stable. HTTP and TCP.',

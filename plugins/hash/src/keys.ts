@@ -1,6 +1,5 @@
 import { FETCH_SLOT, type BackendConfig, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
 import { HashErrors } from './errors';
-import { hashRange, hashString } from './hash';
 import { rangeHash, sourceHash, type HashFunctionName, type RangeHash } from './haproxy-hash';
 
 /** Hashes the exchange's key, or returns -1 when the exchange has none (then the policy spreads by weight). */
@@ -36,15 +35,18 @@ export type HashBackendConfig = BackendConfig & HashOptions;
 const SLASH = 47;
 
 /** The backend's hash over a string range (HAProxy's gen_hash). */
+/** The avalanche modifier: as configured, else HAProxy's default (on for consistent only). */
+function avalancheOf(cfg: HashBackendConfig): boolean {
+  return cfg.hashAvalanche ?? cfg.hashType === 'consistent';
+}
+
 function hasherOf(cfg: HashBackendConfig): RangeHash {
-  // The consistent ring is Switchyard's own (its points are not HAProxy's lb_chash tree): it keeps its FNV + mix keys.
-  if (cfg.hashType === 'consistent') return hashRange;
-  return rangeHash(cfg.hashFunction ?? 'sdbm', cfg.hashAvalanche === true);
+  // Map-based and consistent alike: HAProxy's function, then the avalanche when asked (gen_hash, full_hash).
+  return rangeHash(cfg.hashFunction ?? 'sdbm', avalancheOf(cfg));
 }
 
 export function sourceKey(cfg: HashBackendConfig): KeyHasher {
-  if (cfg.hashType === 'consistent') return (ex) => hashString(ex.clientAddress);
-  const avalanche = cfg.hashAvalanche === true;
+  const avalanche = avalancheOf(cfg);
   return (ex) => sourceHash(ex.clientAddress, avalanche);
 }
 

@@ -1,5 +1,5 @@
 import type { ServerState } from '@switchyard/sdk';
-import { hashSeries } from './hash';
+import { fullHash } from './haproxy-hash';
 
 /** Turns a 32-bit key hash into a server of the group; rebuilt when weights or availability change. */
 export interface HashLookup {
@@ -84,10 +84,10 @@ export class MapBasedLookup implements HashLookup {
   }
 }
 
-/** Ring points per unit of weight (a weight-1 server owns this many arcs of the ring). */
-export const POINTS_PER_WEIGHT = 100;
-/** Above this many points in all, every server's count is scaled down to fit. */
-const MAX_POINTS = 1 << 21;
+/** Ring points per unit of weight: HAProxy's BE_WEIGHT_SCALE (lb_chash.c gives a server weight × 16 nodes). */
+export const POINTS_PER_WEIGHT = 16;
+/** HAProxy's SRV_EWGHT_RANGE (256 × 16): node k of the server with id p sits at full_hash(p × 4096 + k). */
+const EWGHT_RANGE = 4096;
 /** Points and owners compare as one double while merging: point · 2^20 + owner. */
 const OWNER_SPACE = 1048576;
 
@@ -125,12 +125,13 @@ export function radixSortPairs(keys: Uint32Array, values: Uint32Array): void {
 }
 
 /**
- * Consistent hashing: each available server owns weight × 100 points on a 32-bit ring,
- * placed by hashing `<server name>#<n>`; a key goes to the owner of the first point at or
- * after its hash (binary search, O(log points)). A server that leaves takes only its own
- * arcs with it, so only the keys it held (about 1/N) move; one that gains weight gains
- * points without moving anyone else's. Points depend on server names only, so every
- * gateway process builds the same ring.
+ * Consistent hashing as HAProxy 2.6's lb_chash.c: the server with id p (its place in the
+ * backend, 1 for the first declared, HAProxy's puid) and weight w owns w × 16 points on a
+ * 32-bit ring, node k at full_hash(p × 4096 + k); a key goes to the point CLOSEST to its
+ * hash, before or after it (the one before on a tie), as chash_get_server_hash picks. Same
+ * servers, weights and key hash: the same server as HAProxy. A server that leaves takes
+ * only its own points with it, so only the keys it held (about 1/N) move; one that gains
+ * weight gains points without moving anyone else's.
  *
  * Changes apply incrementally: the points servers gained or lost are radix-sorted on their
  * own and one merge pass over the ring drops or weaves them in — O(points), so the first
@@ -146,22 +147,27 @@ export class ConsistentLookup implements HashLookup {
   #servers: ReadonlyArray<ServerState> = [];
   /** Each server's point positions, computed once and extended as its weight grows. */
   readonly #pointsOf = new Map<string, Uint32Array>();
+  /** A server's HAProxy id (puid): 1 + its place among the backend's servers. */
+  readonly #idOf: (s: ServerState) => number;
 
-  #serverPoints(name: string, count: number): Uint32Array {
-    const known = this.#pointsOf.get(name);
+  constructor(idOf: (s: ServerState) => number = () => 1) {
+    this.#idOf = idOf;
+  }
+
+  #serverPoints(server: ServerState, count: number): Uint32Array {
+    const known = this.#pointsOf.get(server.name);
     if (known !== undefined && known.length >= count) return known;
     const out = new Uint32Array(count);
     const from = known?.length ?? 0;
     if (known !== undefined) out.set(known);
-    hashSeries(name, from, count, out);
-    this.#pointsOf.set(name, out);
+    const base = this.#idOf(server) * EWGHT_RANGE;
+    for (let k = from; k < count; k++) out[k] = fullHash(base + k);
+    this.#pointsOf.set(server.name, out);
     return out;
   }
 
   rebuild(servers: ReadonlyArray<ServerState>, weights: Int32Array): void {
-    let totalWeight = 0;
-    for (const w of weights) if (w > 0) totalWeight += w;
-    const perWeight = Math.max(1, Math.min(POINTS_PER_WEIGHT, Math.floor(MAX_POINTS / Math.max(1, totalWeight))));
+    const perWeight = POINTS_PER_WEIGHT;
     if (servers !== this.#servers || perWeight !== this.#perWeight || this.#counts.length !== servers.length) {
       // A new group or a new scale: start from an empty ring.
       this.#servers = servers;
@@ -188,7 +194,7 @@ export class ConsistentLookup implements HashLookup {
     let l = 0;
     for (let i = 0; i < servers.length; i++) {
       if (counts[i]! === old[i]!) continue;
-      const own = this.#serverPoints(servers[i]!.name, Math.max(counts[i]!, old[i]!));
+      const own = this.#serverPoints(servers[i]!, Math.max(counts[i]!, old[i]!));
       if (counts[i]! > old[i]!) {
         for (let k = old[i]!; k < counts[i]!; k++) {
           gainedPoints[g] = own[k]!;
@@ -251,7 +257,13 @@ export class ConsistentLookup implements HashLookup {
       if (points[mid]! < hash) lo = mid + 1;
       else hi = mid;
     }
-    let at = lo === length ? 0 : lo;
+    // The first point at or after the hash (wrapping) and the one before it: the closer wins,
+    // the one before on a tie (distances on the 32-bit ring, as HAProxy's unsigned arithmetic).
+    const next = lo === length ? 0 : lo;
+    const prev = next === 0 ? length - 1 : next - 1;
+    const dp = (hash - points[prev]!) >>> 0;
+    const dn = (points[next]! - hash) >>> 0;
+    let at = dp <= dn ? prev : next;
     // A full server (maxconn) passes the key on along the ring, a bounded number of steps.
     const servers = this.#servers;
     const steps = Math.min(length, 4 * servers.length);

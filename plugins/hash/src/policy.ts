@@ -20,7 +20,13 @@ export class HashPolicy implements BalancePolicy {
   constructor(group: ServerGroup, config: HashBackendConfig, key: KeyHasher) {
     this.#servers = group.servers;
     this.#key = key;
-    this.#lookup = config.hashType === 'consistent' ? new ConsistentLookup() : new MapBasedLookup();
+    // HAProxy's server id (puid): 1 + the server's place among all of the backend's servers, backups included.
+    const backend = group.backend;
+    const idOf = (s: ServerState): number => {
+      const i = backend.servers.findIndex((x) => x.name === s.name);
+      return i === -1 ? 1 + group.servers.indexOf(s) : i + 1;
+    };
+    this.#lookup = config.hashType === 'consistent' ? new ConsistentLookup(idOf) : new MapBasedLookup();
     this.#weights = new Int32Array(group.servers.length).fill(-1);
   }
 

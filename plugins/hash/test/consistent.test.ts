@@ -24,7 +24,8 @@ describe('consistent vs map-based hashing: keys moved when a server leaves', () 
         weighted: {
           balance: 'source',
           hashType: 'consistent',
-          servers: [1, 2, 3].map((w) => ({ name: `w${w}`, address: '127.0.0.1:9', weight: w })),
+          // HAProxy's ring: weight × 16 points per server; weights 10:20:30 give enough points to follow the ratio.
+          servers: [1, 2, 3].map((w) => ({ name: `w${w}`, address: '127.0.0.1:9', weight: w * 10 })),
         },
       },
     });
@@ -96,7 +97,7 @@ describe('consistent vs map-based hashing: keys moved when a server leaves', () 
     }
   });
 
-  it('map-based spreads keys evenly; consistent follows weights 1:2:3 within ±15 %', () => {
+  it('map-based spreads keys evenly; consistent follows weights 10:20:30 within ±15 %', () => {
     const count = (names: string[]): Record<string, number> => names.reduce<Record<string, number>>((c, s) => ((c[s] = (c[s] ?? 0) + 1), c), {});
     const map = count(assign('map'));
     for (const v of Object.values(map)) expect(Math.abs(v - KEYS.length / N)).toBeLessThan(0.15 * (KEYS.length / N));
@@ -110,12 +111,12 @@ describe('consistent vs map-based hashing: keys moved when a server leaves', () 
   it('a weight change on a consistent ring moves keys only to or from that server', () => {
     const be = gw.gateway.backends.get('weighted')!;
     const before = assign('weighted');
-    be.server('w1')!.setWeight(3, 'test');
+    be.server('w1')!.setWeight(30, 'test');
     try {
       const after = assign('weighted');
       expect(KEYS.filter((_, i) => before[i] !== after[i] && after[i] !== 'w1')).toEqual([]);
     } finally {
-      be.server('w1')!.setWeight(1, 'test');
+      be.server('w1')!.setWeight(10, 'test');
     }
     expect(moved(before, assign('weighted'))).toBe(0);
   });

@@ -1,8 +1,9 @@
 /**
  * The same haproxy.cfg under HAProxy 2.6 (/usr/sbin/haproxy) and under Switchyard: for
  * `balance uri`, `url_param`, `hdr` and `source` with map-based hashing and each hash function,
- * every key must land on the same server (HAProxy's hash functions and lb_map.c's table).
- * Not covered, because it does not agree yet: the `avalanche` modifier.
+ * every key must land on the same server (HAProxy's hash functions and lb_map.c's table);
+ * the same for consistent hashing (lb_chash.c's ring, the closest point), bare `hash-type
+ * consistent` (sdbm + avalanche) included, and for the `avalanche` modifier.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,7 +30,7 @@ async function listening(port: number, ms: number): Promise<boolean> {
   return false;
 }
 
-maybe('map-based hashing places keys as HAProxy does', () => {
+maybe('map-based and consistent hashing place keys as HAProxy does', () => {
   const ups: Upstream[] = [];
   let dir: string;
   beforeAll(async () => {
@@ -48,6 +49,11 @@ maybe('map-based hashing places keys as HAProxy does', () => {
     { title: 'url_param, wt6', balance: 'url_param user', hashType: 'map-based wt6', key: (i) => ({ path: `/x?user=u${i * 104729}` }) },
     { title: 'hdr, crc32', balance: 'hdr(x-tenant)', hashType: 'map-based crc32', key: (i) => ({ path: '/', headers: { 'x-tenant': `tenant-${i}` } }) },
     { title: 'uri depth 2, sdbm', balance: 'uri depth 2', hashType: 'map-based sdbm', key: (i) => ({ path: `/a${i % 13}/b${i}/c${i * 3}` }) },
+    { title: 'uri, map-based sdbm avalanche', balance: 'uri', hashType: 'map-based sdbm avalanche', key: (i) => ({ path: `/obj/${i}` }) },
+    { title: 'uri, consistent (sdbm + avalanche by default)', balance: 'uri', hashType: 'consistent', key: (i) => ({ path: `/item/${i * 7919}/view?x=${i}` }) },
+    { title: 'url_param, consistent djb2 (no avalanche)', balance: 'url_param user', hashType: 'consistent djb2', key: (i) => ({ path: `/x?user=u${i * 104729}` }) },
+    { title: 'hdr, consistent crc32 avalanche', balance: 'hdr(x-tenant)', hashType: 'consistent crc32 avalanche', key: (i) => ({ path: '/', headers: { 'x-tenant': `tenant-${i}` } }) },
+    { title: 'uri whole, consistent wt6 avalanche', balance: 'uri whole', hashType: 'consistent wt6 avalanche', key: (i) => ({ path: `/p${i}?q=${i * 31}` }) },
   ];
 
   for (const c of cases) {
