@@ -26,3 +26,30 @@ export function DurationOption(description: string, dflt?: string | number): TUn
 export function SizeOption(description: string, dflt?: string | number): TUnsafe<number> {
   return Type.Unsafe<number>(sizeSchema(description, dflt));
 }
+
+type Schema = Record<string, unknown>;
+
+/**
+ * `{ enum: [...] }` typed as the union of its values. (TypeBox's own `Union` of `Literal`s
+ * emits `anyOf`, whose ajv errors read worse than "must be equal to one of the allowed values".)
+ */
+export function Enum<const V extends ReadonlyArray<string | number | boolean>>(values: V, options: Schema = {}): TUnsafe<V[number]> {
+  return Type.Unsafe<V[number]>({ ...options, enum: [...values] });
+}
+
+/** An object whose keys are names chosen by the user (`additionalProperties: <value schema>`), typed `Record<string, V>`. */
+export function MapOf<V extends TSchema>(value: V, options: Schema = {}): TUnsafe<Record<string, Static<V>>> {
+  return Type.Unsafe<Record<string, Static<V>>>({ ...options, type: 'object', additionalProperties: value });
+}
+
+/** `{ oneOf: [...] }` (exactly one matches), typed as the union of the alternatives. */
+export function OneOf<const T extends ReadonlyArray<TSchema>>(schemas: T, options: Schema = {}): TUnsafe<Static<T[number]>> {
+  return Type.Unsafe<Static<T[number]>>({ ...options, oneOf: [...schemas] });
+}
+
+/**
+ * The type of the properties a plugin adds to every frontend, backend, server… (`schema.frontend`
+ * and the like): `StaticProperties<typeof backendOptions>` gives each one optional, as a
+ * frontend that does not use the feature has none.
+ */
+export type StaticProperties<P extends Record<string, TSchema>> = { [K in keyof P]?: Static<P[K]> };

@@ -72,15 +72,29 @@ const ADDRESS_PATTERN = '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]*):(\\d{1,5})$|^(\\
  * config would otherwise ask for it. (TypeBox marks every non-Optional property required.)
  */
 function withoutDefaultedRequired(schema: JsonSchema): JsonSchema {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const out: JsonSchema = { ...schema };
   const props = schema.properties as Record<string, JsonSchema> | undefined;
-  if (!props || typeof props !== 'object') return schema;
-  const out: JsonSchema = { ...schema, properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, withoutDefaultedRequired(v)])) };
-  if (Array.isArray(schema.required)) {
-    const required = (schema.required as string[]).filter((k) => props[k]?.default === undefined);
-    if (required.length > 0) out.required = required;
-    else delete out.required;
+  if (props && typeof props === 'object') {
+    out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, withoutDefaultedRequired(v)]));
+    if (Array.isArray(schema.required)) {
+      const required = (schema.required as string[]).filter((k) => props[k]?.default === undefined);
+      if (required.length > 0) out.required = required;
+      else delete out.required;
+    }
+  }
+  // Nested objects too: array items, map values, alternatives.
+  if (schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) out.items = withoutDefaultedRequired(schema.items as JsonSchema);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.additionalProperties = withoutDefaultedRequired(schema.additionalProperties as JsonSchema);
+  for (const k of ['oneOf', 'anyOf', 'allOf'] as const) {
+    if (Array.isArray(schema[k])) out[k] = (schema[k] as JsonSchema[]).map(withoutDefaultedRequired);
   }
   return out;
+}
+
+/** Every fragment of a level (`schema.frontend`…), without required-but-defaulted keys. */
+function fragmentsWithoutDefaultedRequired(fragments: Record<string, JsonSchema> | undefined): Record<string, JsonSchema> | undefined {
+  return fragments && Object.fromEntries(Object.entries(fragments).map(([k, v]) => [k, withoutDefaultedRequired(v)]));
 }
 
 /** Builds the composed schema: core's own, plus every plugin's fragments. */
@@ -119,12 +133,12 @@ export function composeSchema(
         parts[part][key] = schema;
       }
     };
-    add('frontend', p.schema?.frontend);
-    add('backend', p.schema?.backend);
-    add('server', p.schema?.server);
-    add('bind', p.schema?.bind);
-    add('tls', p.schema?.tls);
-    add('defaults', p.schema?.defaults);
+    add('frontend', fragmentsWithoutDefaultedRequired(p.schema?.frontend));
+    add('backend', fragmentsWithoutDefaultedRequired(p.schema?.backend));
+    add('server', fragmentsWithoutDefaultedRequired(p.schema?.server));
+    add('bind', fragmentsWithoutDefaultedRequired(p.schema?.bind));
+    add('tls', fragmentsWithoutDefaultedRequired(p.schema?.tls));
+    add('defaults', fragmentsWithoutDefaultedRequired(p.schema?.defaults));
     if (p.configKey) add('top', { [p.configKey]: withoutDefaultedRequired(p.schema?.config ?? { type: 'object' }) });
   }
 

@@ -1,4 +1,5 @@
-import { definePlugin, sizeSchema, Stage, type FrontendState, type JsonSchema } from '@switchyard/sdk';
+import { definePlugin, Stage, type FrontendState } from '@switchyard/sdk';
+import { bandwidthSchema, type BandwidthLimits, type DirectionLimits } from './schema';
 import { ClientBuckets, TokenBucket } from './bucket';
 import { paceRequestBody, ThrottleStream } from './throttle';
 
@@ -6,39 +7,7 @@ export { ClientBuckets, TokenBucket, ThrottleStream, paceRequestBody };
 
 export const NAME = '@switchyard/plugin-bandwidth';
 
-/** One direction's limits, bytes per second; 0 = unlimited. */
-export interface DirectionLimits {
-  perStream: number;
-  perClient: number;
-}
-
-/** A frontend's `bandwidth`. */
-export interface BandwidthLimits {
-  download: DirectionLimits;
-  upload: DirectionLimits;
-}
-
-const direction = (what: string): JsonSchema => ({
-  type: 'object',
-  default: {},
-  additionalProperties: false,
-  description: what,
-  properties: {
-    perStream: sizeSchema('Bytes per second for one request or response body (e.g. "512kb"); 0 = unlimited.', 0),
-    perClient: sizeSchema('Bytes per second shared by every body of one client address at once; 0 = unlimited.', 0),
-  },
-});
-
-const frontendSchema: JsonSchema = {
-  type: 'object',
-  default: {},
-  additionalProperties: false,
-  description: 'Bandwidth limits (HTTP bodies), in bytes per second.',
-  properties: {
-    download: direction('Response bodies, server to client.'),
-    upload: direction('Request bodies, client to server.'),
-  },
-};
+export type { BandwidthLimits, DirectionLimits };
 
 interface Direction {
   perStream: number;
@@ -64,10 +33,10 @@ function bucketsFor(d: Direction, address: string): TokenBucket[] {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
-  core: '^0.1.0',
+  version: '0.1.3',
+  core: '>=0.1.2 <1.0.0',
   description: 'Bytes-per-second limits per stream and per client address, for responses and request bodies.',
-  schema: { frontend: { bandwidth: frontendSchema } },
+  schema: { frontend: { bandwidth: bandwidthSchema } },
   apply(gateway) {
     const byFrontend = new Map<FrontendState, Compiled>();
     let anyDownload = false;

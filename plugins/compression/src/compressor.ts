@@ -2,23 +2,9 @@ import * as zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 import Negotiator from 'negotiator';
 import type { FrontendState, HttpExchange, ResponseHead } from '@switchyard/sdk';
+import type { CompressionConfig, Encoding } from './schema';
 
-export type Encoding = 'br' | 'gzip' | 'deflate';
-
-/** The plugin's config (`compression:` key), after validation (sizes in bytes). */
-export interface CompressionConfig {
-  /** Encodings offered, in the server's order of preference (used when the client's q-values tie). */
-  encodings: Encoding[];
-  /** Media types compressed: `text/html`, `text/*` or a suffix `+json`. */
-  types: string[];
-  /** Responses whose Content-Length is below this are sent as they are. */
-  minSize: number;
-  /** gzip and deflate level, 1 (fast) to 9 (small). */
-  level: number;
-  /** brotli quality, 0 (fast) to 11 (small). */
-  brotliQuality: number;
-  [key: string]: unknown;
-}
+export type { CompressionConfig, Encoding };
 
 /** Media-type matching compiled once: exact names, `type/*` wildcards and `+suffix` structured syntaxes. */
 class TypeMatcher {

@@ -1,51 +1,20 @@
-import { definePlugin, sizeSchema, Stage, type FrontendState } from '@switchyard/sdk';
-import { ResponseCompressor, type CompressionConfig, type Encoding } from './compressor';
+import { definePlugin, Stage, type FrontendState } from '@switchyard/sdk';
+import { ResponseCompressor } from './compressor';
+import { configSchema, DEFAULT_TYPES, frontendOptions, type CompressionConfig, type Encoding } from './schema';
 
 export { ResponseCompressor, type CompressionConfig, type Encoding };
 
 export const NAME = '@switchyard/plugin-compression';
 
-export const DEFAULT_TYPES = [
-  'text/*', 'application/json', 'application/javascript', 'application/xml', 'application/xhtml+xml',
-  'application/wasm', 'image/svg+xml', 'font/ttf', 'font/otf', '+json', '+xml',
-];
+export { DEFAULT_TYPES };
 
-export const plugin = definePlugin<CompressionConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
-  core: '^0.1.0',
+  version: '0.1.3',
+  core: '>=0.1.2 <1.0.0',
   description: 'Streaming gzip, deflate and brotli response compression, negotiated from Accept-Encoding.',
   configKey: 'compression',
-  schema: {
-    config: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      description: 'Response compression.',
-      properties: {
-        encodings: {
-          type: 'array',
-          items: { type: 'string', enum: ['br', 'gzip', 'deflate'] },
-          uniqueItems: true,
-          minItems: 1,
-          default: ['br', 'gzip', 'deflate'],
-          description: 'Encodings offered, in the order preferred when the client values several equally.',
-        },
-        types: {
-          type: 'array',
-          items: { type: 'string', pattern: '^(\\+[a-z0-9.+-]+|[a-z0-9.+-]+/(\\*|[a-z0-9.+-]+))$' },
-          default: DEFAULT_TYPES,
-          description: 'Media types compressed: `text/html`, a wildcard `text/*`, or a structured-syntax suffix `+json`.',
-        },
-        minSize: sizeSchema('Responses whose Content-Length is smaller are sent uncompressed (unknown lengths are compressed).', 1024),
-        level: { type: 'integer', minimum: 1, maximum: 9, default: 6, description: 'gzip and deflate level: 1 fastest, 9 smallest.' },
-        brotliQuality: { type: 'integer', minimum: 0, maximum: 11, default: 4, description: 'brotli quality: 0 fastest, 11 smallest (4 suits on-the-fly compression).' },
-      },
-    },
-    frontend: {
-      compression: { type: 'boolean', default: true, description: 'Compress responses on this frontend (HTTP mode only).' },
-    },
-  },
+  schema: { config: configSchema, frontend: frontendOptions },
   apply(gateway, config) {
     const frontends = new Set<FrontendState>();
     for (const fe of gateway.frontends.values()) if (fe.mode === 'http' && fe.config.compression !== false) frontends.add(fe);

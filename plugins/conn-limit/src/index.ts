@@ -1,7 +1,6 @@
-import { defineService, definePlugin, Stage, type Static } from '@switchyard/sdk';
+import { defineService, definePlugin, Stage } from '@switchyard/sdk';
 import { ConnectionLimits } from './limits';
 import { configSchema, frontendSchema } from './schema';
-import type { ConnLimitConfig } from './types';
 
 export * from './types';
 export { ConnectionLimits };
@@ -13,16 +12,10 @@ export const CONN_LIMITS = defineService<ConnectionLimits>('switchyard.connLimit
 /** @deprecated the token's id; use CONN_LIMITS with gateway.services. */
 export const CONN_LIMITS_TOKEN = CONN_LIMITS.id;
 
-// The public ConnLimitConfig and the type derived from the schema must agree both ways.
-const _derived: ConnLimitConfig = {} as Static<typeof configSchema>;
-const _declared: Static<typeof configSchema> = {} as ConnLimitConfig;
-void _derived;
-void _declared;
-
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Global maxconn (excess connections wait), connection rates per frontend and per client, concurrent connections and requests per client.',
   configKey: 'connLimit',
   schema: { config: configSchema, frontend: { connLimits: frontendSchema } },

@@ -1,20 +1,11 @@
-/** The top-level `connLimit` key. */
-export interface ConnLimitConfig {
-  /** Connections open at once across every frontend of this gateway; 0 = unlimited. */
-  maxconn: number;
-  /** How long a connection above `maxconn` waits (unread) for a slot before it is closed; 0 = as long as it takes. */
-  maxconnWait: number;
-}
+import type { Static } from '@switchyard/sdk';
+import type { configSchema, frontendSchema } from './schema';
 
-export interface RateSpec {
-  limit: number;
-  period: number;
-}
+/** The top-level `connLimit` key (durations in ms): `maxconn` 0 = unlimited; `maxconnWait` 0 = as long as it takes. */
+export type ConnLimitConfig = Static<typeof configSchema>;
 
 /** A frontend's `connLimits`. */
-export interface FrontendConnLimits {
-  rate?: RateSpec;
-  ratePerClient?: RateSpec;
-  maxconnPerClient: number;
-  maxRequestsPerClient: number;
-}
+export type FrontendConnLimits = Static<typeof frontendSchema>;
+
+/** A connection rate: `limit` new connections per `period` ms. */
+export type RateSpec = NonNullable<FrontendConnLimits['rate']>;

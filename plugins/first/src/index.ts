@@ -5,8 +5,8 @@ export { FirstPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-first',
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'First available server in order, up to its maxconn (balance: first).',
   register({ slots }) {
     slots.provide(Slots.BALANCE, 'first', FirstPolicy, {

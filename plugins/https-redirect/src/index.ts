@@ -1,22 +1,9 @@
-import { definePlugin, durationSchema, Stage, type HttpExchange } from '@switchyard/sdk';
+import { definePlugin, Stage, type HttpExchange } from '@switchyard/sdk';
+import { hstsSchema, httpsRedirectSchema, type HstsConfig, type HttpsRedirectConfig } from './schema';
 
 export const NAME = '@switchyard/plugin-https-redirect';
 
-export interface HttpsRedirectConfig {
-  /** 301, 302, 307 or 308. */
-  status: number;
-  /** HTTPS port in the Location; 443 is left out of the URL. */
-  port: number;
-  /** Path prefixes answered over plain HTTP (ACME HTTP-01 challenges by default). */
-  except: string[];
-}
-
-export interface HstsConfig {
-  /** ms (the header carries seconds). */
-  maxAge: number;
-  includeSubDomains: boolean;
-  preload: boolean;
-}
+export type { HttpsRedirectConfig, HstsConfig };
 
 /** A host name, IPv4 address or bracketed IPv6 address, optionally with a port. */
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -36,38 +23,10 @@ export function hstsValue(h: HstsConfig): string {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Redirects plain-HTTP requests to HTTPS and adds Strict-Transport-Security to HTTPS responses.',
-  schema: {
-    frontend: {
-      httpsRedirect: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Answer requests that arrived without TLS with a redirect to the same URL over HTTPS.',
-        properties: {
-          status: { enum: [301, 302, 307, 308], default: 301, description: 'Redirect status (307/308 keep the method and body).' },
-          port: { type: 'integer', minimum: 1, maximum: 65535, default: 443, description: 'HTTPS port in the Location (443 is left out).' },
-          except: {
-            type: 'array',
-            items: { type: 'string', pattern: '^/' },
-            default: ['/.well-known/acme-challenge/'],
-            description: 'Path prefixes still served over plain HTTP (ACME HTTP-01 challenges for an external certificate client).',
-          },
-        },
-      },
-      hsts: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Add Strict-Transport-Security to responses sent over TLS (never over plain HTTP, RFC 6797 §7.2).',
-        properties: {
-          maxAge: durationSchema('How long browsers must use HTTPS only for this host.', '365d'),
-          includeSubDomains: { type: 'boolean', default: false, description: 'Apply to every subdomain too.' },
-          preload: { type: 'boolean', default: false, description: 'Ask to be in browsers\' preload lists (needs includeSubDomains and max-age ≥ 1 year).' },
-        },
-      },
-    },
-  },
+  schema: { frontend: { httpsRedirect: httpsRedirectSchema, hsts: hstsSchema } },
   apply(gateway) {
     const redirects = new Map<string, HttpsRedirectConfig>();
     const hsts = new Map<string, string>();

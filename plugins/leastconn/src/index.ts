@@ -5,8 +5,8 @@ export { LeastConnPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-leastconn',
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Weighted least connections (balance: leastconn).',
   register({ slots }) {
     slots.provide(Slots.BALANCE, 'leastconn', LeastConnPolicy, {

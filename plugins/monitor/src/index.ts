@@ -3,16 +3,13 @@ import {
 } from '@switchyard/sdk';
 import { ACL_COMPILER } from '@switchyard/plugin-acl';
 import { MonitorErrors } from './errors';
+import { frontendOptions, type MonitorFrontendOptions } from './schema';
 
 export { MonitorErrors };
 
 export const NAME = '@switchyard/plugin-monitor';
 
-/** Frontend options this plugin adds. */
-export interface MonitorFrontendOptions {
-  monitorUri?: string;
-  monitorFail?: string;
-}
+export type { MonitorFrontendOptions };
 
 interface Monitor {
   readonly uri: string;
@@ -71,23 +68,10 @@ function answer(gateway: GatewayApi, m: Monitor, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
-  core: '^0.1.0',
+  version: '0.1.3',
+  core: '>=0.1.2 <1.0.0',
   description: 'HAProxy monitor-uri: a health endpoint on a frontend path, 200 "ready" while serving and 503 "draining" once the gateway stops or reloads.',
-  schema: {
-    frontend: {
-      monitorUri: {
-        type: 'string',
-        pattern: '^/[^?#\\s\\x00-\\x1f\\x7f]*$',
-        description: 'Path answered by the gateway itself (HAProxy monitor-uri), before any rule, auth or backend: 200 "ready" while serving, 503 "draining" once a graceful stop or reload has begun. The query string is ignored.',
-      },
-      monitorFail: {
-        type: 'string',
-        minLength: 1,
-        description: 'ACL condition (needs @switchyard/plugin-acl) under which the monitor path answers 503 "failing", e.g. "nbsrv(api) lt 1" (HAProxy monitor fail if …).',
-      },
-    },
-  },
+  schema: { frontend: frontendOptions },
   apply(gateway) {
     if (gateway.slots.get(FETCH_SLOT, 'nbsrv') === undefined) {
       const f = nbsrvFetch(gateway);

@@ -1,13 +1,10 @@
 import type { BackendConfig, BalancePolicy, ServerGroup, ServerState } from '@switchyard/sdk';
+import type { RandomOptions } from './schema';
+
+export type { RandomOptions };
 
 /** A per-server count of requests waiting for that very server, when the core keeps one. */
 type WithQueued = ServerState & { readonly queued?: number };
-
-/** Backend options this policy reads (added to the schema by the plugin). */
-export interface RandomOptions {
-  /** Servers drawn per request; the least loaded of them (for its weight) wins. */
-  randomDraws?: number;
-}
 
 /**
  * HAProxy's `random(<draws>)`: draw `draws` servers at random in proportion to their

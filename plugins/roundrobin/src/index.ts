@@ -5,8 +5,8 @@ export { RoundRobinPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-roundrobin',
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Smooth weighted round-robin (balance: roundrobin), the default policy.',
   register({ slots }) {
     slots.provide(Slots.BALANCE, 'roundrobin', RoundRobinPolicy, {

@@ -1,27 +1,17 @@
-import { definePlugin, durationSchema, type ServerState } from '@switchyard/sdk';
+import { definePlugin, type ServerState } from '@switchyard/sdk';
+import { serverOptions, type SlowStartServerOptions } from './schema';
 import { SlowStart, REASON } from './ramp';
 
 export { SlowStart, REASON };
 
-/** Server option this plugin adds. */
-export interface SlowStartServerOptions {
-  /** ms over which the weight ramps up after the server comes back; 0 = off. */
-  slowstart?: number;
-}
+export type { SlowStartServerOptions };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-slowstart',
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Slow start: a server that comes back (health up, or out of maint/drain) ramps its weight up over `slowstart`.',
-  schema: {
-    server: {
-      slowstart: durationSchema(
-        'After the server comes back up or out of maint/drain, ramp its weight from 1 to its full weight over this long (HAProxy slowstart); 0 = off. Not applied at start-up.',
-        0,
-      ),
-    },
-  },
+  schema: { server: serverOptions },
   apply(gateway) {
     const durations = new Map<ServerState, number>();
     for (const be of gateway.backends.values()) {

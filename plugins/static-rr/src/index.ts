@@ -5,8 +5,8 @@ export { StaticRoundRobinPolicy };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-static-rr',
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'Static weighted round-robin (balance: static-rr): a precompiled schedule, O(1) per selection.',
   register({ slots }) {
     slots.provide(Slots.BALANCE, 'static-rr', StaticRoundRobinPolicy, {
