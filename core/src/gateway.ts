@@ -4,8 +4,9 @@ import {
   Slots, SwitchyardError, type BackendState, type BalancePolicyClass, type BindConfig, type Connection, type Exchange,
   type FrontendState, type GatewayApi, type GatewayEvents, type Hooks, type Logger, type ServerChange, type ServerState,
   type SwitchyardConfig, type TlsInfo, type ReloadResult, type AdminState, type HealthState, type ConfigLocation,
-  type ConfigPath, type ServiceContainer,
+  type ConfigPath, type ServiceContainer, type PluginListenAddress, type PluginListener,
 } from '@switchyard/sdk';
+import type { Socket } from 'node:net';
 import type { LoadedConfig } from './config/load';
 import { CoreErrors } from './errors';
 import { createHooks, hookUse } from './hooks';
@@ -16,6 +17,7 @@ import { Pipeline } from './pipeline';
 import { CORE_VERSION } from './version';
 import { ServerQueue } from './queue';
 import type { ListeningServers } from './reload-handover';
+import { PluginListeners, type PluginSockets } from './reload-listeners';
 import type { ServiceRegistry } from './services';
 import type { SlotTable } from './slots';
 import { BackendRuntime, FrontendRuntime } from './state';
@@ -36,6 +38,8 @@ export interface GatewayOptions {
 export interface ListenOptions {
   /** A previous generation's listening servers by bind key (reload): taken over, never closed. */
   inherit?: ListeningServers;
+  /** A previous generation's plugin sockets (reload): taken over when its plugins ask again. */
+  pluginSockets?: PluginSockets;
 }
 
 /**
@@ -63,6 +67,7 @@ export class Gateway implements GatewayApi {
   readonly #queue: ServerQueue;
   readonly #pipeline: Pipeline;
   readonly #listeners: Listeners;
+  readonly #pluginListeners: PluginListeners;
   #stopFns: Array<() => void | Promise<void>> = [];
   readonly baseDir: string;
   #applied = false;
@@ -87,6 +92,7 @@ export class Gateway implements GatewayApi {
     this.#queue = new ServerQueue(this.hooks, this.backends);
     this.#pipeline = new Pipeline(this, this.#queue);
     this.#listeners = new Listeners(this, this.#pipeline);
+    this.#pluginListeners = new PluginListeners(this.logger);
     this.#buildState();
   }
 
@@ -203,7 +209,17 @@ export class Gateway implements GatewayApi {
   async listen(options: ListenOptions = {}): Promise<void> {
     if (!this.#applied) throw new Error('prepare() first');
     await this.#listeners.listen(this.frontends.values(), options.inherit);
+    if (options.pluginSockets) this.#pluginListeners.inherit(options.pluginSockets);
     this.events.emit('started');
+  }
+
+  openListener(owner: string, where: PluginListenAddress, onConnection: (socket: Socket) => void): Promise<PluginListener> {
+    return this.#pluginListeners.open(owner, where, onConnection);
+  }
+
+  /** The plugin sockets this generation still owns (for the next generation). */
+  pluginSockets(): PluginSockets {
+    return this.#pluginListeners.sockets();
   }
 
   /** The listening servers this generation still owns, by bind key (for the next generation). */
@@ -291,6 +307,7 @@ export class Gateway implements GatewayApi {
       }
     }
     await stopPlugins(this, this.logger);
+    this.#pluginListeners.closeAll();
   }
 }
 

@@ -134,7 +134,7 @@ export class Reloader {
     try {
       next = await Gateway.prepare(loaded, { logger: this.#loggerFor(loaded), reload: () => this.reload() });
       carryOver(next, this.#states);
-      await next.listen({ inherit: old.listeningServers() });
+      await next.listen({ inherit: old.listeningServers(), pluginSockets: old.pluginSockets() });
     } catch (err) {
       await next?.stop(0).catch(() => undefined);
       const errors = errorLines(err);

@@ -15,3 +15,4 @@ export * from './wire-bytes';
 export * from './cookies';
 export * from './termination-counters';
 export * from './keys';
+export * from './listen';

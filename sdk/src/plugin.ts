@@ -6,6 +6,7 @@ import type { BackendState, FrontendState, ServerChange, ServerState } from './s
 import type { Exchange } from './exchange';
 import { SdkErrors, type ConfigLocation } from './errors';
 import type { Static, TSchema } from './options';
+import type { Socket } from 'node:net';
 
 /** A pino-compatible logger (the core passes a pino child logger per plugin). */
 export interface Logger {
@@ -57,6 +58,23 @@ export interface ServiceContainer {
 export type ConfigPath = string | ReadonlyArray<string | number>;
 
 /** What a plugin's `provision`, `validate`, `apply` and `stop` steps get: the gateway generation. */
+/** Where a plugin's own listener listens (`gateway.openListener`): TCP, a unix socket, or an inherited descriptor. */
+export type PluginListenAddress = { host: string; port: number } | { path: string } | { fd: number };
+
+/** A listening socket of a plugin (a stats page, a metrics endpoint, a CLI socket), managed by the core. */
+export interface PluginListener {
+  /** What it listens on: host, port and family for TCP, the path of a unix socket, or the descriptor. */
+  readonly address: { host: string; port: number; family: string } | { path: string } | { fd: number };
+  /** True when the previous generation handed this socket over on a reload (nothing was bound again). */
+  readonly inherited: boolean;
+  /**
+   * Stops handing connections to this generation. The socket closes (a unix socket's file is
+   * removed) unless the next generation took it over; connections already accepted are the
+   * plugin's to end.
+   */
+  close(): Promise<void>;
+}
+
 export interface GatewayApi {
   /** The running core's version: what plugins' `core` ranges are checked against (HAProxy's `show info` Version). */
   readonly coreVersion: string;
@@ -107,6 +125,16 @@ export interface GatewayApi {
    * (`Gateway.start` by an embedder) resolves `{ ok: false }` saying so.
    */
   reload(): Promise<ReloadResult>;
+  /**
+   * Listens for a plugin on its own address (outside the frontends) and hands each accepted
+   * connection to `onConnection` (an http.Server takes it with `server.emit('connection', s)`).
+   * The core keeps the socket across reloads as it keeps the frontends' binds: when the same
+   * plugin (`owner`, its package name) of the next generation asks for the same address, it takes
+   * the listening socket over in one step, so the port is never closed and never refused; an
+   * address the next generation no longer asks for closes when the old generation stops. Port 0
+   * keeps the port it got. Rejects with the socket's error (EADDRINUSE, EACCES) for the plugin to code.
+   */
+  openListener(owner: string, where: PluginListenAddress, onConnection: (socket: Socket) => void): Promise<PluginListener>;
 }
 
 /** What a plugin's `register` step gets. */

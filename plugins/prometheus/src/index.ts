@@ -85,8 +85,8 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
 
 export const plugin = definePlugin<PrometheusConfig>({
   name: '@switchyard/plugin-prometheus',
-  version: '0.2.3',
-  core: '^0.1.0',
+  version: '0.2.4',
+  core: '^0.1.3',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',
   schema: {
@@ -134,7 +134,7 @@ export const plugin = definePlugin<PrometheusConfig>({
     const haproxyMetrics = haproxy ? new HaproxyMetrics(gateway, metrics.registry, config.prefix ?? 'haproxy_') : null;
     haproxyMetrics?.tap();
     serveOnFrontends(gateway, metrics);
-    const server = config.enabled ? new MetricsServer(config.listen, config.path, metrics.registry, gateway.logger) : null;
+    const server = config.enabled ? new MetricsServer(config.listen, config.path, metrics.registry, gateway.logger, gateway) : null;
     let settle!: { resolve: (a: { host: string; port: number; url: string }) => void; reject: (e: unknown) => void };
     const ready = new Promise<{ host: string; port: number; url: string }>((resolve, reject) => (settle = { resolve, reject }));
     ready.catch(() => undefined);

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '@switchyard/sdk';
+import type { Socket } from 'node:net';
+import { endConnections, type GatewayApi, type Logger, type PluginListener } from '@switchyard/sdk';
 import type { Registry } from 'prom-client';
 import { PrometheusErrors } from './errors';
 
@@ -21,6 +21,8 @@ export class MetricsServer {
     readonly path: string,
     registry: Registry,
     logger: Logger,
+    /** Opens the port (the core keeps it across reloads). */
+    readonly gateway: Pick<GatewayApi, 'openListener'>,
   ) {
     this.#server = http.createServer((req, res) => {
       const target = (req.url ?? '/').split('?')[0];
@@ -49,31 +51,32 @@ export class MetricsServer {
     });
   }
 
-  #opening: Promise<void> | null = null;
+  #opening: Promise<PluginListener> | null = null;
+  #listener: PluginListener | null = null;
 
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = splitListen(this.listenOn);
-    // Kept so a close() that comes before the listen callback waits for it (else the port stays open).
-    this.#opening = new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(PrometheusErrors.LISTEN.with({ cause: err }, this.listenOn, err.message));
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
-    await this.#opening;
-    const a = this.#server.address() as AddressInfo;
-    const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return { host: a.address, port: a.port, url: `http://${shown}:${a.port}${this.path}` };
+    // The core owns the port (a reload hands it to the next generation without closing it).
+    // Kept so a close() that comes before the listener is open waits for it (else the port stays open).
+    this.#opening = this.gateway.openListener('@switchyard/plugin-prometheus', { host, port }, (s) => this.#server.emit('connection', s));
+    try {
+      this.#listener = await this.#opening;
+    } catch (err) {
+      throw PrometheusErrors.LISTEN.with({ cause: err }, this.listenOn, (err as Error).message);
+    }
+    // node:http checks request timeouts only once 'listening' was emitted.
+    this.#server.emit('listening');
+    const a = this.#listener.address as { host: string; port: number; family: string };
+    const shown = a.family === 'IPv6' ? `[${a.host}]` : a.host;
+    return { host: a.host, port: a.port, url: `http://${shown}:${a.port}${this.path}` };
   }
 
   async close(): Promise<void> {
     await this.#opening?.catch(() => undefined);
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      for (const s of this.#sockets) s.destroy();
-    });
+    if (!this.#listener) return;
+    await this.#listener.close();
+    this.#listener = null;
+    this.#server.close();
+    await endConnections(this.#sockets, 2000, () => this.#server.closeIdleConnections());
   }
 }

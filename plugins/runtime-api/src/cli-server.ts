@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { SwitchyardError, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
+import { endConnections, SwitchyardError, type GatewayApi, type PluginListenAddress, type PluginListener, type RuntimeCommand } from '@switchyard/sdk';
 import { RequestReader, type CliRequest } from './cli-protocol';
 import { RuntimeErrors } from './errors';
 import { CliError, findCliCommand, HAPROXY_CLI_COMMANDS } from './haproxy-commands';
@@ -61,12 +61,12 @@ interface Session {
  */
 export class CliSocketServer {
   readonly #gateway: GatewayApi;
-  readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #token: Buffer | null;
   readonly #startedAt = Date.now();
   #table: Map<string, RuntimeCommand & { source: string }> | null = null;
   #unixPath: string | null = null;
+  #listener: PluginListener | null = null;
 
   constructor(
     gateway: GatewayApi,
@@ -74,7 +74,6 @@ export class CliSocketServer {
   ) {
     this.#gateway = gateway;
     this.#token = config.token ? crypto.createHash('sha256').update(config.token).digest() : null;
-    this.#server = net.createServer((s) => this.#accept(s));
   }
 
   get label(): string {
@@ -84,31 +83,24 @@ export class CliSocketServer {
   /** Listens; resolves with what it listens on ("unix@/run/x.sock", "127.0.0.1:9999", "fd@3"). */
   async listen(): Promise<string> {
     const c = this.config;
-    let options: net.ListenOptions;
+    let options: PluginListenAddress;
     if (c.path !== undefined) {
+      // The core replaces a socket file left by a previous run (HAProxy does the same), never another file.
       const file = path.resolve(this.#gateway.baseDir, c.path);
-      // A socket file left by a previous run is replaced (HAProxy does the same); any other file is not.
-      try {
-        if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
-      } catch {
-        /* absent */
-      }
       this.#unixPath = file;
       options = { path: file };
     } else if (c.fd !== undefined) {
-      options = { fd: c.fd } as net.ListenOptions;
+      options = { fd: c.fd };
     } else {
       const { host, port } = splitListen(c.address ?? '');
       options = { host, port };
     }
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(RuntimeErrors.LISTEN.with({ cause: err }, this.label, err.message));
-      this.#server.once('error', onError);
-      this.#server.listen(options, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
+    // The core owns the socket: a reload hands it to the next generation without closing it.
+    try {
+      this.#listener = await this.#gateway.openListener('@switchyard/plugin-runtime-api', options, (s) => this.#accept(s));
+    } catch (err) {
+      throw RuntimeErrors.LISTEN.with({ cause: err }, this.label, (err as Error).message);
+    }
     if (this.#unixPath) {
       try {
         fs.chmodSync(this.#unixPath, parseInt(c.mode ?? '600', 8));
@@ -122,21 +114,17 @@ export class CliSocketServer {
       }
       return `unix@${this.#unixPath}`;
     }
-    const a = this.#server.address();
-    if (a && typeof a === 'object') return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    const a = this.#listener.address;
+    if ('port' in a) return `${a.family === 'IPv6' ? `[${a.host}]` : a.host}:${a.port}`;
     return this.label;
   }
 
   async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    if (this.#server.listening) await new Promise<void>((r) => this.#server.close(() => r()));
-    if (this.#unixPath) {
-      try {
-        if (fs.lstatSync(this.#unixPath).isSocket()) fs.unlinkSync(this.#unixPath);
-      } catch {
-        /* gone */
-      }
-    }
+    // Closes the socket (libuv removes its file) unless the next generation took it over.
+    await this.#listener?.close();
+    this.#listener = null;
+    // A command in flight is answered (a session ends after its command unless interactive).
+    await endConnections(this.#sockets, 2000);
   }
 
   get #commands(): Map<string, RuntimeCommand & { source: string }> {

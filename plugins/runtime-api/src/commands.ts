@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { AdminState, BackendState, GatewayApi, RuntimeCommand, ServerState } from '@switchyard/sdk';
 import { RuntimeErrors } from './errors';
 
@@ -244,7 +245,12 @@ export const BUILTIN_COMMANDS: Readonly<Record<string, RuntimeCommand>> = Object
     },
   },
   reload: {
-    summary: 'reload the config without dropping connections (master mode: run --workers)',
+    /** Worded for the mode this process runs in (under a master, or a single process). */
+    get summary(): string {
+      return cluster.isWorker
+        ? 'reload the config without dropping connections: the master starts new workers on it, the old ones finish their work'
+        : 'reload the config without dropping connections: a new generation in this process takes over the listening sockets, the old one finishes its work';
+    },
     level: 'admin',
     args: [],
     async run(gateway) {

@@ -62,8 +62,8 @@ const socketSchema = {
 
 export const plugin = definePlugin<RuntimeApiConfig>({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.3.3',
-  core: '^0.1.0',
+  version: '0.3.4',
+  core: '^0.1.3',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',
   schema: {

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { RUNTIME_COMMAND_SLOT, SwitchyardError, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
+import type { Socket } from 'node:net';
+import { endConnections, RUNTIME_COMMAND_SLOT, SwitchyardError, type GatewayApi, type PluginListener, type RuntimeCommand } from '@switchyard/sdk';
 import { BUILTIN_COMMANDS } from './commands';
 import { RuntimeErrors } from './errors';
 import { levelAtLeast, levelOf, type Level } from './levels';
@@ -73,27 +73,32 @@ export class RuntimeApiServer {
     return (this.#table ??= commandTable(this.#gateway));
   }
 
+  #opening: Promise<PluginListener> | null = null;
+  #listener: PluginListener | null = null;
+
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = splitListen(this.listenOn);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(RuntimeErrors.LISTEN.with({ cause: err }, this.listenOn, err.message));
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
-    const a = this.#server.address() as AddressInfo;
-    const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return { host: a.address, port: a.port, url: `http://${shown}:${a.port}` };
+    // The core owns the port (a reload hands it to the next generation without closing it).
+    this.#opening = this.#gateway.openListener('@switchyard/plugin-runtime-api', { host, port }, (s) => this.#server.emit('connection', s));
+    try {
+      this.#listener = await this.#opening;
+    } catch (err) {
+      throw RuntimeErrors.LISTEN.with({ cause: err }, this.listenOn, (err as Error).message);
+    }
+    // node:http checks request timeouts only once 'listening' was emitted.
+    this.#server.emit('listening');
+    const a = this.#listener.address as { host: string; port: number; family: string };
+    const shown = a.family === 'IPv6' ? `[${a.host}]` : a.host;
+    return { host: a.host, port: a.port, url: `http://${shown}:${a.port}` };
   }
 
   async close(): Promise<void> {
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      for (const s of this.#sockets) s.destroy();
-    });
+    await this.#opening?.catch(() => undefined);
+    if (!this.#listener) return;
+    await this.#listener.close();
+    this.#listener = null;
+    this.#server.close();
+    await endConnections(this.#sockets, 2000, () => this.#server.closeIdleConnections());
   }
 
   /** The level the request's bearer token grants, or null without a known token. */

@@ -42,8 +42,8 @@ interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
 
 export const plugin = definePlugin<RawStatsConfig>({
   name: '@switchyard/plugin-stats',
-  version: '0.2.3',
-  core: '^0.1.0',
+  version: '0.2.4',
+  core: '^0.1.3',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',
   schema: {

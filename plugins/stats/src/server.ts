@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import type { GatewayApi, Logger } from '@switchyard/sdk';
+import { endConnections, type GatewayApi, type Logger, type PluginListener } from '@switchyard/sdk';
 import type { StatsCollector } from './collector';
 import { toCsv } from './csv';
 import { StatsErrors } from './errors';
@@ -90,23 +90,24 @@ export class StatsServer {
     return this.#address;
   }
 
-  #opening: Promise<void> | null = null;
+  #opening: Promise<PluginListener> | null = null;
+  #listener: PluginListener | null = null;
 
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = splitListen(this.#config.listen);
-    // Kept so a close() that comes before the listen callback waits for it (else the port stays open).
-    this.#opening = new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(StatsErrors.LISTEN.with({ cause: err }, this.#config.listen, err.message));
-      this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
-    await this.#opening;
-    const a = this.#server.address() as AddressInfo;
-    const shown = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    this.#address = { host: a.address, port: a.port, url: `http://${shown}:${a.port}${this.#config.path}` };
+    // The core owns the port (a reload hands it to the next generation without closing it).
+    // Kept so a close() that comes before the listener is open waits for it (else the port stays open).
+    this.#opening = this.#gateway.openListener('@switchyard/plugin-stats', { host, port }, (s) => this.#server.emit('connection', s));
+    try {
+      this.#listener = await this.#opening;
+    } catch (err) {
+      throw StatsErrors.LISTEN.with({ cause: err }, this.#config.listen, (err as Error).message);
+    }
+    // node:http checks request timeouts only once 'listening' was emitted.
+    this.#server.emit('listening');
+    const a = this.#listener.address as { host: string; port: number; family: string };
+    const shown = a.family === 'IPv6' ? `[${a.host}]` : a.host;
+    this.#address = { host: a.host, port: a.port, url: `http://${shown}:${a.port}${this.#config.path}` };
     return this.#address;
   }
 
@@ -114,11 +115,11 @@ export class StatsServer {
     for (const s of this.#streams.keys()) s.end();
     this.#streams.clear();
     await this.#opening?.catch(() => undefined);
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      for (const s of this.#sockets) s.destroy();
-    });
+    if (!this.#listener) return;
+    await this.#listener.close();
+    this.#listener = null;
+    this.#server.close();
+    await endConnections(this.#sockets, 2000, () => this.#server.closeIdleConnections());
   }
 
   #authorized(req: StatsRequest): boolean {
