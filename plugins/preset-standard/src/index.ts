@@ -9,7 +9,7 @@ import { definePreset } from '@switchyard/sdk';
  */
 export const preset = definePreset({
   name: '@switchyard/preset-standard',
-  version: '0.2.8',
+  version: '0.2.9',
   description: 'Forwarders, balancing, failover, ACLs and rules, TLS, traffic shaping, auth, runtime API, haproxy.cfg adapter.',
   plugins: [
     '@switchyard/plugin-http-forwarder',
@@ -43,6 +43,7 @@ export const preset = definePreset({
     '@switchyard/plugin-runtime-api',
     '@switchyard/plugin-haproxy-adapter',
     '@switchyard/plugin-resolvers',
+    '@switchyard/plugin-spoe',
   ],
 });
 

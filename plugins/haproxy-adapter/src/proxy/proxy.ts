@@ -246,7 +246,12 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       const kind = w[1];
       if (kind === 'cache') return ad.warn(d.line, `"filter cache ${w[2] ?? ''}" implied: http-request cache-use / http-response cache-store enable the cache`);
       if (kind === 'compression') return ad.warn(d.line, '"filter compression" implied: the compression lines enable compression');
-      if (kind === 'spoe') return ad.problem(d.line, w.join(' '), 'SPOE (filter spoe, send-spoe-group) is not supported: run the agent\'s logic in a Switchyard plugin (route hook) instead');
+      if (kind === 'spoe') {
+        // taught by @switchyard/plugin-spoe (haproxy.directive `proxy filter spoe`)
+        const spoe = ad.contributed('proxy', 'filter spoe');
+        if (spoe) return void runContributed(ad, spoe, { d, ctx });
+        return ad.problem(d.line, w.join(' '), 'SPOE (filter spoe) needs @switchyard/plugin-spoe');
+      }
       if (kind === 'trace') return ad.warn(d.line, '"filter trace" ignored: use --log-level debug');
       return ad.problem(d.line, w.join(' '), `filter ${kind ?? ''} is not supported (cache, compression, trace are implied or ignored)`);
     }

@@ -1,0 +1,332 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import {
+  HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Connection, type Exchange, type FetchValue, type GatewayApi, type JsonSchema,
+} from '@switchyard/sdk';
+import { ACL_COMPILER, type AclCompiler } from '@switchyard/plugin-acl';
+import { HEALTH_CHECK_SLOT } from '@switchyard/plugin-health-check';
+import { AgentPool, NotifyError, ERR_UNKNOWN } from './agent';
+import { parseSpoeConf, SpoeConfError, type SpoeEngineConfig, type SpoeEvent } from './conf';
+import { SpoeErrors } from './errors';
+import { directives } from './haproxy';
+import { spopCheck } from './check';
+import type { SpopAction, SpopMessage, TypedValue } from './spop';
+
+export { SpoeErrors } from './errors';
+export { parseSpoeConf, type SpoeEngineConfig } from './conf';
+export * as spop from './spop';
+
+export const NAME = '@switchyard/plugin-spoe';
+
+/** Events this plugin serves; the others are refused at load, naming the event. */
+const SERVED: ReadonlySet<SpoeEvent> = new Set(['on-client-session', 'on-frontend-http-request', 'on-frontend-tcp-request']);
+
+const engineSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['config'],
+  description: 'One SPOE engine (HAProxy filter spoe [engine <name>] config <file>).',
+  properties: {
+    engine: { type: 'string', description: 'The [scope] of the SPOE file to use; without it the file has no scope and the agent\'s name is the engine\'s.' },
+    config: { type: 'string', description: 'The SPOE configuration file (HAProxy\'s format: spoe-agent, spoe-message, spoe-group), relative to the config file.' },
+  },
+};
+
+const groupRuleSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['engine', 'group'],
+  description: 'http-request send-spoe-group <engine> <group> [if|unless cond].',
+  properties: {
+    engine: { type: 'string', description: 'The engine (as in spoe[].engine, or the agent name).' },
+    group: { type: 'string', description: 'A spoe-group the engine\'s agent lists in `groups`.' },
+    if: { type: 'string', description: 'Send only when this ACL condition holds.' },
+    unless: { type: 'string', description: 'Send only when this ACL condition does not hold.' },
+  },
+};
+
+type Arg = { name: string; read: (ex: Exchange) => FetchValue; ip: boolean };
+interface CompiledMessage {
+  name: string;
+  args: Arg[];
+  cond: ((ex: Exchange) => boolean) | null;
+}
+interface Engine {
+  conf: SpoeEngineConfig;
+  pool?: AgentPool;
+  /** Messages by event. */
+  events: Map<SpoeEvent, CompiledMessage[]>;
+  groups: Map<string, CompiledMessage[]>;
+  registered: Set<string>;
+}
+interface FrontendSpoe {
+  engines: Engine[];
+  groupRules: Array<{ engine: Engine; group: CompiledMessage[]; cond: ((ex: Exchange) => boolean) | null }>;
+  http: boolean;
+}
+
+/** Per exchange: the stream id, the next frame id, engines disabled by an error. */
+interface StreamState {
+  id: number;
+  frame: number;
+  disabled: Set<Engine> | null;
+  total: number;
+}
+
+const states = new WeakMap<GatewayApi, Map<string, FrontendSpoe>>();
+const SESS = Symbol('spoe.sess-vars');
+let nextStream = 1;
+
+/** Fetches whose value HAProxy types as an address (sent as IPV4/IPV6, not STRING). */
+const IP_FETCH = /^(src|dst|bc_src|bc_dst|so_src|req\.hdr_ip\(.*\)|hdr_ip\(.*\)|req\.fhdr_ip\(.*\))$/;
+
+function typedOf(v: FetchValue, ip: boolean): TypedValue {
+  const x = Array.isArray(v) ? v[0] : v;
+  if (x === undefined || x === null) return { type: 'null' };
+  if (typeof x === 'boolean') return { type: 'bool', value: x };
+  if (typeof x === 'number') return Number.isInteger(x) ? { type: 'int64', value: BigInt(x) } : { type: 'string', value: String(x) };
+  const s = String(x);
+  if (ip) {
+    if (net.isIPv4(s)) return { type: 'ipv4', value: s };
+    if (net.isIPv6(s)) {
+      const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
+      return m ? { type: 'ipv4', value: m[1]! } : { type: 'ipv6', value: s };
+    }
+  }
+  return { type: 'string', value: s };
+}
+
+function valueOf(v: TypedValue): string | number | boolean | undefined {
+  switch (v.type) {
+    case 'null':
+      return undefined;
+    case 'bool':
+      return v.value;
+    case 'int32':
+    case 'uint32':
+    case 'int64':
+    case 'uint64':
+      return Number(v.value);
+    case 'binary':
+      return v.value.toString('latin1');
+    default:
+      return v.value;
+  }
+}
+
+/** Every variable name (without its scope) the config mentions: HAProxy registers these, and an agent may only set them. */
+function referencedNames(config: unknown): Set<string> {
+  const out = new Set<string>();
+  const text = JSON.stringify(config);
+  for (const m of text.matchAll(/\b(?:proc|sess|txn|req|res)\.([A-Za-z0-9_.]*[A-Za-z0-9_])/g)) out.add(m[1]!);
+  return out;
+}
+
+function setVar(ex: Exchange, scope: string, name: string, value: string | number | boolean | undefined): void {
+  const key = `${scope}.${name}`;
+  let sess: Map<string, unknown> | undefined;
+  if (scope === 'sess') {
+    sess = ex.connection.data.get(SESS) as Map<string, unknown> | undefined;
+    if (!sess) ex.connection.data.set(SESS, (sess = new Map()));
+  }
+  if (value === undefined) {
+    ex.vars.delete(key);
+    sess?.delete(key);
+  } else {
+    ex.vars.set(key, value);
+    sess?.set(key, value);
+  }
+}
+
+function apply(engine: Engine, actions: ReadonlyArray<SpopAction>, ex: Exchange): void {
+  const a = engine.conf.agent;
+  for (const act of actions) {
+    const name = `${a.varPrefix}.${act.name}`;
+    if (act.scope === 'proc' && !a.forceSetVar) continue;
+    if (!a.forceSetVar && !engine.registered.has(name)) continue; // unknown variables are silently ignored (SPOE.txt 3.4)
+    setVar(ex, act.scope, name, act.action === 'set-var' ? valueOf(act.value) : undefined);
+  }
+}
+
+const streams = new WeakMap<Exchange, StreamState>();
+function stream(ex: Exchange): StreamState {
+  let s = streams.get(ex);
+  if (!s) {
+    s = { id: nextStream++, frame: 0, disabled: null, total: 0 };
+    streams.set(ex, s);
+  }
+  return s;
+}
+
+/** Sends one event's (or group's) messages and applies the ACK, as HAProxy's SPOE filter does. */
+async function processEvent(engine: Engine, list: ReadonlyArray<CompiledMessage>, ex: Exchange): Promise<void> {
+  const st = stream(ex);
+  if (st.disabled?.has(engine)) return;
+  const msgs: SpopMessage[] = [];
+  for (const m of list) {
+    if (m.cond && !m.cond(ex)) continue;
+    msgs.push({ name: m.name, args: m.args.map((x) => ({ name: x.name, value: typedOf(x.read(ex), x.ip) })) });
+  }
+  if (msgs.length === 0) return; // nothing encoded: no NOTIFY
+  const a = engine.conf.agent;
+  const t0 = Date.now();
+  try {
+    const actions = await engine.pool!.notify(st.id, ++st.frame, msgs, a.timeouts.processing);
+    apply(engine, actions, ex);
+    if (a.setOnError && !a.continueOnError) setVar(ex, 'txn', `${a.varPrefix}.${a.setOnError}`, undefined);
+  } catch (err) {
+    const code = err instanceof NotifyError ? err.code : ERR_UNKNOWN;
+    if (a.setOnError) setVar(ex, 'txn', `${a.varPrefix}.${a.setOnError}`, code);
+    if (!a.continueOnError) (st.disabled ??= new Set()).add(engine);
+  } finally {
+    const took = Date.now() - t0;
+    st.total += took;
+    if (a.setProcessTime) setVar(ex, 'txn', `${a.varPrefix}.${a.setProcessTime}`, took);
+    if (a.setTotalTime) setVar(ex, 'txn', `${a.varPrefix}.${a.setTotalTime}`, st.total);
+  }
+}
+
+function compileMessages(names: ReadonlyArray<string>, conf: SpoeEngineConfig, compiler: AclCompiler, frontend: string, where: string): CompiledMessage[] {
+  return names.map((name) => {
+    const m = conf.messages[name]!;
+    const args = m.args.map((x, i) => {
+      const f = compiler.compileFetch(x.expr, `${where}: spoe-message ${name} args[${i}]`);
+      const [base, ...convs] = x.expr.split(',');
+      const ip = IP_FETCH.test(base!.trim()) && convs.every((c) => /^ipmask\(/.test(c.trim()));
+      return { name: x.name, read: f.read, ip };
+    });
+    const c = m.if !== undefined || m.unless !== undefined ? compiler.compileRuleCondition(frontend, { if: m.if, unless: m.unless }, `${where}: spoe-message ${name} event`) : undefined;
+    return { name, args, cond: c ? (ex: Exchange) => c.test(ex) : null };
+  });
+}
+
+export const plugin = definePlugin({
+  name: NAME,
+  version: '0.1.0',
+  core: '>=0.1.2 <1.0.0',
+  description: 'SPOE: sends messages to external agents over SPOP (HAProxy filter spoe, send-spoe-group, spop-check); their ACKs set variables rules use.',
+  schema: {
+    frontend: {
+      spoe: { type: 'array', items: engineSchema, description: 'SPOE engines of this frontend (HAProxy filter spoe).' },
+      spoeGroups: { type: 'array', items: groupRuleSchema, description: 'send-spoe-group rules, run in order just before the http-request rules.' },
+    },
+  },
+  register({ slots }) {
+    for (const d of directives) slots.provide(HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName(d.scope, d.keyword), d);
+    slots.provide(HEALTH_CHECK_SLOT, 'spop-check', spopCheck, { description: spopCheck.description });
+  },
+  provision(gateway) {
+    const out = new Map<string, FrontendSpoe>();
+    let compiler: AclCompiler | undefined;
+    const registered = referencedNames(gateway.config);
+    for (const [feName, fe] of Object.entries(gateway.config.frontends)) {
+      const list = (fe.spoe as Array<{ engine?: string; config: string }> | undefined) ?? [];
+      const rules = (fe.spoeGroups as Array<{ engine: string; group: string; if?: string; unless?: string }> | undefined) ?? [];
+      if (list.length === 0 && rules.length === 0) continue;
+      compiler ??= gateway.slots.get(ACL_COMPILER, 'default')?.forGateway(gateway);
+      if (!compiler) throw SpoeErrors.NO_ACL.with({ location: gateway.locate(['frontends', feName, 'spoe']) });
+      const engines: Engine[] = [];
+      list.forEach((e, i) => {
+        const where = ['frontends', feName, 'spoe', i];
+        const file = path.resolve(gateway.baseDir, e.config);
+        let conf: SpoeEngineConfig;
+        try {
+          conf = parseSpoeConf(fs.readFileSync(file, 'utf8'), e.engine);
+        } catch (err) {
+          const line = err instanceof SpoeConfError ? `:${err.line}` : '';
+          throw SpoeErrors.BAD_CONFIG.with({ cause: err, location: gateway.locate([...where, 'config']) }, `${file}${line}`, (err as Error).message);
+        }
+        if (engines.some((x) => x.conf.engine === conf.engine)) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, `engine "${conf.engine}" is declared twice on frontend ${feName}`);
+        const be = gateway.config.backends[conf.agent.useBackend];
+        if (!be) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate([...where, 'config']) }, file, `use-backend ${conf.agent.useBackend}: no such backend`);
+        if (be.mode !== 'tcp') throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate([...where, 'config']) }, file, `use-backend ${conf.agent.useBackend}: the agents' backend must be mode tcp`);
+        const events = new Map<SpoeEvent, CompiledMessage[]>();
+        for (const m of conf.agent.messages) {
+          const ev = conf.messages[m]!.event!;
+          if (!SERVED.has(ev)) throw SpoeErrors.EVENT.with({ location: gateway.locate([...where, 'config']) }, ev, m, [...SERVED].join(', '));
+          if (ev === 'on-frontend-http-request' && fe.mode !== 'http') throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, `message ${m}: on-frontend-http-request needs an http frontend`);
+          if (ev === 'on-frontend-tcp-request' && fe.mode !== 'tcp') throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, `message ${m}: on-frontend-tcp-request needs a tcp frontend here (use on-frontend-http-request)`);
+          const at = events.get(ev) ?? [];
+          at.push(...compileMessages([m], conf, compiler!, feName, file));
+          events.set(ev, at);
+        }
+        const groups = new Map<string, CompiledMessage[]>();
+        for (const g of conf.agent.groups) groups.set(g, compileMessages(conf.groups[g]!, conf, compiler!, feName, file));
+        const reg = new Set(registered);
+        for (const v of conf.agent.registerVarNames) reg.add(`${conf.agent.varPrefix}.${v}`);
+        engines.push({ conf, events, groups, registered: reg });
+      });
+      const groupRules = rules.map((r, i) => {
+        const where = ['frontends', feName, 'spoeGroups', i];
+        const engine = engines.find((x) => x.conf.engine === r.engine);
+        if (!engine) throw SpoeErrors.UNKNOWN_GROUP.with({ location: gateway.locate([...where, 'engine']) }, `engine "${r.engine}"`, `frontend ${feName} (engines: ${engines.map((x) => x.conf.engine).join(', ') || 'none'})`);
+        const group = engine.groups.get(r.group);
+        if (!group) throw SpoeErrors.UNKNOWN_GROUP.with({ location: gateway.locate([...where, 'group']) }, `group "${r.group}"`, `agent ${engine.conf.agent.name}'s groups (${[...engine.groups.keys()].join(', ') || 'none'})`);
+        const c = r.if !== undefined || r.unless !== undefined ? compiler!.compileRuleCondition(feName, { if: r.if, unless: r.unless }, `frontends.${feName}.spoeGroups[${i}]`) : undefined;
+        return { engine, group, cond: c ? (ex: Exchange) => c.test(ex) : null };
+      });
+      out.set(feName, { engines, groupRules, http: fe.mode === 'http' });
+    }
+    if (out.size > 0) states.set(gateway, out);
+  },
+  apply(gateway) {
+    const all = states.get(gateway);
+    if (!all) return;
+    const logger = gateway.logger.child({ plugin: NAME });
+    const byFrontend = new Map<object, FrontendSpoe>();
+    const pools: AgentPool[] = [];
+    for (const [name, f] of all) {
+      byFrontend.set(gateway.frontends.get(name)!, f);
+      for (const e of f.engines) {
+        const a = e.conf.agent;
+        e.pool = new AgentPool(gateway.backends.get(a.useBackend)!, {
+          engineId: `${process.pid}-${name}-${e.conf.engine}`,
+          helloMs: a.timeouts.hello,
+          idleMs: a.timeouts.idle,
+          maxFrameSize: a.maxFrameSize,
+          pipelining: a.pipelining,
+          maxWaiting: 20,
+        }, logger.child({ engine: e.conf.engine }));
+        pools.push(e.pool);
+      }
+    }
+    gateway.onStop(() => {
+      for (const p of pools) p.stop();
+    });
+    const sessionEngines = [...all.values()].some((f) => f.engines.some((e) => e.events.has('on-client-session')));
+    if (sessionEngines) {
+      gateway.hooks.accept.tapPromise({ name: NAME, stage: Stage.SECURITY - 1 }, async (conn: Connection) => {
+        const f = byFrontend.get(conn.frontend);
+        if (!f) return undefined;
+        // A connection-only view for the fetches (src, dst_port…); its sess variables stay on the connection.
+        const view = { kind: 'tcp', connection: conn, frontend: conn.frontend, clientAddress: conn.remoteAddress, clientPort: conn.remotePort, vars: new Map(), buffered: [] } as unknown as Exchange;
+        for (const e of f.engines) {
+          const list = e.events.get('on-client-session');
+          if (list) await processEvent(e, list, view);
+        }
+        return undefined;
+      });
+    }
+    gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY - 1 }, async (ex: Exchange) => {
+      const f = byFrontend.get(ex.frontend);
+      if (!f) return undefined;
+      const sess = ex.connection.data.get(SESS) as Map<string, unknown> | undefined;
+      if (sess) for (const [k, v] of sess) ex.vars.set(k, v);
+      const ev: SpoeEvent = ex.kind === 'http' ? 'on-frontend-http-request' : 'on-frontend-tcp-request';
+      for (const e of f.engines) {
+        const list = e.events.get(ev);
+        if (list) await processEvent(e, list, ex);
+      }
+      if (ex.kind === 'http') {
+        for (const r of f.groupRules) {
+          if (r.cond && !r.cond(ex)) continue;
+          await processEvent(r.engine, r.group, ex);
+        }
+      }
+      return undefined;
+    });
+  },
+});
+
+export default plugin;
