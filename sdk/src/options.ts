@@ -53,3 +53,11 @@ export function OneOf<const T extends ReadonlyArray<TSchema>>(schemas: T, option
  * frontend that does not use the feature has none.
  */
 export type StaticProperties<P extends Record<string, TSchema>> = { [K in keyof P]?: Static<P[K]> };
+
+type JsonTypeName = 'string' | 'number' | 'integer' | 'boolean' | 'null';
+type JsonTypeOf<N extends JsonTypeName> = N extends 'string' ? string : N extends 'number' | 'integer' ? number : N extends 'boolean' ? boolean : null;
+
+/** `{ type: ['boolean', 'integer'] }` (a value of any of these JSON types), typed as the union. */
+export function TypeList<const N extends ReadonlyArray<JsonTypeName>>(types: N, options: Schema = {}): TUnsafe<JsonTypeOf<N[number]>> {
+  return Type.Unsafe<JsonTypeOf<N[number]>>({ ...options, type: [...types] });
+}

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
-import { HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Exchange, type GatewayApi, type HttpExchange } from '@switchyard/sdk';
 import { ForwardedErrors } from './errors';
+import { forwardedHeadersSchema, type ForwardedHeadersConfig } from './schema';
 import { AddressSet } from '@switchyard/sdk';
 
 export { ForwardedErrors } from './errors';
@@ -9,51 +10,11 @@ export { forwardforDirective };
 
 export const NAME = '@switchyard/plugin-forwarded-headers';
 
-/** `forwardedHeaders` on a frontend (or in `defaults`). */
-export interface ForwardedHeadersConfig {
-  enabled: boolean;
-  xForwardedFor: boolean;
-  xForwardedProto: boolean;
-  xForwardedHost: boolean;
-  xForwardedPort: boolean;
-  forwarded: boolean;
-  /** Peers (CIDR or address) whose incoming forwarding headers are kept and appended to. */
-  trustedProxies: string[];
-  /** HAProxy's `option forwardfor`: keep whatever came in and add the client's address as one more header. */
-  xForwardedForAppend: boolean;
-  /** Name of the X-Forwarded-For header (`option forwardfor header <name>`). */
-  xForwardedForHeader: string;
-  /** Add it only when the request has none (`if-none`). */
-  xForwardedForIfNone: boolean;
-  /** Clients (CIDR or address) for which it is not added (`except <network>`). */
-  xForwardedForExcept: string[];
-}
+export type { ForwardedHeadersConfig };
 
 const BAD_VALUE = /[\r\n\0]/;
 
-const schema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'Headers that tell servers who the client is. From an untrusted peer, incoming values are replaced; from a trusted proxy, they are kept and appended to.',
-  properties: {
-    enabled: { type: 'boolean', default: true, description: 'Set the headers at all.' },
-    xForwardedFor: { type: 'boolean', default: true, description: 'X-Forwarded-For: client address (appended after a trusted proxy\'s list).' },
-    xForwardedProto: { type: 'boolean', default: true, description: 'X-Forwarded-Proto: http or https as the client spoke to the gateway.' },
-    xForwardedHost: { type: 'boolean', default: true, description: 'X-Forwarded-Host: the Host the client asked for.' },
-    xForwardedPort: { type: 'boolean', default: false, description: 'X-Forwarded-Port: the gateway port the client connected to.' },
-    forwarded: { type: 'boolean', default: false, description: 'RFC 7239 Forwarded: for=…;host=…;proto=… (appended after a trusted proxy\'s).' },
-    xForwardedForAppend: { type: 'boolean', default: false, description: "HAProxy's option forwardfor: incoming X-Forwarded-For values are always kept (whoever sent them) and the client's address is added as one more header line." },
-    xForwardedForHeader: { type: 'string', default: 'x-forwarded-for', pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'Name of the header carrying the client address (option forwardfor header <name>).' },
-    xForwardedForIfNone: { type: 'boolean', default: false, description: 'Add the client address only when the request carries no such header (option forwardfor if-none).' },
-    xForwardedForExcept: { type: 'array', default: [], items: { type: 'string' }, description: 'Client addresses or CIDR blocks for which no address is added (option forwardfor except <network>).' },
-    trustedProxies: {
-      type: 'array',
-      default: [],
-      items: { type: 'string' },
-      description: 'Addresses or CIDR blocks (IPv4, IPv6) of proxies in front of the gateway whose forwarding headers are believed.',
-    },
-  },
-};
+const schema = forwardedHeadersSchema;
 
 function trustList(list: ReadonlyArray<string>, where: string): (addr: string) => boolean {
   if (list.length === 0) return () => false;
@@ -129,8 +90,8 @@ export function applyForwarded(c: Compiled, ex: HttpExchange): void {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.1',
-  core: '^0.1.0',
+  version: '0.2.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'X-Forwarded-* and RFC 7239 Forwarded headers with trusted proxies.',
   schema: { frontend: { forwardedHeaders: schema }, defaults: { forwardedHeaders: schema } },
   register({ slots }) {

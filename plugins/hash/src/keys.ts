@@ -1,34 +1,12 @@
 import { FETCH_SLOT, type BackendConfig, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
 import { HashErrors } from './errors';
+import type { HashOptions } from './schema';
 import { rangeHash, sourceHash, type HashFunctionName, type RangeHash } from './haproxy-hash';
 
 /** Hashes the exchange's key, or returns -1 when the exchange has none (then the policy spreads by weight). */
 export type KeyHasher = (ex: Exchange) => number;
 
-/** Backend options the hash policies read (added to the schema by the plugin). */
-export interface HashOptions {
-  hashType?: 'map-based' | 'consistent';
-  /** HAProxy's hash function (hash-type … <function>): sdbm (default), djb2, wt6, crc32. */
-  hashFunction?: HashFunctionName;
-  /** HAProxy's `avalanche` modifier: full_hash() over the function's result. */
-  hashAvalanche?: boolean;
-  /** balance: hash — a fetch expression, `name` or `name(arg)`. */
-  hashKey?: string;
-  /** balance: uri — hash the query string too. */
-  uriWhole?: boolean;
-  /** balance: uri — for absolute-form requests, hash only the path (not scheme and authority). */
-  uriPathOnly?: boolean;
-  /** balance: uri — hash at most this many characters (0 = all). */
-  uriLen?: number;
-  /** balance: uri — hash at most this many directory levels (0 = all). */
-  uriDepth?: number;
-  /** balance: url_param — the query parameter whose value is hashed. */
-  urlParam?: string;
-  /** balance: hdr — the request header whose value is hashed. */
-  hashHeader?: string;
-  /** balance: hdr — hash only the domain name of the value (www.example.co → example). */
-  hashUseDomainOnly?: boolean;
-}
+export type { HashOptions };
 
 export type HashBackendConfig = BackendConfig & HashOptions;
 

@@ -1,17 +1,10 @@
-import { FAILED_ATTEMPTS, definePlugin, Stage, type BackendState, type Exchange, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
+import { FAILED_ATTEMPTS, definePlugin, Stage, type Static, type BackendState, type Exchange, type GatewayApi, type Logger, type ServerState } from '@switchyard/sdk';
 import { HEALTH_CONTROL } from '@switchyard/plugin-health-check';
-import { passiveHealthSchema, serverPassiveSchema } from './schema';
+import { passiveHealthSchema, serverPassiveSchema, type OnError, type PassiveHealthOptions } from './schema';
 
 export const NAME = '@switchyard/plugin-passive-health';
 
-export type OnError = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-down';
-
-export interface PassiveHealthOptions {
-  observe: 'layer4' | 'layer7';
-  errorLimit: number;
-  onError: OnError;
-  recover: number;
-}
+export type { OnError, PassiveHealthOptions };
 
 /** Failed attempts that @switchyard/plugin-retries retried (exchange.vars). */
 const FAILED_ATTEMPTS_VAR = FAILED_ATTEMPTS.id;
@@ -91,12 +84,12 @@ class ServerObserver {
   }
 }
 
-type PassiveServerConfig = { passiveHealth?: boolean | Partial<PassiveHealthOptions> };
+type PassiveServerConfig = { passiveHealth?: Static<typeof serverPassiveSchema> };
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
-  core: '^0.1.0',
+  version: '0.1.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'Passive health checks: counts connection errors, resets, timeouts and 5xx per server from live traffic.',
   schema: {
     backend: { passiveHealth: passiveHealthSchema },

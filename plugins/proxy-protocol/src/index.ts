@@ -3,8 +3,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
-import { definePlugin, durationSchema, Stage, type Connection, type ServerState } from '@switchyard/sdk';
+import { definePlugin, Stage, type Connection, type ServerState } from '@switchyard/sdk';
 import { UPSTREAM_DISPATCHER } from '@switchyard/plugin-http-forwarder/contract';
+import { bindOptions, configSchema, serverOptions, type ProxyProtocolBindOptions, type ProxyProtocolConfig, type ProxyProtocolServerOptions } from './schema';
 import { encodeProxyHeader, readProxyHeader, type ProxyHeader } from './header';
 
 export { parseProxyHeader, encodeProxyHeader, readProxyHeader, V2_SIGNATURE, type ProxyHeader, type ProxyAddresses } from './header';
@@ -21,10 +22,7 @@ export const PROXY_HEADER = Symbol.for('switchyard.proxy-protocol.header');
  */
 export { UPSTREAM_DISPATCHER };
 
-export interface ProxyProtocolConfig {
-  /** Time allowed for the header to arrive, ms. */
-  timeout: number;
-}
+export type { ProxyProtocolBindOptions, ProxyProtocolConfig, ProxyProtocolServerOptions };
 
 /** "::ffff:1.2.3.4" → "1.2.3.4", as the core shows addresses. */
 function plain(a: string): string {
@@ -42,31 +40,13 @@ function addressesOf(conn: Connection): { sourceAddress: string; sourcePort: num
   };
 }
 
-export const plugin = definePlugin<ProxyProtocolConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
-  core: '^0.1.0',
+  version: '0.1.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'PROXY protocol v1/v2: accept it on binds (the real client address for ACLs, logs and forwarding headers) and send it to servers.',
   configKey: 'proxyProtocol',
-  schema: {
-    config: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      description: 'PROXY protocol settings.',
-      properties: { timeout: durationSchema('Time a client has to send its PROXY header before the connection is closed.', '3s') },
-    },
-    bind: {
-      acceptProxy: {
-        type: 'boolean',
-        default: false,
-        description: 'Expect a PROXY protocol header (v1 or v2) first on every connection, as HAProxy\'s accept-proxy; connections without one are closed.',
-      },
-    },
-    server: {
-      sendProxy: { enum: ['v1', 'v2'], description: 'Send a PROXY protocol header (v1 text or v2 binary) first on every connection to this server.' },
-    },
-  },
+  schema: { config: configSchema, bind: bindOptions, server: serverOptions },
   apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
     const baseDir = gateway.baseDir;

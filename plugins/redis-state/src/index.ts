@@ -57,10 +57,10 @@ function addGauge(gateway: GatewayApi, conn: RedisConnection): void {
   });
 }
 
-export const plugin = definePlugin<RedisStateConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
-  core: '^0.1.0',
+  version: '0.1.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'Shared state through Redis: stick tables (stick.store: redis), the HTTP cache (cache.store: redis) and runtime server-state changes; local state while Redis is away.',
   configKey: 'redis',
   schema: { config: redisConfigSchema },

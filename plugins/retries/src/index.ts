@@ -40,8 +40,8 @@ async function acquireOther(gateway: GatewayApi, ex: Exchange, avoid: ServerStat
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
-  core: '^0.1.0',
+  version: '0.1.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'Retries failed HTTP attempts where replay is safe, on the same server then another (redispatch).',
   schema: {
     backend: { retries: retriesSchema },

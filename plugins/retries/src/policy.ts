@@ -1,17 +1,10 @@
 import type { BackendConfig } from '@switchyard/sdk';
+import type { RetriesOptions } from './schema';
 
 export const RETRY_CAUSES = ['conn-failure', 'empty-response', 'junk-response', 'response-timeout'] as const;
 export type RetryCause = (typeof RETRY_CAUSES)[number];
 
-/** `backends.<b>.retries` (or `defaults.retries`) after validation. */
-export interface RetriesOptions {
-  count: number;
-  redispatch: boolean | number;
-  retryOn: Array<RetryCause | 'all-retryable-errors' | number>;
-  maxBodySize: number;
-  delay: number;
-  idempotentMethods: string[];
-}
+export type { RetriesOptions };
 
 /** One backend's retry rules, compiled at apply time. */
 export interface RetryPolicy {

@@ -1,6 +1,7 @@
-import { definePlugin, durationSchema, FETCH_SLOT, Stage, type Connection, type Exchange, type FetchDefinition } from '@switchyard/sdk';
+import { definePlugin, FETCH_SLOT, Stage, type Connection, type Exchange, type FetchDefinition } from '@switchyard/sdk';
 import { peekClientHello, type ClientHelloInfo } from './client-hello';
 import { SniErrors } from './errors';
+import { sniPassthroughSchema, type SniPassthroughFrontendConfig } from './schema';
 
 export { parseClientHello, peekClientHello, type ClientHelloInfo } from './client-hello';
 export { SniErrors } from './errors';
@@ -10,14 +11,7 @@ export const NAME = '@switchyard/plugin-sni-passthrough';
 /** Where the parsed ClientHello is kept (`connection.data`). */
 export const CLIENT_HELLO = Symbol.for('switchyard.sni-passthrough.hello');
 
-export interface SniPassthroughFrontendConfig {
-  /** Server name (exact, or `*.example.com` for one label under it) → tcp backend. */
-  routes: Record<string, string>;
-  /** Time to wait for the whole ClientHello, ms. */
-  timeout: number;
-  /** Close connections that do not start with a TLS ClientHello. */
-  rejectNonTls: boolean;
-}
+export type { SniPassthroughFrontendConfig };
 
 const helloOf = (ex: Exchange): ClientHelloInfo | undefined => ex.connection.data.get(CLIENT_HELLO) as ClientHelloInfo | undefined;
 
@@ -62,28 +56,10 @@ function compileRoutes(routes: Record<string, string>): (name: string | null) =>
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.1',
-  core: '^0.1.0',
+  version: '0.1.2',
+  core: '>=0.1.2 <1.0.0',
   description: 'TCP-mode SNI passthrough: read the TLS ClientHello without terminating TLS and route on the server name (req.ssl_sni).',
-  schema: {
-    frontend: {
-      sniPassthrough: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Inspect the TLS ClientHello on this tcp frontend (the TLS stays end to end) and route on its server name.',
-        properties: {
-          routes: {
-            type: 'object',
-            default: {},
-            additionalProperties: { type: 'string' },
-            description: 'Server name (exact, or *.example.com for one label under it) → tcp backend. Unmatched names go to the route hook\'s other taps, then defaultBackend.',
-          },
-          timeout: durationSchema('Time to wait for the whole ClientHello (HAProxy\'s tcp-request inspect-delay).', '5s'),
-          rejectNonTls: { type: 'boolean', default: true, description: 'Close connections that do not start with a TLS ClientHello.' },
-        },
-      },
-    },
-  },
+  schema: { frontend: { sniPassthrough: sniPassthroughSchema } },
   register({ slots }) {
     // Another plugin may offer the same fetch (they read the same facts): the first listed keeps it.
     for (const [name, def] of Object.entries(FETCHES)) {

@@ -1,22 +1,7 @@
+import type { CookieConfig } from './schema';
 import { cookieValue, trimCookieBlanks, type BackendState, type HttpExchange, type ResponseHead, type ServerState } from '@switchyard/sdk';
 
-/** `cookie:` on a backend, after validation (durations in ms). */
-export interface CookieConfig {
-  name: string;
-  mode: 'insert' | 'rewrite' | 'prefix';
-  indirect: boolean;
-  nocache: boolean;
-  httponly: boolean;
-  secure: boolean;
-  /** insert: a cookie not seen for this long is ignored (0 = off). */
-  maxidle: number;
-  /** insert: a cookie older than this is ignored (0 = off). */
-  maxlife: number;
-  domain?: string;
-  path: string;
-  /** Extra attributes appended as written (e.g. "SameSite=Lax"). */
-  attributes: string[];
-}
+export type { CookieConfig };
 
 /** What selection learned from the request cookie, kept for the forward and respond steps. */
 export interface CookieSeen {

@@ -1,8 +1,9 @@
 import {
-  RUNTIME_COMMAND_SLOT, Stage, definePlugin, type RuntimeCommand, durationSchema, type BackendConfig, type BackendState, type Exchange, type GatewayApi, type ServerState,
+  RUNTIME_COMMAND_SLOT, Stage, definePlugin, type RuntimeCommand, type BackendConfig, type BackendState, type Exchange, type GatewayApi, type ServerState,
 } from '@switchyard/sdk';
 import { CookiePersistence, type CookieConfig, type CookieSeen } from './cookie';
 import { StickErrors } from './errors';
+import { backendOptions, serverOptions, type StickinessBackendOptions } from './schema';
 import { MemoryStickStore, memoryStoreProvider } from './memory-store';
 import { STICK_STORE_SLOT, STICK_TABLE, type StickStore, type StickStoreProvider } from './store';
 import { compileStickKey, type StickTable, type StickTableConfig } from './table';
@@ -25,60 +26,7 @@ function reachable(s: ServerState): boolean {
   return s.health === 'up' && s.admin !== 'maint' && (s.maxconn === 0 || s.active < s.maxconn);
 }
 
-/** Backend options this plugin adds. */
-export interface StickinessBackendOptions {
-  cookie?: CookieConfig;
-  stickTable?: StickTableConfig;
-}
-
-const TOKEN = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
-const cookieSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  description: 'Cookie persistence (HAProxy `cookie`): a client that carries the cookie goes back to the server it names.',
-  properties: {
-    name: { type: 'string', pattern: TOKEN, description: 'Cookie name, e.g. SERVERID (insert, rewrite) or the application\'s session cookie (prefix).' },
-    mode: {
-      enum: ['insert', 'rewrite', 'prefix'],
-      default: 'insert',
-      description: 'insert: the gateway sets the cookie; rewrite: the server sets it and the gateway rewrites its value; prefix: the gateway prefixes the server\'s own cookie with "<server>~".',
-    },
-    indirect: { type: 'boolean', default: false, description: 'insert: servers never see the cookie (removed from requests; a server\'s own cookie of that name is dropped).' },
-    nocache: { type: 'boolean', default: false, description: 'Mark responses that set the cookie "Cache-Control: private" so shared caches do not store them.' },
-    httponly: { type: 'boolean', default: false, description: 'insert: add HttpOnly.' },
-    secure: { type: 'boolean', default: false, description: 'insert: add Secure.' },
-    maxidle: durationSchema('insert: ignore a cookie not refreshed for this long (the value carries dates); 0 = off.', 0),
-    maxlife: durationSchema('insert: ignore a cookie first issued longer ago than this; 0 = off.', 0),
-    domain: { type: 'string', pattern: '^[A-Za-z0-9.-]+$', description: 'insert: Domain attribute.' },
-    path: { type: 'string', pattern: '^/[^;\\s\\x00-\\x1f\\x7f]*$', default: '/', description: 'insert: Path attribute.' },
-    attributes: {
-      type: 'array',
-      default: [],
-      items: { type: 'string', pattern: '^[^;\\x00-\\x1f\\x7f]+$' },
-      description: 'insert: extra attributes appended as written, e.g. ["SameSite=Lax"] (HAProxy `attr`).',
-    },
-  },
-};
-
-const stickTableSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'A stick table (HAProxy `stick on <key>`): remembers which server a key went to and sends the key back there.',
-  properties: {
-    key: { type: 'string', minLength: 1, default: 'src', description: 'Fetch whose value is the key: "src" (client address) or any fetch a plugin provides, e.g. "hdr(x-user)".' },
-    expire: durationSchema('An entry is forgotten this long after it was last stored or refreshed (every request refreshes it).', '30m'),
-    size: { type: 'integer', minimum: 0, default: 100000, description: 'Most entries kept; the least recently stored go first. 0 = unbounded.' },
-    store: { type: 'string', minLength: 1, default: 'memory', description: 'Store in the stick.store slot: "memory" here; networked stores come from other plugins.' },
-    table: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Table name; backends naming the same table share entries. Default: the backend\'s name.' },
-  },
-};
-
-const serverCookieSchema = {
-  type: 'string',
-  pattern: '^[!#$%&\'*+.^_`0-9A-Za-z-]+$',
-  description: 'Value of the persistence cookie that designates this server (HAProxy `cookie <value>`). Default: the server name.',
-};
+export type { StickinessBackendOptions };
 
 function tableOf(gateway: GatewayApi, backend: string | undefined, command: string): { name: string; store: StickStore } {
   if (!backend) throw StickErrors.COMMAND_ARGS(command, 'backend=<name>');
@@ -145,10 +93,10 @@ function compileBackend(gateway: GatewayApi, be: BackendState, stores: Map<strin
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
-  core: '^0.1.0',
+  version: '0.1.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'Session persistence: cookie insert/rewrite/prefix and stick tables on any fetch, with a pluggable store.',
-  schema: { backend: { cookie: cookieSchema, stickTable: stickTableSchema }, server: { cookie: serverCookieSchema } },
+  schema: { backend: backendOptions, server: serverOptions },
   register({ slots }) {
     slots.provide(STICK_STORE_SLOT, 'memory', memoryStoreProvider, { description: memoryStoreProvider.description });
     slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'stick show', showCommand, { description: showCommand.summary });

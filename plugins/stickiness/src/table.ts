@@ -1,15 +1,10 @@
 import { FETCH_SLOT, type BackendConfig, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
+import type { StickTableConfig } from './schema';
 import { StickErrors } from './errors';
 import type { StickStore } from './store';
 
 /** `stickTable:` on a backend, after validation (durations in ms). */
-export interface StickTableConfig {
-  key: string;
-  expire: number;
-  size: number;
-  store: string;
-  table?: string;
-}
+export type { StickTableConfig };
 
 /** Reads a stick key from an exchange; undefined when it has none. */
 export type StickKeyReader = (ex: Exchange) => string | undefined;

@@ -175,8 +175,8 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.4',
-  core: '^0.1.0',
+  version: '0.2.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   schema: keepAliveSchema,
   register({ slots }) {

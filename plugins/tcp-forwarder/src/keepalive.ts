@@ -1,5 +1,7 @@
 import type * as net from 'node:net';
-import { HAPROXY_DIRECTIVE_SLOT, durationSchema, haproxyDirectiveName, type HaproxyDirective, type JsonSchema, type SlotRegistry, type TcpExchange } from '@switchyard/sdk';
+import {
+  DurationOption, HAPROXY_DIRECTIVE_SLOT, Type, haproxyDirectiveName, type HaproxyDirective, type SlotRegistry, type StaticProperties, type TcpExchange,
+} from '@switchyard/sdk';
 
 /*
  * TCP keep-alive on the sessions this forwarder pipes (HAProxy's option tcpka / clitcpka /
@@ -7,17 +9,13 @@ import { HAPROXY_DIRECTIVE_SLOT, durationSchema, haproxyDirectiveName, type Hapr
  * firewalls and NAT that drop idle flows.
  */
 
-export interface TcpKeepAliveConfig {
-  /** SO_KEEPALIVE on this side's sockets. */
-  tcpKeepAlive?: boolean;
-  /** Idle time before the first probe (ms); unset: the system's (net.ipv4.tcp_keepalive_time). */
-  tcpKeepAliveIdle?: number;
-}
-
-const props = (side: string): Record<string, JsonSchema> => ({
-  tcpKeepAlive: { type: 'boolean', description: `TCP keep-alive on the ${side} sockets of TCP-mode sessions (HAProxy option ${side === 'client' ? 'clitcpka' : 'srvtcpka'}).` },
-  tcpKeepAliveIdle: durationSchema(`Idle time before the first keep-alive probe on the ${side} side (HAProxy ${side === 'client' ? 'clitcpka' : 'srvtcpka'}-idle). Default: the system's.`),
+const props = (side: string) => ({
+  tcpKeepAlive: Type.Boolean({ description: `TCP keep-alive on the ${side} sockets of TCP-mode sessions (HAProxy option ${side === 'client' ? 'clitcpka' : 'srvtcpka'}).` }),
+  tcpKeepAliveIdle: DurationOption(`Idle time before the first keep-alive probe on the ${side} side (HAProxy ${side === 'client' ? 'clitcpka' : 'srvtcpka'}-idle). Default: the system's.`),
 });
+
+/** A frontend's or backend's keep-alive options: `tcpKeepAliveIdle` in ms (unset: the system's net.ipv4.tcp_keepalive_time). */
+export type TcpKeepAliveConfig = StaticProperties<ReturnType<typeof props>>;
 
 export const keepAliveSchema = { frontend: props('client'), backend: props('server') };
 
