@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import {
-  HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Connection, type Exchange, type FetchValue, type GatewayApi, type JsonSchema,
+  HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Exchange, type FetchValue, type GatewayApi, type JsonSchema,
 } from '@switchyard/sdk';
 import { ACL_COMPILER, type AclCompiler } from '@switchyard/plugin-acl';
 import { HEALTH_CHECK_SLOT } from '@switchyard/plugin-health-check';
@@ -294,27 +294,17 @@ export const plugin = definePlugin({
     gateway.onStop(() => {
       for (const p of pools) p.stop();
     });
-    const sessionEngines = [...all.values()].some((f) => f.engines.some((e) => e.events.has('on-client-session')));
-    if (sessionEngines) {
-      gateway.hooks.accept.tapPromise({ name: NAME, stage: Stage.SECURITY - 1 }, async (conn: Connection) => {
-        const f = byFrontend.get(conn.frontend);
-        if (!f) return undefined;
-        // A connection-only view for the fetches (src, dst_port…); its sess variables stay on the connection.
-        const view = { kind: 'tcp', connection: conn, frontend: conn.frontend, clientAddress: conn.remoteAddress, clientPort: conn.remotePort, vars: new Map(), buffered: [] } as unknown as Exchange;
-        for (const e of f.engines) {
-          const list = e.events.get('on-client-session');
-          if (list) await processEvent(e, list, view);
-        }
-        return undefined;
-      });
-    }
     gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.SECURITY - 1 }, async (ex: Exchange) => {
       const f = byFrontend.get(ex.frontend);
       if (!f) return undefined;
       const sess = ex.connection.data.get(SESS) as Map<string, unknown> | undefined;
       if (sess) for (const [k, v] of sess) ex.vars.set(k, v);
+      // HAProxy 2.6 starts a stream, and so fires on-client-session, for each HTTP request
+      // (measured beside it: one NOTIFY per request on a keep-alive connection, txn variables kept).
       const ev: SpoeEvent = ex.kind === 'http' ? 'on-frontend-http-request' : 'on-frontend-tcp-request';
       for (const e of f.engines) {
+        const session = e.events.get('on-client-session');
+        if (session) await processEvent(e, session, ex);
         const list = e.events.get(ev);
         if (list) await processEvent(e, list, ex);
       }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { Gateway, loadConfig } from '@switchyard/core';
 import { freePort, haveHaproxy, startAgent, startHaproxy, startRecorder, writeConfigs, type Agent, type Recorder } from './helpers';
 
@@ -102,6 +102,32 @@ withHaproxy('SPOE: the same agent, config and requests through HAProxy 2.6 and S
       }
     }
     expect(results.haproxy).toEqual({ status: 200, seen: [{ path: '/slow?score=2', ipScore: '', seenIp: '', tag: 'm-GET', err: '1' }] });
+    expect(results.switchyard).toEqual(results.haproxy);
+  }, 60_000);
+
+  it('on-client-session: HAProxy 2.6 fires it for each HTTP request of a keep-alive connection, txn variables included', async () => {
+    const results: Record<string, unknown> = {};
+    for (const which of ['haproxy', 'switchyard'] as const) {
+      const front = await freePort();
+      const { cfg } = writeConfigs(dir, { front, upstream: up.port, agent: agent.port, session: true });
+      up.seen.length = 0;
+      agent.events.length = 0;
+      const proxy = which === 'haproxy' ? await startHaproxy(cfg, front) : await startSwitchyard(cfg);
+      const pool = new Pool(`http://127.0.0.1:${front}`, { connections: 1 });
+      try {
+        for (const p of ['/one', '/two', '/three']) {
+          const res = await pool.request({ path: p, method: 'GET' });
+          await res.body.text();
+        }
+        results[which] = { seen: [...up.seen], notifies: agent.notifies().filter((n) => n[0]?.name === 'check-client') };
+      } finally {
+        await pool.close();
+        await proxy.stop();
+      }
+    }
+    const one = [{ name: 'check-client', args: [{ name: 'ip', type: 'ipv4', value: '127.0.0.1' }] }];
+    expect((results.haproxy as { notifies: unknown[] }).notifies).toEqual([one, one, one]);
+    expect((results.haproxy as { seen: Array<{ ipScore: string }> }).seen.map((x) => x.ipScore)).toEqual(['0', '0', '0']);
     expect(results.switchyard).toEqual(results.haproxy);
   }, 60_000);
 

@@ -97,7 +97,7 @@ export async function startHaproxy(file: string, port: number): Promise<{ stop()
 export { freePort };
 
 /** The haproxy.cfg and SPOE file of the differential tests. */
-export function writeConfigs(dir: string, p: { front: number; upstream: number; agent: number; extraAgent?: string }): { cfg: string; spoe: string } {
+export function writeConfigs(dir: string, p: { front: number; upstream: number; agent: number; extraAgent?: string; session?: boolean }): { cfg: string; spoe: string } {
   const spoe = path.join(dir, 'spoe.conf');
   fs.writeFileSync(spoe, [
     '[myspoe]',
@@ -113,8 +113,7 @@ export function writeConfigs(dir: string, p: { front: number; upstream: number; 
     '    use-backend agents',
     '',
     'spoe-message check-client',
-    '    args ip=src path=url',
-    '    event on-frontend-http-request',
+    ...(p.session ? ['    args ip=src', '    event on-client-session'] : ['    args ip=src path=url', '    event on-frontend-http-request']),
     '',
     'spoe-group tagging',
     '    messages tag-request',

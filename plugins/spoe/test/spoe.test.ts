@@ -165,7 +165,7 @@ describe('SPOE from native YAML, and option spop-check', () => {
         }
       };
       await until('a HELLO with healthcheck=true', () => own.events.some((e) => (e.hello as Record<string, unknown> | undefined)?.healthcheck === true));
-      expect(s.health).toBe('up');
+      await until('up', () => s.health === 'up');
       await own.stop();
       await until('down', () => s.health === 'down');
     } finally {
