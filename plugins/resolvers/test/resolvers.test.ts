@@ -316,4 +316,31 @@ withDns('resolvers: SRV labels fill servers with the records\' targets, ports an
       await gw.stop();
     }
   });
+
+  it('haproxy.cfg: server-template on an SRV label (no port) fills from the records', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swy-resolvers-srv-'));
+    const front = await freePort();
+    const file = path.join(dir, 'haproxy.cfg');
+    fs.writeFileSync(file, [
+      'resolvers mydns', `  nameserver dns1 ${dns.address}`, '  timeout resolve 100ms', '  timeout retry 100ms',
+      'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s',
+      'frontend web', `  bind 127.0.0.1:${front}`, '  default_backend app',
+      'backend app', '  server-template web 3 _http._tcp.app.test resolvers mydns init-addr none resolve-prefer ipv4', '',
+    ].join('\n'));
+    const { loadConfig, Gateway } = await import('@switchyard/core');
+    const pino = (await import('pino')).default;
+    const logger = pino({ level: 'warn' }, { write: () => undefined } as unknown as NodeJS.WritableStream);
+    const gw = await Gateway.start(loadConfig({ file }, { logger }), { logger });
+    try {
+      const list = gw.backends.get('app')!.servers;
+      await until('two records taken', () => list.filter((s) => s.admin === 'ready').length === 2);
+      expect(list.map((s) => `${s.name} ${s.admin} ${s.host}:${s.port}`).sort()).toEqual([`web1 ready 127.0.0.2:${a.port}`, `web2 ready 127.0.0.3:${b.port}`, 'web3 maint _http._tcp.app.test:1']);
+      const res = await request(`http://127.0.0.1:${front}/`);
+      await res.body.text();
+      expect(res.statusCode).toBe(200);
+    } finally {
+      await gw.stop(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,9 +7,12 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const name = w[1];
   const addr = w[2] === undefined ? undefined : expandAddress(w[2], ad.env);
   if (!name || !addr) return ad.problem(d.line, w.join(' '), 'server needs a name and an address');
-  const m = /^(?:ipv4@|ipv6@)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
+  // An SRV label (`_http._tcp.name`) resolved at run time takes its port from the records
+  // (@switchyard/plugin-resolvers); the model's address needs one: 1 stands in until then.
+  const srvLabel = /^_[^:\s]+$/.test(addr) && [...ctx.defaultServer.map((x) => x.words), w].some((ws) => ws.includes('resolvers'));
+  const m = srvLabel ? [addr, addr, '1'] : /^(?:ipv4@|ipv6@)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
   if (!m) return ad.problem(d.line, w.join(' '), `server address "${addr}" needs a port (ports taken from the client, ranges and unix sockets are not supported)`);
-  const server: Obj = { name, address: addr.replace(/^ipv[46]@/, '') };
+  const server: Obj = { name, address: srvLabel ? `${addr}:1` : addr.replace(/^ipv[46]@/, '') };
   const check: Obj = {};
   let checked = false;
   let agent: Obj | undefined;
