@@ -4,25 +4,14 @@ import * as path from 'node:path';
 import { AUTH_METHOD, AUTH_USER, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
 import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { ApiKeyErrors } from './errors';
+import { apiKeySchema, defaultApiKeySchema, keySetsSchema, type ApiKeyConfig, type KeySetConfig } from './schema';
 
 export { ApiKeyErrors } from './errors';
 export const NAME = '@switchyard/plugin-api-key';
 /** `exchange.vars` key of the name of the key that let the request in. */
 export const KEY_NAME_VAR = 'apikey.name';
 
-export interface KeySetConfig {
-  keys: Array<{ name: string; sha256: string }>;
-  file?: string;
-}
-
-export interface ApiKeyConfig {
-  keySet: string;
-  header?: string;
-  queryParam?: string;
-  forwardKey: boolean;
-  if?: string;
-  unless?: string;
-}
+export type { ApiKeyConfig, KeySetConfig };
 
 interface Guard {
   readonly frontend: string;
@@ -136,55 +125,13 @@ function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: st
   return compileRuleCondition(gateway, frontend, rule, where, () => ApiKeyErrors.NO_ACL(where));
 }
 
-const keySetsSchema: JsonSchema = {
-  type: 'object',
-  default: {},
-  description: 'Named API key sets. Keys are stored as SHA-256 hashes (hex), never in clear.',
-  additionalProperties: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      keys: {
-        type: 'array',
-        default: [],
-        description: 'Keys: a name (shown in logs) and the SHA-256 of the key in hex (`echo -n KEY | sha256sum`).',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'sha256'],
-          properties: {
-            name: { type: 'string', minLength: 1, pattern: '^[^\\r\\n\\u0000]*$', description: 'Name of the key holder, for logs and the api_key_name fetch.' },
-            sha256: { type: 'string', description: 'SHA-256 of the key, 64 hex digits.' },
-          },
-        },
-      },
-      file: { type: 'string', description: 'File of `<name> <sha256 hex>` lines (# comments), relative to the config file; read at load.' },
-    },
-  },
-};
-
-const apiKeySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['keySet'],
-  description: 'Require an API key from a key set: 401 without a key, 403 with an unknown one.',
-  properties: {
-    keySet: { type: 'string', description: 'Name of a key set under `apiKeys`.' },
-    header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'x-api-key', description: 'Request header holding the key.' },
-    queryParam: { type: 'string', minLength: 1, description: 'Query parameter holding the key (looked at when the header is absent). Off by default: URLs end up in logs.' },
-    forwardKey: { type: 'boolean', default: false, description: 'Send the key (header and query parameter) on to the server; removed by default.' },
-    if: { type: 'string', description: 'Require a key only when this ACL condition holds (needs plugin-acl).' },
-    unless: { type: 'string', description: 'Require a key unless this ACL condition holds (needs plugin-acl).' },
-  },
-};
-
-export const plugin = definePlugin<Record<string, KeySetConfig>>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
-  core: '^0.1.0',
+  version: '0.1.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'API keys in a header or query parameter, stored as SHA-256 hashes, named for logs.',
   configKey: 'apiKeys',
-  schema: { config: keySetsSchema, frontend: { apiKey: apiKeySchema }, defaults: { apiKey: { ...apiKeySchema, description: 'apiKey for every http frontend that has none of its own.' } } },
+  schema: { config: keySetsSchema, frontend: { apiKey: apiKeySchema }, defaults: { apiKey: defaultApiKeySchema } },
   register({ slots }) {
     const state = new ApiKeyState();
     slots.provide(STATE_SLOT, 'default', state, { description: 'API key guards shared with the api_key_name fetch.' });

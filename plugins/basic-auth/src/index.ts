@@ -4,6 +4,7 @@ import {
 } from '@switchyard/sdk';
 import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { BasicAuthErrors } from './errors';
+import { basicAuthSchema, defaultBasicAuthSchema, userlistsSchema, type BasicAuthConfig, type UserlistsConfig } from './schema';
 import { Userlist, parseBasic, type UserEntry, type UserlistConfig } from './userlist';
 
 export { BasicAuthErrors } from './errors';
@@ -17,18 +18,7 @@ export const USER_VAR = AUTH_USER.id;
 /** Key in `exchange.vars` saying which auth plugin let the request in. */
 export const METHOD_VAR = AUTH_METHOD.id;
 
-export interface BasicAuthConfig {
-  userlist: string;
-  realm: string;
-  groups?: string[];
-  forwardCredentials: boolean;
-  if?: string;
-  unless?: string;
-}
-
-export interface UserlistsConfig {
-  [name: string]: UserlistConfig;
-}
+export type { BasicAuthConfig, UserlistsConfig };
 
 /** A userlist named by a fetch, bound once the config is applied. */
 interface ListCell {
@@ -174,62 +164,16 @@ interface FrontendGuard {
   readonly condition: ((ex: Exchange) => boolean) | null;
 }
 
-const userSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'A user: exactly one of password (a crypt(3) hash) or insecurePassword.',
-  properties: {
-    password: { type: 'string', description: 'crypt(3) hash: bcrypt ($2a$/$2b$/$2y$), SHA-256-crypt ($5$) or SHA-512-crypt ($6$), e.g. from `mkpasswd -m sha-512` or `openssl passwd -6`.' },
-    insecurePassword: { type: 'string', description: 'The password in clear (HAProxy\'s insecure-password). For tests and local setups.' },
-    groups: { type: 'array', items: { type: 'string' }, default: [], description: 'Groups the user belongs to (declared under groups).' },
-  },
-};
-
-const userlistsSchema: JsonSchema = {
-  type: 'object',
-  default: {},
-  description: 'HAProxy-style userlists by name, for basicAuth and the http_auth / http_auth_group fetches.',
-  additionalProperties: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['users'],
-    properties: {
-      groups: {
-        type: 'object',
-        default: {},
-        description: 'Group name → member user names (members may also be given per user).',
-        additionalProperties: { type: 'array', items: { type: 'string' } },
-      },
-      users: { type: 'object', description: 'User name → password and groups.', additionalProperties: userSchema },
-    },
-  },
-};
-
-const basicAuthSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['userlist'],
-  description: 'Ask for HTTP basic credentials valid in a userlist (401 with WWW-Authenticate otherwise).',
-  properties: {
-    userlist: { type: 'string', description: 'Name of a userlist under `userlists`.' },
-    realm: { type: 'string', default: 'Switchyard', pattern: '^[^"\\\\\\r\\n\\u0000]*$', description: 'Realm shown by browsers in the login prompt (no quotes, backslashes or line breaks).' },
-    groups: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Only members of one of these groups get in (403 for other valid users).' },
-    forwardCredentials: { type: 'boolean', default: false, description: 'Send the Authorization header on to the server (removed by default).' },
-    if: { type: 'string', description: 'Ask for credentials only when this ACL condition holds (needs plugin-acl).' },
-    unless: { type: 'string', description: 'Ask for credentials unless this ACL condition holds (needs plugin-acl).' },
-  },
-};
-
-export const plugin = definePlugin<UserlistsConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
-  core: '^0.1.0',
+  version: '0.1.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'HTTP basic auth against HAProxy-style userlists; http_auth / http_auth_group fetches.',
   configKey: 'userlists',
   schema: {
     config: userlistsSchema,
     frontend: { basicAuth: basicAuthSchema },
-    defaults: { basicAuth: { ...basicAuthSchema, description: 'basicAuth for every http frontend that has none of its own.' } },
+    defaults: { basicAuth: defaultBasicAuthSchema },
   },
   register({ slots }) {
     const state = new BasicAuthState();

@@ -2,22 +2,10 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
 import { BasicAuthErrors } from './errors';
+import type { UserConfig, UserlistConfig } from './schema';
 import { parseShaCrypt, shaCrypt, shaCryptAsync, type ShaCryptSetting } from './shacrypt';
 
-/** A userlist as written in config (`userlists.<name>`). */
-export interface UserlistConfig {
-  /** Group name → user names (HAProxy's `group <name> users a,b`). */
-  groups?: Record<string, string[]>;
-  users: Record<string, UserConfig>;
-}
-
-export interface UserConfig {
-  /** crypt(3) hash: bcrypt, `$5$` or `$6$`. */
-  password?: string;
-  /** The password itself (HAProxy's insecure-password). */
-  insecurePassword?: string;
-  groups?: string[];
-}
+export type { UserConfig, UserlistConfig };
 
 type Verifier =
   | { kind: 'plain'; digest: Buffer }

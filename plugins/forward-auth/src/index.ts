@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AUTH_METHOD, Stage, definePlugin, durationSchema, sizeSchema, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema } from '@switchyard/sdk';
+import { AUTH_METHOD, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange } from '@switchyard/sdk';
+import { defaultForwardAuthSchema, forwardAuthSchema, type ForwardAuthConfig } from './schema';
 import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
 import { LRUCache } from 'lru-cache';
 import { Agent, request, errors as undiciErrors } from 'undici';
@@ -8,18 +9,7 @@ import { ForwardAuthErrors } from './errors';
 export { ForwardAuthErrors } from './errors';
 export const NAME = '@switchyard/plugin-forward-auth';
 
-export interface ForwardAuthConfig {
-  url: string;
-  method?: string;
-  requestHeaders: string[];
-  responseHeaders: string[];
-  timeout: number;
-  maxBody: number;
-  cacheTtl: number;
-  cacheSize: number;
-  if?: string;
-  unless?: string;
-}
+export type { ForwardAuthConfig };
 
 /** A decision of the auth service, as replayed to later requests when cached. */
 type Decision =
@@ -117,37 +107,14 @@ function compileCondition(gateway: GatewayApi, frontend: string, rule: { if?: st
   return compileRuleCondition(gateway, frontend, rule, where, () => ForwardAuthErrors.NO_ACL(where));
 }
 
-const headerList = (description: string, dflt: string[]): JsonSchema => ({
-  type: 'array', items: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }, default: dflt, description,
-});
-
-const forwardAuthSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  description: 'Ask an external service about each request (like nginx auth_request / Traefik forwardAuth).',
-  properties: {
-    url: { type: 'string', pattern: '^https?://', description: 'URL of the auth service. It gets X-Forwarded-Method, X-Forwarded-Uri (and X-Original-URI), X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For and the requestHeaders.' },
-    method: { type: 'string', pattern: '^[A-Z]+$', description: 'Method of the sub-request; default the original request\'s method.' },
-    requestHeaders: headerList('Request headers sent to the auth service.', ['authorization', 'cookie']),
-    responseHeaders: headerList('Headers of a 2xx answer copied onto the request sent upstream (replacing client-sent ones of the same name).', []),
-    timeout: durationSchema('Time for the auth service to answer; past it the request fails closed with 504.', '5s'),
-    maxBody: sizeSchema('Largest refusal body relayed to the client (cut beyond).', '64kb'),
-    cacheTtl: durationSchema('Keep decisions this long for the same method, host, URI and request headers; 0 = no cache.', 0),
-    cacheSize: { type: 'integer', minimum: 1, default: 10000, description: 'Most decisions kept when cacheTtl > 0.' },
-    if: { type: 'string', description: 'Ask only when this ACL condition holds (needs plugin-acl).' },
-    unless: { type: 'string', description: 'Ask unless this ACL condition holds (needs plugin-acl).' },
-  },
-};
-
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
-  core: '^0.1.0',
+  version: '0.1.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'Forward authentication: a sub-request to an external service decides (2xx lets the request through).',
   schema: {
     frontend: { forwardAuth: forwardAuthSchema },
-    defaults: { forwardAuth: { ...forwardAuthSchema, description: 'forwardAuth for every http frontend that has none of its own.' } },
+    defaults: { forwardAuth: defaultForwardAuthSchema },
   },
   register({ slots }) {
     slots.provide(EXPLAIN_SLOT, 'forward-auth', {

@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
   AUTH_METHOD, AUTH_USER,
-  FETCH_SLOT, Stage, definePlugin, durationSchema, type Exchange, type FetchValue, type GatewayApi, type HttpExchange, type JsonSchema,
+  FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchValue, type GatewayApi, type HttpExchange,
 } from '@switchyard/sdk';
 import { EXPLAIN_SLOT, compileRuleCondition } from '@switchyard/plugin-acl';
+import { ALGORITHMS, defaultJwtAuthSchema, jwtAuthSchema, type JwtAuthConfig } from './schema';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { jose } from './jose';
 
@@ -21,29 +22,7 @@ export const CLAIMS_VAR = 'jwt.claims';
 export const USER_VAR = AUTH_USER.id;
 export const METHOD_VAR = AUTH_METHOD.id;
 
-const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
-
-export interface JwtAuthConfig {
-  algorithms: string[];
-  secret?: string;
-  secretFile?: string;
-  keyFile?: string;
-  jwksUrl?: string;
-  jwksCacheMaxAge: number;
-  jwksCooldown: number;
-  jwksTimeout: number;
-  issuer?: string | string[];
-  audience?: string | string[];
-  clockSkew: number;
-  requiredClaims: string[];
-  header: string;
-  scheme: string;
-  optional: boolean;
-  forwardToken: boolean;
-  claimHeaders: Record<string, string>;
-  if?: string;
-  unless?: string;
-}
+export type { JwtAuthConfig };
 
 type Outcome =
   | { ok: true; claims: JWTPayload }
@@ -162,47 +141,14 @@ function loadKey(cfg: JwtAuthConfig, where: string, baseDir: string, jwksSets: M
   }
 }
 
-const stringOrList = (description: string): JsonSchema => ({
-  description,
-  oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
-});
-
-const jwtAuthSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['algorithms'],
-  description: 'Require a JWT (bearer token) signed with an allowed algorithm by a configured key.',
-  properties: {
-    algorithms: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...ALGORITHMS] }, description: 'Algorithms accepted (the allow-list); a token signed otherwise is refused. Never mix HS* with public-key algorithms.' },
-    secret: { type: 'string', minLength: 1, description: 'Shared secret for HS256/384/512.' },
-    secretFile: { type: 'string', description: 'File holding the HS* shared secret (raw bytes), relative to the config file.' },
-    keyFile: { type: 'string', description: 'Public key: a PEM (SPKI) file, or a JSON JWK or JWKS file, relative to the config file.' },
-    jwksUrl: { type: 'string', pattern: '^https?://', description: 'URL of a JWKS. Keys are cached; a token with an unknown `kid` triggers a refresh (at most once per jwksCooldown).' },
-    jwksCacheMaxAge: durationSchema('How long fetched keys are used before the JWKS is fetched again.', '10m'),
-    jwksCooldown: durationSchema('Least time between two JWKS fetches (refresh on unknown kid is rate-limited by it).', '30s'),
-    jwksTimeout: durationSchema('Timeout of one JWKS fetch.', '5s'),
-    issuer: stringOrList('Accepted `iss` value(s).'),
-    audience: stringOrList('Accepted `aud` value(s): the token must name one of them.'),
-    clockSkew: durationSchema('Tolerance when checking exp and nbf.', '30s'),
-    requiredClaims: { type: 'array', items: { type: 'string' }, default: [], description: 'Claims that must be present (exp is always checked when present).' },
-    header: { type: 'string', default: 'authorization', description: 'Request header carrying the token (lower-case).' },
-    scheme: { type: 'string', default: 'Bearer', description: 'Scheme before the token in that header; empty when the header holds the bare token.' },
-    optional: { type: 'boolean', default: false, description: 'Let requests without a token through (an invalid token is still refused).' },
-    forwardToken: { type: 'boolean', default: false, description: 'Send the token header on to the server (removed by default).' },
-    claimHeaders: { type: 'object', default: {}, additionalProperties: { type: 'string' }, description: 'Upstream header name → claim (dotted path) to send it as, e.g. {X-User: sub}. Client-sent headers of these names are always removed.' },
-    if: { type: 'string', description: 'Require the token only when this ACL condition holds (needs plugin-acl).' },
-    unless: { type: 'string', description: 'Require the token unless this ACL condition holds (needs plugin-acl).' },
-  },
-};
-
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
-  core: '^0.1.0',
+  version: '0.1.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'JWT bearer authentication (jose): allow-listed algorithms, keys from files or JWKS, claims as fetches and headers.',
   schema: {
     frontend: { jwtAuth: jwtAuthSchema },
-    defaults: { jwtAuth: { ...jwtAuthSchema, description: 'jwtAuth for every http frontend that has none of its own.' } },
+    defaults: { jwtAuth: defaultJwtAuthSchema },
   },
   register({ slots }) {
     slots.provide(EXPLAIN_SLOT, 'jwt-auth', {

@@ -1,5 +1,6 @@
 import { Stage, definePlugin, type Exchange, type FrontendState, type GatewayApi, type HttpExchange, type RouteDecision } from '@switchyard/sdk';
 import { PROMETHEUS } from './contract';
+import { configSchema, frontendSchema, type FrontendMetricsConfig, type PrometheusConfig } from './schema';
 import { PrometheusErrors } from './errors';
 import { HaproxyMetrics } from './haproxy-metrics';
 import { timeHooks } from './hook-timing';
@@ -16,24 +17,7 @@ export { PROMETHEUS, type PrometheusService } from './contract';
 /** @deprecated PROMETHEUS's id (the string-keyed container); use the typed token PROMETHEUS. */
 export const PROMETHEUS_SERVICE = PROMETHEUS.id;
 
-export interface PrometheusConfig {
-  enabled: boolean;
-  listen: string;
-  path: string;
-  /** `native`: Switchyard's names; `haproxy`: HAProxy's exporter's names, labels and types. */
-  naming: 'native' | 'haproxy';
-  /** Default: `switchyard_` (native), `haproxy_` (haproxy). */
-  prefix?: string;
-  hookTiming: boolean;
-  serverHistograms: boolean;
-  processMetrics: boolean;
-}
-
-interface FrontendMetricsConfig {
-  path?: string;
-  if?: string;
-  unless?: string;
-}
+export type { PrometheusConfig };
 
 
 /** @switchyard/plugin-acl's compiler slot key, when that optional peer is installed (its contract entry, no plugin code). */
@@ -83,47 +67,14 @@ function serveOnFrontends(gateway: GatewayApi, metrics: GatewayMetrics): void {
   });
 }
 
-export const plugin = definePlugin<PrometheusConfig>({
+export const plugin = definePlugin({
   name: '@switchyard/plugin-prometheus',
-  version: '0.2.4',
-  core: '^0.1.3',
+  version: '0.2.5',
+  core: '>=0.1.3 <1.0.0',
   description: 'Prometheus /metrics (prom-client) per frontend, backend and server, and time spent per plugin per hook.',
   configKey: 'prometheus',
-  schema: {
-    config: {
-      type: 'object',
-      description: 'The Prometheus endpoint, on its own address.',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        enabled: { type: 'boolean', default: true, description: 'Serve the endpoint (metrics are collected either way).' },
-        listen: { type: 'string', default: '127.0.0.1:9101', description: 'host:port of the endpoint; port 0 picks a free port.' },
-        path: { type: 'string', pattern: '^/', default: '/metrics', description: 'Path of the endpoint.' },
-        naming: {
-          enum: ['native', 'haproxy'],
-          default: 'native',
-          description: '`native`: Switchyard\'s metric names (label `frontend`/`backend`/`server`). `haproxy`: the names, labels (`proxy`, `server`, `state`, `code`) and types of HAProxy\'s own exporter, so HAProxy dashboards and alerts work; Switchyard-only metrics (histograms, hook timing, process) keep the `switchyard_` prefix. The haproxy.cfg adapter sets `haproxy`.',
-        },
-        prefix: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', description: 'Prefix of every metric name. Default: `switchyard_`, or `haproxy_` for the HAProxy families with `naming: haproxy`.' },
-        hookTiming: { type: 'boolean', default: true, description: 'Time every plugin\'s taps per hook (`<prefix>hook_duration_seconds`).' },
-        serverHistograms: { type: 'boolean', default: true, description: 'A request-duration histogram per server too (one per frontend and backend always).' },
-        processMetrics: { type: 'boolean', default: true, description: 'prom-client\'s default process metrics (CPU, memory, event-loop lag, GC), with the prefix.' },
-      },
-    },
-    frontend: {
-      prometheus: {
-        type: 'object',
-        description: 'Also serve the metrics on this HTTP frontend (HAProxy `http-request use-service prometheus-exporter [if …]`): at `path`, and/or where the `if`/`unless` condition holds (ACL syntax, needs @switchyard/plugin-acl); `{}` answers every request of the frontend.',
-        additionalProperties: false,
-        properties: {
-          path: { type: 'string', pattern: '^/', description: 'Serve the metrics for requests to exactly this path.' },
-          if: { type: 'string', description: 'Serve the metrics when this condition is true.' },
-          unless: { type: 'string', description: 'Serve the metrics when this condition is false.' },
-        },
-      },
-    },
-  },
-  apply(gateway: GatewayApi, config: PrometheusConfig) {
+  schema: { config: configSchema, frontend: { prometheus: frontendSchema } },
+  apply(gateway, config) {
     const haproxy = config.naming === 'haproxy';
     // With HAProxy naming, Switchyard-only families keep their own prefix: nothing pretends to be HAProxy's.
     const metrics = new GatewayMetrics(gateway, { ...config, prefix: haproxy ? 'switchyard_' : config.prefix ?? 'switchyard_', families: !haproxy });

@@ -1,8 +1,9 @@
-import { definePlugin, durationSchema, Stage, type Exchange, type FrontendState, type GatewayApi, type RouteDecision } from '@switchyard/sdk';
+import { definePlugin, Stage, type Exchange, type FrontendState, type GatewayApi, type RouteDecision } from '@switchyard/sdk';
 import { StatsCollector } from './collector';
 import { STATS, type StatsService } from './contract';
+import { configSchema, frontendSchema, type FrontendStatsConfig, type StatsConfig } from './schema';
 import { StatsErrors } from './errors';
-import { StatsServer, type StatsConfig } from './server';
+import { StatsServer } from './server';
 
 export { StatsCollector, serverStatus, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, FAILED_ATTEMPTS_VAR, countRedispatches } from './collector';
 export { LatencyWindow } from './latency';
@@ -36,71 +37,21 @@ function adminCondition(gateway: GatewayApi, frontend: string, rule: { if?: stri
   return c ? (ex) => c.test(ex) : () => true;
 }
 
-interface RawStatsConfig extends Omit<StatsConfig, 'historySeconds'> {
-  history: number;
-}
 
-export const plugin = definePlugin<RawStatsConfig>({
+export const plugin = definePlugin({
   name: '@switchyard/plugin-stats',
-  version: '0.2.4',
-  core: '^0.1.3',
+  version: '0.2.5',
+  core: '>=0.1.3 <1.0.0',
   description: 'Live statistics page (HTML with SSE and charts, ;csv, ;json) on its own address.',
   configKey: 'stats',
-  schema: {
-    config: {
-      type: 'object',
-      description: 'The stats page (HAProxy `stats uri`), served on its own address.',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        enabled: { type: 'boolean', default: true, description: 'Serve the page (the collector runs either way).' },
-        listen: { type: 'string', default: '127.0.0.1:8404', description: 'host:port the page listens on; port 0 picks a free port.' },
-        path: { type: 'string', pattern: '^/[^;?#\\s]*$', default: '/stats', description: 'Path of the page; `;csv`, `;json` and `;events` are appended to it.' },
-        title: { type: 'string', default: 'Switchyard statistics', description: 'Title shown on the page.' },
-        auth: {
-          type: 'object',
-          description: 'Basic authentication for the page and its data (HAProxy `stats auth`).',
-          additionalProperties: false,
-          required: ['username', 'password'],
-          properties: {
-            username: { type: 'string', minLength: 1, description: 'User name.' },
-            password: { type: 'string', minLength: 1, description: 'Password (compared in constant time).' },
-            realm: { type: 'string', default: 'Switchyard statistics', description: 'Realm shown by the browser.' },
-          },
-        },
-        history: durationSchema('How much per-second history the charts keep.', '5m'),
-        latencyWindow: { type: 'integer', minimum: 8, maximum: 65536, default: 512, description: 'p50/p99 are over this many latest exchanges per frontend, backend and server.' },
-        admin: { type: 'boolean', default: false, description: 'Admin actions on the page served on `listen` (HAProxy `stats admin`): set a server to ready / drain / maint and its weight, through the same server state API as the runtime API. Needs `auth`.' },
-      },
-    },
-    frontend: {
-      stats: {
-        type: 'object',
-        description: 'Also serve the stats page on this HTTP frontend at `path` (HAProxy `stats uri` in a frontend), with `stats.auth`.',
-        additionalProperties: false,
-        required: ['path'],
-        properties: {
-          path: { type: 'string', pattern: '^/[^;?#\\s]*$', description: 'Path of the page on this frontend; `;csv`, `;json`, `;events` are appended.' },
-          admin: {
-            type: 'object',
-            additionalProperties: false,
-            description: 'Admin actions on this frontend\'s page (HAProxy `stats admin if <cond>`), for requests where the condition holds (none: always). Needs `stats.auth`; conditions need @switchyard/plugin-acl.',
-            properties: {
-              if: { type: 'string', description: 'Allow admin actions when this condition is true.' },
-              unless: { type: 'string', description: 'Allow admin actions when this condition is false.' },
-            },
-          },
-        },
-      },
-    },
-  },
-  apply(gateway: GatewayApi, raw: RawStatsConfig) {
+  schema: { config: configSchema, frontend: { stats: frontendSchema } },
+  apply(gateway, raw) {
     const config: StatsConfig = { ...raw, historySeconds: Math.max(10, Math.round(raw.history / 1000)) };
     const collector = new StatsCollector(gateway, { latencyWindow: config.latencyWindow, historySeconds: config.historySeconds });
     collector.tap();
     const onFrontends = new Map<FrontendState, { path: string; admin: ((ex: Exchange) => boolean) | null }>();
     for (const fe of gateway.frontends.values()) {
-      const fs = fe.config.stats as { path: string; admin?: { if?: string; unless?: string } } | undefined;
+      const fs = fe.config.stats as FrontendStatsConfig | undefined;
       if (!fs || fe.mode !== 'http') continue;
       let admin: ((ex: Exchange) => boolean) | null = null;
       if (fs.admin) {

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { endConnections, type GatewayApi, type Logger, type PluginListener } from '@switchyard/sdk';
+import type { StatsConfig } from './schema';
 import type { StatsCollector } from './collector';
 import { toCsv } from './csv';
 import { StatsErrors } from './errors';
@@ -11,18 +12,7 @@ import { renderPage, renderTables, type AdminForms } from './page';
 /** Bytes an SSE client may leave unread before it is dropped. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export interface StatsConfig {
-  enabled: boolean;
-  /** `host:port` the stats page listens on. */
-  listen: string;
-  path: string;
-  title: string;
-  auth?: { username: string; password: string; realm: string };
-  historySeconds: number;
-  latencyWindow: number;
-  /** Admin actions on the page's own listener (needs `auth`). */
-  admin: boolean;
-}
+export type { StatsConfig };
 
 /** What one request to the page may do. */
 export interface ServeContext {
