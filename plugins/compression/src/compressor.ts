@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 import Negotiator from 'negotiator';
+import { haproxyDecision, haproxyRewrite, typePrefixes } from './haproxy-rules';
 import type { FrontendState, HttpExchange, ResponseHead } from '@switchyard/sdk';
 import type { CompressionConfig, Encoding } from './schema';
 
@@ -54,16 +55,20 @@ export class ResponseCompressor {
   readonly #types: TypeMatcher;
   readonly #frontends: ReadonlySet<FrontendState>;
   readonly #available: string[];
+  /** rules: haproxy — the `compression type` prefixes (null: every type). */
+  readonly #prefixes: string[] | null | undefined;
 
   constructor(config: CompressionConfig, frontends: ReadonlySet<FrontendState>) {
     this.#config = config;
     this.#types = new TypeMatcher(config.types);
     this.#frontends = frontends;
     this.#available = [...config.encodings];
+    this.#prefixes = config.rules === 'haproxy' ? (config.types.length === 0 ? null : typePrefixes(config.types)) : undefined;
   }
 
   respond(head: ResponseHead, ex: HttpExchange): ResponseHead {
     if (!this.#frontends.has(ex.frontend)) return head;
+    if (this.#prefixes !== undefined) return this.#haproxy(head, ex, this.#prefixes);
     const status = head.statusCode;
     if (status < 200 || status === 204 || status === 206 || status === 304) return head;
     const h = head.headers;
@@ -92,6 +97,16 @@ export class ResponseCompressor {
     const etag = first(h.etag);
     if (etag !== undefined && !etag.startsWith('W/')) h.etag = 'W/' + etag;
     head.transforms.push(stream);
+    return head;
+  }
+
+  #haproxy(head: ResponseHead, ex: HttpExchange, prefixes: string[] | null): ResponseHead {
+    const encoding = haproxyDecision(head, ex, this.#config.encodings, prefixes);
+    if (encoding === undefined) return head;
+    const length = first(head.headers['content-length']);
+    if (length !== undefined && Number(length) < this.#config.minSize) return head;
+    haproxyRewrite(head, encoding);
+    head.transforms.push(this.#stream(encoding, length === undefined ? undefined : Number(length)));
     return head;
   }
 

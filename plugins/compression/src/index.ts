@@ -10,7 +10,7 @@ export { DEFAULT_TYPES };
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.3',
+  version: '0.1.4',
   core: '>=0.1.2 <1.0.0',
   description: 'Streaming gzip, deflate and brotli response compression, negotiated from Accept-Encoding.',
   configKey: 'compression',

@@ -21,6 +21,11 @@ export const configSchema = Type.Object(
     minSize: SizeOption('Responses whose Content-Length is smaller are sent uncompressed (unknown lengths are compressed).', 1024),
     level: Type.Integer({ minimum: 1, maximum: 9, default: 6, description: 'gzip and deflate level: 1 fastest, 9 smallest.' }),
     brotliQuality: Type.Integer({ minimum: 0, maximum: 11, default: 4, description: 'brotli quality: 0 fastest, 11 smallest (4 suits on-the-fly compression).' }),
+    rules: Enum(['default', 'haproxy'], {
+      type: 'string',
+      default: 'default',
+      description: 'default: negotiated as above, Vary set whenever the type could be compressed; haproxy: HAProxy 2.6\'s choices (200–203 only, HTTP/1.1 requests, no multipart, types as Content-Type prefixes and an empty list for all, no malformed or repeated ETag, no old Mozilla/4 browsers, Vary only when compressing; what a haproxy.cfg adapts to).',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'Response compression.' },
 );

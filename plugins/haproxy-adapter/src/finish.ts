@@ -39,6 +39,10 @@ export function finish(ad: AdaptModel): void {
     (ad.config.backends as Record<string, Obj>)[name] = { mode, ...(balance !== undefined ? { balance } : {}), ...rest, servers };
   }
   // compression declared in a backend: enable it on the frontends that can reach it
+  if (ad.get(['compression']) !== undefined) {
+    // only the frontends whose own or reached backend's section asks for compression compress
+    for (const f of Object.values(ad.config.frontends as Record<string, Obj>)) if (f.compression === undefined && f.mode === 'http') f.compression = false;
+  }
   for (const b of ad.compressedBackends) {
     for (const [name, f] of Object.entries(ad.config.frontends as Record<string, Obj>)) {
       const rules = (f.useBackend as Obj[] | undefined) ?? [];

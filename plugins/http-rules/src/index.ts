@@ -1,3 +1,4 @@
+import { loadErrorFiles } from './errorfiles';
 import {
   Stage, definePlugin, durationSchema, sizeSchema, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
   type ResponseHead,
@@ -112,7 +113,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.4',
+  version: '0.2.5',
   core: '^0.1.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: {
@@ -212,6 +213,7 @@ export const plugin = definePlugin({
   apply(gateway) {
     const state = states.get(gateway);
     if (!state) return;
+    loadErrorFiles(gateway);
     const all = state.rules;
     const after = state.after;
     if (after.size > 0) {

@@ -1,3 +1,4 @@
+import { errorFileFor } from './errorfiles';
 import * as fs from 'node:fs';
 import { Transform } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -147,8 +148,13 @@ export function compileRequestRule(compiler: AclCompiler, frontend: string, rule
       const body = rule.body ?? page(status, DEFAULT_BODIES[status] ?? 'Request denied.');
       const headers: OutgoingHttpHeaders = { 'content-type': rule.contentType ?? (rule.body === undefined ? 'text/html' : 'text/plain'), 'cache-control': 'no-cache' };
       if (rule.contentType && BAD_VALUE.test(rule.contentType)) throw RuleErrors.BAD_HEADER(where, 'contentType contains CR, LF or NUL');
+      const custom = rule.body !== undefined;
       run = (ex) => {
-        ex.respond(status, body, headers);
+        // HAProxy: the proxy's errorfile for that status, when there is one
+        const file = custom ? undefined : errorFileFor(ex, status);
+        if (file === null) ex.abort();
+        else if (file !== undefined) ex.respond(file.status, file.body, file.headers);
+        else ex.respond(status, body, headers);
         return Verdict.Handled;
       };
       describe = `deny ${status}`;

@@ -108,6 +108,8 @@ export function compression(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       const bad = enc.filter((x) => !['gzip', 'deflate', 'br'].includes(x));
       if (bad.length > 0) return ad.problem(d.line, w.join(' '), `compression algo ${bad.join(', ')} is not supported (gzip, deflate, br)`);
       if (w.slice(2).some((x) => x === 'raw-deflate')) return;
+      // `algo identity` alone: HAProxy keeps the body as it is
+      if (enc.length === 0) return;
       ad.set(['compression', 'encodings'], enc, d.line);
       break;
     }
@@ -122,6 +124,11 @@ export function compression(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return ad.problem(d.line, w.join(' '), `compression ${w[1] ?? ''} is not supported (algo, type)`);
   }
   ctx.compression = true;
+  // HAProxy 2.6's choices (the compression plugin's rules: haproxy): no minimum size, every
+  // type unless `compression type` lists some, Vary only when compressing, 200–203 only…
+  ad.set(['compression', 'rules'], 'haproxy', d.line);
+  ad.set(['compression', 'minSize'], 0, d.line);
+  if (ad.get(['compression', 'types']) === undefined) ad.set(['compression', 'types'], [], d.line);
 }
 
 export function stats(ad: AdaptModel, d: Directive, ctx: Ctx): void {
