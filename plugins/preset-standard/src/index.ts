@@ -9,7 +9,7 @@ import { definePreset } from '@switchyard/sdk';
  */
 export const preset = definePreset({
   name: '@switchyard/preset-standard',
-  version: '0.2.9',
+  version: '0.2.10',
   description: 'Forwarders, balancing, failover, ACLs and rules, TLS, traffic shaping, auth, runtime API, haproxy.cfg adapter.',
   plugins: [
     '@switchyard/plugin-http-forwarder',
@@ -44,6 +44,7 @@ export const preset = definePreset({
     '@switchyard/plugin-haproxy-adapter',
     '@switchyard/plugin-resolvers',
     '@switchyard/plugin-spoe',
+    '@switchyard/plugin-peers',
   ],
 });
 

@@ -83,6 +83,7 @@ export const configSchema: JsonSchema = {
             },
           },
           peers: { type: 'string', description: 'The peers section (plugin-peers) that synchronises this table.' },
+          syncName: { type: 'string', minLength: 1, description: 'The name peers know the table by (default: name; a peers section\'s `table t` is `<section>/t` here and `t` on the wire).' },
         },
       },
     },

@@ -119,6 +119,8 @@ export interface StickTableConfig {
   store: Array<{ name: string; period?: number }>;
   /** The `peers` section that synchronises this table. */
   peers?: string;
+  /** The name peers know this table by (default: `name`; a peers section's `table t` is `peers/t` here, `t` on the wire). */
+  syncName?: string;
 }
 
 let nextPtr = 0x55d0_0000_1000;
