@@ -1,11 +1,12 @@
 import pino from 'pino';
 import { Stage, type Exchange, type GatewayApi, type Logger, type GatewayEvents } from '@switchyard/sdk';
+import type { AccessLogFormat } from './schema';
 import { bytesIn, bytesOut, compileFormat, HTTPLOG, TCPLOG, type LineContext } from './format';
 import type { Sink } from './sinks';
 
 const PLUGIN = '@switchyard/plugin-access-log';
 
-export type AccessLogFormat = 'auto' | 'httplog' | 'tcplog' | 'json' | 'custom';
+export type { AccessLogFormat };
 
 /** One JSON access-log record (format: json). */
 export interface AccessRecord {

@@ -1,5 +1,6 @@
 import { definePlugin, RUNTIME_COMMAND_SLOT, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
-import { AccessLog, type AccessLogFormat } from './access-log';
+import { AccessLog } from './access-log';
+import { configSchema, type AccessLogConfig } from './schema';
 import { AccessLogErrors } from './errors';
 import { StreamSink, SyslogSink, UnixSyslogSink, FACILITIES, type Sink } from './sinks';
 
@@ -11,14 +12,7 @@ export { AccessLogErrors } from './errors';
 /** Container token of a gateway's AccessLog. */
 export const ACCESS_LOG_SERVICE = 'switchyard.accessLog';
 
-export interface AccessLogConfig {
-  format: AccessLogFormat;
-  template?: string;
-  output: 'stdout' | 'stderr' | 'file' | 'syslog';
-  file?: string;
-  frontends?: string[];
-  syslog: { address: string; facility: string; tag: string; protocol: 'rfc3164' | 'rfc5424'; maxLength: number; hostname?: string };
-}
+export type { AccessLogConfig };
 
 function splitAddress(a: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(a);
@@ -37,45 +31,13 @@ const reopenCommand: RuntimeCommand = {
   },
 };
 
-export const plugin = definePlugin<AccessLogConfig>({
+export const plugin = definePlugin({
   name: '@switchyard/plugin-access-log',
-  version: '0.3.2',
-  core: '^0.1.0',
+  version: '0.3.3',
+  core: '>=0.1.2 <1.0.0',
   description: 'One access-log line per request or TCP session: JSON, HAProxy httplog/tcplog or a custom format; stdout, file or syslog.',
   configKey: 'accessLog',
-  schema: {
-    config: {
-      type: 'object',
-      description: 'The access log.',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        format: {
-          enum: ['auto', 'httplog', 'tcplog', 'json', 'custom'],
-          default: 'auto',
-          description: 'auto: httplog for HTTP exchanges and tcplog for TCP sessions; json: one pino JSON object per line; custom: `template`.',
-        },
-        template: { type: 'string', description: 'With format custom: a log-format with %-variables (HAProxy names: %ci %ST %Ta %{+Q}r ...) and %[fetch(arg)].' },
-        output: { enum: ['stdout', 'stderr', 'file', 'syslog'], default: 'stdout', description: 'Where lines go.' },
-        file: { type: 'string', description: 'With output file: the path (appended to; reopened on SIGUSR2).' },
-        frontends: { type: 'array', items: { type: 'string' }, description: 'Log only these frontends (default: all).' },
-        syslog: {
-          type: 'object',
-          description: 'With output syslog: where and how to send (UDP to host:port, or a local Unix datagram socket such as /dev/log).',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            address: { type: 'string', default: '127.0.0.1:514', description: 'host:port of the syslog server (UDP), or the absolute path of a local syslog socket (/dev/log), which is written with util-linux `logger` (HAProxy\'s local format, no host name).' },
-            facility: { enum: Object.keys(FACILITIES), default: 'local0', description: 'Syslog facility.' },
-            tag: { type: 'string', pattern: '^[!-~]{1,48}$', default: 'switchyard', description: 'Program name in each message.' },
-            protocol: { enum: ['rfc3164', 'rfc5424'], default: 'rfc3164', description: 'Message header format (HAProxy\'s default is rfc3164).' },
-            maxLength: { type: 'integer', minimum: 80, maximum: 65000, default: 1024, description: 'Longer messages are truncated.' },
-            hostname: { type: 'string', description: 'Host name in the header (default: the machine\'s).' },
-          },
-        },
-      },
-    },
-  },
+  schema: { config: configSchema },
   register({ slots }) {
     slots.provide(RUNTIME_COMMAND_SLOT, 'log reopen', reopenCommand, { description: reopenCommand.summary });
   },

@@ -1,6 +1,7 @@
 import {
-  definePlugin, durationSchema, RUNTIME_COMMAND_SLOT, sizeSchema, Stage, type FrontendState, type GatewayApi, type RuntimeCommand,
+  definePlugin, RUNTIME_COMMAND_SLOT, Stage, type FrontendState, type GatewayApi, type RuntimeCommand,
 } from '@switchyard/sdk';
+import { configSchema, frontendOptions } from './schema';
 import { CacheErrors } from './errors';
 import { HttpCache, type CacheCounters, type CacheStatus } from './http-cache';
 import { MemoryCacheStore } from './memory-store';
@@ -56,47 +57,13 @@ const statsCommand: RuntimeCommand = {
 
 const memoryStore: CacheStoreFactory = (options) => new MemoryCacheStore(options);
 
-export const plugin = definePlugin<CacheConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.4',
-  core: '^0.1.0',
+  version: '0.1.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'Shared HTTP cache (RFC 9111): hits answered at the route stage, responses stored while they stream.',
   configKey: 'cache',
-  schema: {
-    config: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      description: 'The shared HTTP cache.',
-      properties: {
-        store: { type: 'string', default: 'memory', description: 'Where objects live: a `cache.store` slot name (memory).' },
-        maxSize: sizeSchema('Total size of the stored objects; the least recently used are evicted past it.', '64mb'),
-        maxObjectSize: sizeSchema('Largest response body that is stored; bigger ones pass through uncached.', '1mb'),
-        statusHeader: {
-          type: 'string',
-          default: 'x-cache',
-          pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]*$",
-          description: 'Response header telling HIT, MISS, STALE or REVALIDATED; empty for none.',
-        },
-        lockTimeout: durationSchema('How long a miss waits for an identical request already on its way to the server (coalescing) before going itself.', '5s'),
-        heuristic: {
-          type: 'number',
-          minimum: 0,
-          maximum: 1,
-          default: 0.1,
-          description: 'Fraction of the time since Last-Modified used as freshness when a response states none (RFC 9111 §4.2.2).',
-        },
-        cacheSetCookie: {
-          type: 'boolean',
-          default: false,
-          description: 'Store responses that carry Set-Cookie (off: one client\'s cookie is never replayed to another).',
-        },
-      },
-    },
-    frontend: {
-      cache: { type: 'boolean', default: true, description: 'Use the HTTP cache for this frontend (HTTP mode only).' },
-    },
-  },
+  schema: { config: configSchema, frontend: frontendOptions },
   register({ slots }) {
     slots.provide<CacheStoreFactory>(CACHE_STORE_SLOT, 'memory', memoryStore, {
       description: 'Objects in this process, least recently used evicted past cache.maxSize.',

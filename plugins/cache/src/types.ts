@@ -56,19 +56,4 @@ export const CACHE_STORE_SLOT = defineSlot<CacheStoreFactory>('cache.store', {
   expected: 'a CacheStoreFactory (a function (options, gateway) => CacheStore)',
 });
 
-/** The plugin's config (`cache:` key), after validation (sizes in bytes, durations in ms). */
-export interface CacheConfig {
-  /** Name of the `cache.store` implementation. */
-  store: string;
-  maxSize: number;
-  maxObjectSize: number;
-  /** Response header that tells HIT / MISS / STALE / REVALIDATED; '' for none. */
-  statusHeader: string;
-  /** How long a miss waits for another client's identical in-flight request (coalescing). */
-  lockTimeout: number;
-  /** Fraction of (Date − Last-Modified) used as freshness when a response gives none (RFC 9111 §4.2.2). */
-  heuristic: number;
-  /** Cache responses that set cookies (off: a shared cache should not hand one client's cookie to another). */
-  cacheSetCookie: boolean;
-  [key: string]: unknown;
-}
+export type { CacheConfig } from './schema';

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayApi, HttpExchange, Logger, ServerState, SwitchyardError } from '@switchyard/sdk';
+import type { HttpForwarderOptions } from './schema';
 import * as path from 'node:path';
 import { isSwitchyardError } from '@switchyard/sdk';
 import { forwardError } from './errors';
@@ -11,17 +12,7 @@ import { UPSTREAM_DISPATCHER, upstreamTlsConnect, upstreamTlsOptions } from './u
 import { UpstreamPool, type UpstreamHandler, type UpstreamRequest } from './pool';
 import { latin1, requestHeaderList, requestHeaderObjectToList, responseHeaderList } from './headers';
 
-export interface HttpForwarderOptions {
-  /** Idle upstream keep-alive connections are closed after this long. */
-  keepAliveTimeout: number;
-  /** Upstream connections per server; 0 = as many as needed. */
-  connectionsPerServer: number;
-  /**
-   * Response bytes held for one client that reads slowly before the server's socket is
-   * paused (HAProxy's tune.bufsize idea). Never below the client socket's own 16 KiB.
-   */
-  bufferSize: number;
-}
+export type { HttpForwarderOptions };
 
 /**
  * Sends each HTTP exchange to its chosen server over a per-server pool of keep-alive

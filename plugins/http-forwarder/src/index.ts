@@ -1,40 +1,19 @@
-import { definePlugin, durationSchema, Stage } from '@switchyard/sdk';
+import { definePlugin, Stage } from '@switchyard/sdk';
 import { HttpForwarder, type HttpForwarderOptions } from './forwarder';
+import { configSchema } from './schema';
 
 export { HttpForwarder, type HttpForwarderOptions };
 export { getHttpForwarderHooks, type HttpForwarderHooks, type ForwardAttemptFailure, type AttemptFailureCause, type ReplayPlan } from './hooks';
 
 export const NAME = '@switchyard/plugin-http-forwarder';
 
-export const plugin = definePlugin<HttpForwarderOptions>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.3.3',
-  core: '^0.1.0',
+  version: '0.3.4',
+  core: '>=0.1.2 <1.0.0',
   description: 'Forwards HTTP exchanges and WebSocket upgrades to servers over keep-alive undici pools.',
   configKey: 'httpForwarder',
-  schema: {
-    config: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      description: 'How the HTTP forwarder talks to servers.',
-      properties: {
-        keepAliveTimeout: durationSchema('Idle upstream keep-alive connections are closed after this long.', '4s'),
-        bufferSize: {
-          type: 'integer',
-          minimum: 1024,
-          default: 16384,
-          description: 'Response bytes held in memory for one slowly reading client before the server is paused (HAProxy tune.bufsize; the client socket itself holds up to 16 KiB).',
-        },
-        connectionsPerServer: {
-          type: 'integer',
-          minimum: 0,
-          default: 0,
-          description: 'Upstream connections per server (0 = as many as needed; use server maxconn to queue).',
-        },
-      },
-    },
-  },
+  schema: { config: configSchema },
   apply(gateway, options) {
     const forwarder = new HttpForwarder(gateway, options, gateway.logger.child({ plugin: NAME }));
     gateway.hooks.forward.tap({ name: NAME, stage: Stage.FORWARDER }, (ex) => {

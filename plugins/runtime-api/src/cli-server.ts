@@ -7,28 +7,11 @@ import { RequestReader, type CliRequest } from './cli-protocol';
 import { RuntimeErrors } from './errors';
 import { CliError, findCliCommand, HAPROXY_CLI_COMMANDS } from './haproxy-commands';
 import { levelAtLeast, levelOf, LEVELS, type Level } from './levels';
+import type { CliSocketConfig } from './schema';
 import { commandTable, splitListen } from './server';
 
 /** One HAProxy CLI socket (`stats socket`): a unix socket, a TCP address or an inherited fd. */
-export interface CliSocketConfig {
-  /** Unix socket path (relative to the config file). */
-  path?: string;
-  /** TCP "host:port", ":port" or a port; a bare port listens on 127.0.0.1 only. */
-  address?: string;
-  /** An inherited, already bound socket (HAProxy's `stats socket fd@N`). */
-  fd?: number;
-  /** Highest level a client of this socket has (HAProxy's default: operator). */
-  level: Level;
-  /** File mode of the unix socket, octal ("600"). */
-  mode?: string;
-  /** Owner and group of the unix socket (names or numeric ids). */
-  user?: string | number;
-  group?: string | number;
-  /** TCP sockets: each connection must send `auth <token>` before any other command. */
-  token?: string;
-  /** Idle time an interactive (prompt) session is kept, ms. */
-  timeout: number;
-}
+export type { CliSocketConfig };
 
 export function describeCliSocket(c: Pick<CliSocketConfig, 'path' | 'address' | 'fd'>): string {
   if (c.path !== undefined) return `unix@${c.path}`;
@@ -92,7 +75,7 @@ export class CliSocketServer {
     } else if (c.fd !== undefined) {
       options = { fd: c.fd };
     } else {
-      const { host, port } = splitListen(c.address ?? '');
+      const { host, port } = splitListen(String(c.address ?? ''));
       options = { host, port };
     }
     // The core owns the socket: a reload hands it to the next generation without closing it.

@@ -1,7 +1,8 @@
-import { CLI_COMMAND_SLOT, definePlugin, durationSchema, type GatewayApi } from '@switchyard/sdk';
+import { CLI_COMMAND_SLOT, definePlugin, type GatewayApi } from '@switchyard/sdk';
+import { configSchema, type RuntimeApiConfig } from './schema';
 import { adminCommand } from './cli';
 import { provideHaproxyDirectives } from './haproxy';
-import { CliSocketServer, type CliSocketConfig } from './cli-server';
+import { CliSocketServer } from './cli-server';
 import { RuntimeErrors } from './errors';
 import { LEVELS, type Level } from './levels';
 import { RuntimeApiServer, splitListen, type ApiToken } from './server';
@@ -28,76 +29,20 @@ export interface RuntimeApiService {
   readonly socketsReady: Promise<string[]>;
 }
 
-export interface RuntimeApiConfig {
-  enabled: boolean;
-  listen: string;
-  token?: string;
-  tokens?: ApiToken[];
-  sockets: CliSocketConfig[];
-}
+export type { RuntimeApiConfig };
 
-const levelSchema = (dflt: Level, what: string) => ({ enum: [...LEVELS], default: dflt, description: what });
-
-const socketSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'One HAProxy CLI socket (HAProxy\'s `stats socket`): exactly one of path, address, fd.',
-  oneOf: [{ required: ['path'] }, { required: ['address'] }, { required: ['fd'] }],
-  properties: {
-    path: { type: 'string', minLength: 1, description: 'Unix socket path (relative to the config file); a stale socket file there is replaced.' },
-    address: {
-      type: ['string', 'integer'],
-      pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]*):(\\d{1,5})$|^(\\d{1,5})$',
-      description: 'TCP "host:port"; ":port" or a bare port listens on 127.0.0.1 only.',
-    },
-    fd: { type: 'integer', minimum: 0, description: 'An inherited, already bound socket (HAProxy\'s `stats socket fd@N`).' },
-    level: levelSchema('operator', 'Highest level a client of this socket has: user (show), operator (+ drain, maint, weight, health checks), admin (+ add/del server, maps, reload). HAProxy\'s default is operator.'),
-    mode: { type: 'string', pattern: '^[0-7]{3,4}$', default: '600', description: 'Unix socket file mode, octal.' },
-    user: { type: ['string', 'integer'], description: 'Owner of the unix socket (name or uid).' },
-    group: { type: ['string', 'integer'], description: 'Group of the unix socket (name or gid).' },
-    token: { type: 'string', minLength: 16, description: 'TCP sockets: every connection must send `auth <token>` first.' },
-    timeout: durationSchema('Idle time an interactive (prompt) session is kept (HAProxy `stats timeout`).', '10s'),
-  },
-};
-
-export const plugin = definePlugin<RuntimeApiConfig>({
+export const plugin = definePlugin({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.3.4',
-  core: '^0.1.3',
+  version: '0.3.5',
+  core: '>=0.1.3 <1.0.0',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',
-  schema: {
-    config: {
-      type: 'object',
-      description: 'The runtime API (HAProxy\'s stats socket, over HTTP). Off unless enabled.',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        enabled: { type: 'boolean', default: false, description: 'Serve the runtime API over HTTP (the CLI sockets do not need it).' },
-        listen: { type: 'string', default: '127.0.0.1:9999', description: 'host:port; keep it on a local address. Port 0 picks a free port.' },
-        token: { type: 'string', minLength: 16, description: 'Bearer token with level admin (at least 16 characters). Required when enabled, unless tokens are given.' },
-        tokens: {
-          type: 'array',
-          description: 'Bearer tokens, each with its level (user, operator, admin).',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['token', 'level'],
-            properties: { token: { type: 'string', minLength: 16, description: 'The bearer token.' }, level: levelSchema('user', 'What it may run.') },
-          },
-        },
-        sockets: { type: 'array', default: [], description: 'HAProxy CLI sockets (`stats socket`): socat, hatop and HAProxy tooling work on them unchanged.', items: socketSchema },
-      },
-      // validate and run refuse the same thing: an HTTP API without a token.
-      if: { required: ['enabled'], properties: { enabled: { const: true } }, not: { required: ['tokens'] } },
-      then: { required: ['token'] },
-    },
-  },
+  schema: { config: configSchema },
   register({ slots }) {
     slots.provide(CLI_COMMAND_SLOT, 'admin', adminCommand, { description: adminCommand.summary });
     provideHaproxyDirectives(slots);
   },
-  apply(gateway: GatewayApi, config: RuntimeApiConfig) {
+  apply(gateway, config) {
     const tokens: ApiToken[] = [...(config.token ? [{ token: config.token, level: 'admin' as Level }] : []), ...(config.tokens ?? [])];
     if (config.enabled && tokens.length === 0) throw RuntimeErrors.CONFIG('runtimeApi.enabled needs runtimeApi.token');
     const server = config.enabled ? new RuntimeApiServer(gateway, tokens, config.listen) : null;

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SecureContext } from 'node:tls';
-import { definePlugin, durationSchema, FETCH_SLOT, Stage, type BindConfig, type HttpExchange, type TlsBindConfig } from '@switchyard/sdk';
+import { definePlugin, FETCH_SLOT, Stage, type BindConfig, type HttpExchange } from '@switchyard/sdk';
+import { configSchema, serverTlsSchema, tlsOptions, type TlsPluginBindConfig, type TlsPluginConfig } from './schema';
 import { CertificateStore } from './certificates';
 import { TlsErrors } from './errors';
 import { TLS_FETCHES } from './fetches';
@@ -12,16 +13,7 @@ export { TLS_FETCHES } from './fetches';
 
 export const NAME = '@switchyard/plugin-tls';
 
-export interface TlsPluginConfig {
-  /** How often certificate files are checked for changes, ms; 0 turns reloading off. */
-  reloadInterval: number;
-}
-
-/** Extra `bind.tls` keys this plugin declares (the core honours strictSni/verify/ca/minVersion/ciphers/alpn). */
-export interface TlsPluginBindConfig extends TlsBindConfig {
-  certificates: string[];
-  clientCertHeaders: boolean;
-}
+export type { TlsPluginBindConfig, TlsPluginConfig };
 
 /** Headers sent to servers with the client certificate, and removed from what clients send. */
 export const CLIENT_CERT_HEADERS = Object.freeze({
@@ -52,64 +44,13 @@ function setClientCertHeaders(ex: HttpExchange): void {
   h[CLIENT_CERT_HEADERS.fingerprint] = headerSafe(c.fingerprint256);
 }
 
-const tlsSchema = {
-  certificates: {
-    type: 'array',
-    default: [],
-    items: { type: 'string' },
-    description:
-      'More certificates served by SNI: PEM files holding the chain and the key (or the key in a .key file beside), or directories of them. The bind\'s cert/key stays the default certificate.',
-  },
-  strictSni: { type: 'boolean', default: false, description: 'Refuse handshakes without SNI or for a name no certificate covers.' },
-  verify: { enum: ['none', 'optional', 'required'], default: 'none', description: 'Client certificates (mTLS): not asked, asked and checked, or required.' },
-  ca: { type: 'string', description: 'PEM CA bundle client certificates are verified against (needed with verify).' },
-  clientCertHeaders: {
-    type: 'boolean',
-    default: true,
-    description: 'With verify, send the client certificate\'s verification result, subject, issuer, serial and SHA-256 to servers as x-ssl-client-* headers (removing any the client sent).',
-  },
-  minVersion: { enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', description: 'Lowest TLS version accepted.' },
-  ciphers: { type: 'string', description: 'OpenSSL cipher list for TLS 1.2 (default: Mozilla intermediate, ECDHE + AEAD only).' },
-  alpn: {
-    type: 'array',
-    items: { type: 'string' },
-    description: 'ALPN protocols offered, in order (default h2, http/1.1 in HTTP mode). Leave out h2 to serve HTTP/1.1 only.',
-  },
-};
-
-export const plugin = definePlugin<TlsPluginConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
-  core: '^0.1.0',
+  version: '0.1.3',
+  core: '>=0.1.2 <1.0.0',
   description: 'Several certificates per TLS bind chosen by SNI (wildcards, strict SNI), reloaded when their files change; client certificates (mTLS) for ACLs and servers.',
   configKey: 'tls',
-  schema: {
-    config: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      description: 'Certificate handling shared by every TLS bind.',
-      properties: {
-        reloadInterval: durationSchema('How often certificate files and directories are checked for changes (0 = never).', '5s'),
-      },
-    },
-    tls: tlsSchema,
-    server: {
-      tls: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Speak TLS to this server (HTTP and TCP forwarders).',
-        properties: {
-          verify: { type: 'boolean', default: true, description: 'Verify the server certificate (against ca, else the system CAs) and its name.' },
-          ca: { type: 'string', description: 'PEM CA bundle to verify the server against.' },
-          sni: { type: 'string', description: 'Server name for SNI and the certificate check (default: the server host when it is a name).' },
-          alpn: { type: 'array', items: { type: 'string' }, description: 'ALPN protocols offered; include h2 to speak HTTP/2 to this server.' },
-          cert: { type: 'string', description: 'Client certificate (PEM chain) presented to the server.' },
-          key: { type: 'string', description: 'Key of the client certificate.' },
-        },
-      },
-    },
-  },
+  schema: { config: configSchema, tls: tlsOptions, server: { tls: serverTlsSchema } },
   register({ slots }) {
     // ssl_fc / ssl_fc_sni are also offered by the ACL plugin: whichever plugin is listed first keeps them.
     for (const [name, def] of Object.entries(TLS_FETCHES)) {
