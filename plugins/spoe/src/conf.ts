@@ -267,19 +267,24 @@ export function parseSpoeConf(text: string, engine: string | undefined): SpoeEng
   if (!agent) throw new SpoeConfError(1, engine === undefined ? 'no spoe-agent section' : `no spoe-agent section in scope [${engine}]`);
   if (!agent.useBackend) throw new SpoeConfError(agent.line, `spoe-agent ${agent.name} has no use-backend`);
   const a = agent as SpoeAgentConfig & { line: number };
-  for (const m of a.messages) if (!messages[m]) throw new SpoeConfError(a.line, `spoe-agent ${a.name}: message "${m}" is not defined`);
-  for (const g of a.groups) if (!groups[g]) throw new SpoeConfError(a.line, `spoe-agent ${a.name}: group "${g}" is not defined`);
+  checkEngine(a, messages, groups, (why) => new SpoeConfError(a.line, why));
+  const { line: _line, ...clean } = a;
+  return { engine: engine ?? a.name, agent: { ...clean, varPrefix: a.varPrefix ?? a.name }, messages, groups };
+}
+
+/** The cross-references of an engine: messages and groups the agent lists exist, a message is in one group at most, agent messages have an event. */
+export function checkEngine(a: SpoeAgentConfig, messages: Record<string, SpoeMessageConfig>, groups: Record<string, string[]>, err: (why: string) => Error): void {
+  for (const m of a.messages) if (!messages[m]) throw err(`spoe-agent ${a.name}: message "${m}" is not defined`);
+  for (const g of a.groups) if (!groups[g]) throw err(`spoe-agent ${a.name}: group "${g}" is not defined`);
   const owner = new Map<string, string>();
   for (const [g, list] of Object.entries(groups)) {
     for (const m of list) {
-      if (!messages[m]) throw new SpoeConfError(a.line, `spoe-group ${g}: message "${m}" is not defined`);
-      if (owner.has(m)) throw new SpoeConfError(a.line, `message "${m}" belongs to groups ${owner.get(m)} and ${g} (at most one)`);
+      if (!messages[m]) throw err(`spoe-group ${g}: message "${m}" is not defined`);
+      if (owner.has(m)) throw err(`message "${m}" belongs to groups ${owner.get(m)} and ${g} (at most one)`);
       owner.set(m, g);
     }
   }
   for (const m of a.messages) {
-    if (!messages[m]!.event) throw new SpoeConfError(a.line, `spoe-agent ${a.name}: message "${m}" has no event`);
+    if (!messages[m]!.event) throw err(`spoe-agent ${a.name}: message "${m}" has no event`);
   }
-  const { line: _line, ...clean } = a;
-  return { engine: engine ?? a.name, agent: { ...clean, varPrefix: a.varPrefix ?? a.name }, messages, groups };
 }

@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import {
-  HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, haproxyDirectiveName, type Exchange, type FetchValue, type GatewayApi, type JsonSchema,
+  HAPROXY_DIRECTIVE_SLOT, Stage, definePlugin, durationSchema, haproxyDirectiveName, type Exchange, type FetchValue, type GatewayApi, type JsonSchema,
 } from '@switchyard/sdk';
 import { ACL_COMPILER, type AclCompiler } from '@switchyard/plugin-acl';
 import { HEALTH_CHECK_SLOT } from '@switchyard/plugin-health-check';
 import { AgentPool, NotifyError, ERR_UNKNOWN } from './agent';
-import { parseSpoeConf, SpoeConfError, type SpoeEngineConfig, type SpoeEvent } from './conf';
+import { checkEngine, parseSpoeConf, SpoeConfError, type SpoeAgentConfig, type SpoeEngineConfig, type SpoeEvent, type SpoeMessageConfig } from './conf';
 import { SpoeErrors } from './errors';
 import { directives } from './haproxy';
 import { spopCheck } from './check';
@@ -22,16 +22,109 @@ export const NAME = '@switchyard/plugin-spoe';
 /** Events this plugin serves; the others are refused at load, naming the event. */
 const SERVED: ReadonlySet<SpoeEvent> = new Set(['on-client-session', 'on-frontend-http-request', 'on-frontend-tcp-request']);
 
+const varName = { type: 'string', pattern: '^[A-Za-z0-9_.]+$' };
 const engineSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['config'],
-  description: 'One SPOE engine (HAProxy filter spoe [engine <name>] config <file>).',
+  description: 'One SPOE engine (HAProxy filter spoe [engine <name>] config <file>): a SPOE file, or the same written here (agent, messages, groups).',
   properties: {
-    engine: { type: 'string', description: 'The [scope] of the SPOE file to use; without it the file has no scope and the agent\'s name is the engine\'s.' },
+    engine: { type: 'string', description: 'The [scope] of the SPOE file to use (without it the file has no scope); the engine\'s name, the agent\'s by default.' },
     config: { type: 'string', description: 'The SPOE configuration file (HAProxy\'s format: spoe-agent, spoe-message, spoe-group), relative to the config file.' },
+    agent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'useBackend'],
+      description: 'Without `config`: the spoe-agent section.',
+      properties: {
+        name: { type: 'string', description: 'The agent\'s name (the default engine name and var-prefix).' },
+        messages: { type: 'array', items: { type: 'string' }, default: [], description: 'Messages sent on their events.' },
+        groups: { type: 'array', items: { type: 'string' }, default: [], description: 'Groups spoeGroups rules may send.' },
+        varPrefix: { ...varName, description: 'Prefix between the scope and the name of the variables the agent sets (option var-prefix); the agent name by default.' },
+        useBackend: { type: 'string', description: 'The mode tcp backend whose servers are the agents.' },
+        timeouts: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'timeout hello / idle / processing (0 = none).',
+          properties: {
+            hello: durationSchema('Wait for the AGENT-HELLO.', 0),
+            idle: durationSchema('An idle connection to an agent is closed after this.', 0),
+            processing: durationSchema('Budget of one event or group: a connection, the NOTIFY, the ACK.', 0),
+          },
+        },
+        continueOnError: { type: 'boolean', default: false, description: 'After an error, keep sending the other events and groups of the request.' },
+        setOnError: { ...varName, description: 'txn.<prefix>.<name> gets the error code (1 timeout, 256+N SPOP status, 255 other).' },
+        setProcessTime: { ...varName, description: 'txn.<prefix>.<name> gets the last event\'s processing time (ms).' },
+        setTotalTime: { ...varName, description: 'txn.<prefix>.<name> gets the request\'s total SPOE time (ms).' },
+        forceSetVar: { type: 'boolean', default: false, description: 'Let the agent set any variable (also proc), not only names the config mentions.' },
+        registerVarNames: { type: 'array', items: varName, default: [], description: 'More variable names (without scope and prefix) the agent may set.' },
+        maxFrameSize: { type: 'integer', minimum: 256, maximum: 16380, default: 16380, description: 'Largest frame announced in HAPROXY-HELLO.' },
+        pipelining: { type: 'boolean', default: true, description: 'Offer pipelining (several NOTIFY in flight on one connection).' },
+      },
+    },
+    messages: {
+      type: 'object',
+      description: 'Without `config`: spoe-message sections by name.',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          args: { type: 'array', items: { type: 'string' }, default: [], description: 'Arguments, [name=]<sample>: "ip=src", "path=url".' },
+          event: { enum: ['on-client-session', 'on-server-session', 'on-frontend-tcp-request', 'on-backend-tcp-request', 'on-tcp-response', 'on-frontend-http-request', 'on-backend-http-request', 'on-http-response'], description: 'When the message is sent (messages listed by the agent).' },
+          if: { type: 'string', description: 'Send only when this ACL condition holds.' },
+          unless: { type: 'string', description: 'Send only when this ACL condition does not hold.' },
+        },
+      },
+    },
+    groups: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'Without `config`: spoe-group sections (name → messages).' },
   },
 };
+
+interface InlineEngine {
+  engine?: string;
+  config?: string;
+  agent?: Partial<Omit<SpoeAgentConfig, 'timeouts'>> & { name: string; useBackend: string; timeouts?: Partial<SpoeAgentConfig['timeouts']> };
+  messages?: Record<string, { args?: string[]; event?: SpoeEvent; if?: string; unless?: string }>;
+  groups?: Record<string, string[]>;
+}
+
+/** The engine written in the config instead of a SPOE file. */
+function inlineEngine(e: InlineEngine, fail: (why: string) => Error): SpoeEngineConfig {
+  const a = e.agent;
+  if (!a) throw fail('give either config (a SPOE file) or agent (with messages, groups)');
+  const agent: SpoeAgentConfig = {
+    name: a.name,
+    messages: a.messages ?? [],
+    groups: a.groups ?? [],
+    varPrefix: a.varPrefix ?? a.name,
+    timeouts: { hello: a.timeouts?.hello ?? 0, idle: a.timeouts?.idle ?? 0, processing: a.timeouts?.processing ?? 0 },
+    useBackend: a.useBackend,
+    continueOnError: a.continueOnError ?? false,
+    setOnError: a.setOnError,
+    setProcessTime: a.setProcessTime,
+    setTotalTime: a.setTotalTime,
+    forceSetVar: a.forceSetVar ?? false,
+    registerVarNames: a.registerVarNames ?? [],
+    maxFrameSize: a.maxFrameSize ?? 16380,
+    pipelining: a.pipelining ?? true,
+    async: false,
+  };
+  const messages: Record<string, SpoeMessageConfig> = {};
+  for (const [name, m] of Object.entries(e.messages ?? {})) {
+    messages[name] = {
+      args: (m.args ?? []).map((x) => {
+        const eq = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(x);
+        return eq ? { name: eq[1]!, expr: eq[2]! } : { name: '', expr: x };
+      }),
+      ...(m.event ? { event: m.event } : {}),
+      ...(m.if !== undefined ? { if: m.if } : {}),
+      ...(m.unless !== undefined ? { unless: m.unless } : {}),
+    };
+  }
+  const groups = e.groups ?? {};
+  checkEngine(agent, messages, groups, fail);
+  return { engine: e.engine ?? agent.name, agent, messages, groups };
+}
 
 const groupRuleSchema: JsonSchema = {
   type: 'object',
@@ -221,7 +314,7 @@ export const plugin = definePlugin({
     let compiler: AclCompiler | undefined;
     const registered = referencedNames(gateway.config);
     for (const [feName, fe] of Object.entries(gateway.config.frontends)) {
-      const list = (fe.spoe as Array<{ engine?: string; config: string }> | undefined) ?? [];
+      const list = (fe.spoe as InlineEngine[] | undefined) ?? [];
       const rules = (fe.spoeGroups as Array<{ engine: string; group: string; if?: string; unless?: string }> | undefined) ?? [];
       if (list.length === 0 && rules.length === 0) continue;
       compiler ??= gateway.slots.get(ACL_COMPILER, 'default')?.forGateway(gateway);
@@ -229,13 +322,18 @@ export const plugin = definePlugin({
       const engines: Engine[] = [];
       list.forEach((e, i) => {
         const where = ['frontends', feName, 'spoe', i];
-        const file = path.resolve(gateway.baseDir, e.config);
+        const file = e.config === undefined ? `frontends.${feName}.spoe[${i}]` : path.resolve(gateway.baseDir, e.config);
         let conf: SpoeEngineConfig;
-        try {
-          conf = parseSpoeConf(fs.readFileSync(file, 'utf8'), e.engine);
-        } catch (err) {
-          const line = err instanceof SpoeConfError ? `:${err.line}` : '';
-          throw SpoeErrors.BAD_CONFIG.with({ cause: err, location: gateway.locate([...where, 'config']) }, `${file}${line}`, (err as Error).message);
+        if (e.config === undefined) {
+          conf = inlineEngine(e, (why) => SpoeErrors.BAD_CONFIG.with({ location: gateway.locate([...where, 'agent']) }, file, why));
+        } else {
+          if (e.agent || e.messages || e.groups) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, 'give either config (a SPOE file) or agent/messages/groups, not both');
+          try {
+            conf = parseSpoeConf(fs.readFileSync(file, 'utf8'), e.engine);
+          } catch (err) {
+            const line = err instanceof SpoeConfError ? `:${err.line}` : '';
+            throw SpoeErrors.BAD_CONFIG.with({ cause: err, location: gateway.locate([...where, 'config']) }, `${file}${line}`, (err as Error).message);
+          }
         }
         if (engines.some((x) => x.conf.engine === conf.engine)) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, `engine "${conf.engine}" is declared twice on frontend ${feName}`);
         const be = gateway.config.backends[conf.agent.useBackend];

@@ -104,6 +104,53 @@ describe('SPOE from native YAML, and option spop-check', () => {
     }
   });
 
+  it('the engine written in YAML instead of a SPOE file works the same', async () => {
+    const gw = await startTestGateway({
+      frontends: {
+        web: {
+          bind: '127.0.0.1:0',
+          defaultBackend: 'app',
+          spoe: [{
+            engine: 'myspoe',
+            agent: { name: 'my-agent', messages: ['check-client'], groups: ['tagging'], varPrefix: 'myspoe', useBackend: 'agents', timeouts: { processing: '500ms' }, setOnError: 'err' },
+            messages: {
+              'check-client': { args: ['ip=src', 'path=url'], event: 'on-frontend-http-request' },
+              'tag-request': { args: ['method=method', 'path=url'] },
+            },
+            groups: { tagging: ['tag-request'] },
+          }],
+          spoeGroups: [{ engine: 'myspoe', group: 'tagging' }],
+          httpRequest: [
+            { action: 'deny', if: '{ var(sess.myspoe.ip_score) -m int gt 20 }' },
+            { action: 'set-header', name: 'x-ip-score', value: '%[var(sess.myspoe.ip_score)]' },
+            { action: 'set-header', name: 'x-seen-ip', value: '%[var(txn.myspoe.seen_ip)]' },
+            { action: 'set-header', name: 'x-tag', value: '%[var(txn.myspoe.tag)]' },
+            { action: 'set-header', name: 'x-spoe-error', value: '%[var(txn.myspoe.err)]' },
+          ],
+        },
+      },
+      backends: { app: { servers: [{ address: `127.0.0.1:${up.port}` }] }, agents: { mode: 'tcp', servers: [{ address: `127.0.0.1:${agent.port}` }] } },
+    });
+    try {
+      up.seen.length = 0;
+      for (const [p, want] of [['/i?score=2', 200], ['/i?score=22', 403], ['/slow?score=1', 200]] as const) {
+        const res = await request(gw.url(p), { reset: true });
+        await res.body.text();
+        expect([p, res.statusCode]).toEqual([p, want]);
+      }
+      expect(up.seen).toEqual([
+        { path: '/i?score=2', ipScore: '2', seenIp: '127.0.0.1', tag: 'm-GET', err: '' },
+        { path: '/slow?score=1', ipScore: '', seenIp: '', tag: '', err: '1' },
+      ]);
+    } finally {
+      await gw.stop();
+    }
+    await expect(startTestGateway({
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app', spoe: [{ agent: { name: 'a', useBackend: 'agents', messages: ['nope'] } }] } },
+      backends: { app: { servers: [{ address: `127.0.0.1:${up.port}` }] }, agents: { mode: 'tcp', servers: [{ address: `127.0.0.1:${agent.port}` }] } },
+    })).rejects.toThrow(/spoe-agent a: message "nope" is not defined.*SWY_ERR_SPOE_BAD_CONFIG/s);
+  });
+
   it('an unmentioned variable name is dropped, as HAProxy drops it', async () => {
     const { spoe } = writeConfigs(dir, { front: 1, upstream: up.port, agent: agent.port });
     const gw = await startTestGateway({
