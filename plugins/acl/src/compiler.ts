@@ -38,7 +38,9 @@ export const PREDEFINED_ACLS: Readonly<Record<string, string | null>> = Object.f
 const STOP_WORDS = new Set(['or', '||', 'and', '&&']);
 
 /** Named ACL definitions: one line, or several lines that are ORed (HAProxy's repeated `acl x`). */
-export type AclDefinitions = Record<string, string | string[]>;
+import type { AclDefinitions } from './schema';
+
+export type { AclDefinitions };
 
 interface NamedAcl {
   readonly name: string;

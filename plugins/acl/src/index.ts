@@ -4,6 +4,7 @@ import {
 import * as path from 'node:path';
 import { AclCompilerImpl, type AclDefinitions } from './compiler';
 import { AclErrors } from './errors';
+import { aclsSchema, defaultAclsSchema, routesSchema, useBackendSchema } from './schema';
 import { explainCommand } from './explain';
 import { FETCHES } from './fetches';
 import { CONVERTERS, MATCHERS } from './matchers';
@@ -69,60 +70,6 @@ function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   return compiler;
 }
 
-const conditionProps: Record<string, JsonSchema> = {
-  if: { type: 'string', description: 'Apply only when this condition is true (named ACLs, `!`, `and`/`or`, `{ inline acl }`).' },
-  unless: { type: 'string', description: 'Apply only when this condition is false.' },
-};
-
-const aclsSchema: JsonSchema = {
-  type: 'object',
-  description: 'Named ACLs: name → one ACL line (`path_beg /api /v2`), or a list of lines that are ORed.',
-  additionalProperties: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
-};
-
-const useBackendSchema: JsonSchema = {
-  type: 'array',
-  description: 'Backend choice in order: the first rule whose condition holds (and, for a map, whose key is found) wins; else routes, else defaultBackend.',
-  items: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      backend: { type: 'string', description: 'Backend to use.' },
-      map: {
-        type: 'object',
-        description: 'Look the backend up in a map (HAProxy map file) by a fetched key, e.g. host → backend.',
-        additionalProperties: false,
-        properties: {
-          key: { type: 'string', default: 'host', description: 'Fetch expression whose value is the key (`host`, `hdr(host),lower`, `path`).' },
-          file: { type: 'string', description: 'Map file: one `<key> <backend>` per line, `#` comments; relative to the config file.' },
-          entries: { type: 'object', additionalProperties: { type: 'string' }, description: 'Inline key → backend entries (after the file\'s).' },
-          match: { enum: ['str', 'beg', 'end', 'sub', 'dom', 'reg'], default: 'str', description: 'How a key matches an entry: str (exact, hashed), beg, end, sub, dom, reg (first match in file order).' },
-          ignoreCase: { type: 'boolean', default: true, description: 'Compare keys case-insensitively.' },
-          default: { type: 'string', description: 'Backend when no entry matches (otherwise the next rule is tried).' },
-        },
-      },
-      ...conditionProps,
-    },
-  },
-};
-
-const routesSchema: JsonSchema = {
-  type: 'array',
-  description: 'Plain routes (no ACLs needed): host and path prefix → backend. The most specific route wins: exact host, then *.wildcard, then any host; longer path first.',
-  items: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['backend'],
-    properties: {
-      host: { type: 'string', description: 'Exact host (`shop.example`), `*.example.com` for subdomains, or omitted/`*` for any host. Port is ignored.' },
-      path: { type: 'string', pattern: '^/', description: 'Path prefix on segment boundaries: `/api` matches /api and /api/x, not /apix.' },
-      methods: { type: 'array', items: { type: 'string' }, description: 'Only these methods (default: any).' },
-      backend: { type: 'string', description: 'Backend to use.' },
-      stripPrefix: { type: 'boolean', default: false, description: 'Remove the path prefix before forwarding (/api/users → /users).' },
-    },
-  },
-};
-
 /** Explain step for backend choice (useBackend, then routes). */
 const routingExplainer: ExplainStep = {
   stage: Stage.ROUTING,
@@ -165,12 +112,12 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.4',
-  core: '^0.1.0',
+  version: '0.2.5',
+  core: '>=0.1.2 <1.0.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
     frontend: { acls: aclsSchema, useBackend: useBackendSchema, routes: routesSchema },
-    defaults: { acls: { ...aclsSchema, description: 'Named ACLs every frontend has (a frontend\'s own ACL of the same name replaces it).' } },
+    defaults: { acls: defaultAclsSchema },
   },
   register({ slots }) {
     for (const [name, f] of Object.entries(FETCHES)) {

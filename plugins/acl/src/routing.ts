@@ -1,41 +1,12 @@
 import * as fs from 'node:fs';
 import type { Exchange, GatewayApi, HttpExchange } from '@switchyard/sdk';
+import type { MapConfig, RouteConfig, UseBackendRule } from './schema';
 import { AclErrors } from './errors';
 import { hostWithoutPort } from './fetches';
 import type { AclCompiler, CompiledCondition, CompiledFetch, RuleCondition } from './types';
 
 /** `useBackend` entry: a fixed backend, or a map from a fetched key to a backend. */
-export interface UseBackendRule extends RuleCondition {
-  backend?: string;
-  map?: MapConfig;
-}
-
-export interface MapConfig {
-  /** Fetch expression whose value is looked up (default `host`). */
-  key: string;
-  /** Map file: `key backend` per line, `#` comments (relative to the config file). */
-  file?: string;
-  /** Inline entries, key → backend (after the file's). */
-  entries?: Record<string, string>;
-  /** How keys match: str (exact, hashed), beg (prefix), end, sub, dom, reg. */
-  match: 'str' | 'beg' | 'end' | 'sub' | 'dom' | 'reg';
-  ignoreCase: boolean;
-  /** Backend when no key matches; without it, the next rule is tried. */
-  default?: string;
-}
-
-/** A plain route: host and path prefix → backend. */
-export interface RouteConfig {
-  /** Exact host, or `*.example.com` for any subdomain; omitted = any host. */
-  host?: string;
-  /** Path prefix on segment boundaries: `/api` matches `/api` and `/api/x`, not `/apix`. */
-  path?: string;
-  /** Methods it applies to; omitted = any. */
-  methods?: string[];
-  backend: string;
-  /** Remove the path prefix before forwarding (`/api/users` → `/users`). */
-  stripPrefix: boolean;
-}
+export type { MapConfig, RouteConfig, UseBackendRule };
 
 export interface CompiledUseBackend {
   readonly index: number;

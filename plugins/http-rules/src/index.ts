@@ -1,10 +1,11 @@
 import { loadErrorFiles } from './errorfiles';
 import {
-  Stage, definePlugin, durationSchema, sizeSchema, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+  Stage, definePlugin, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
   type ResponseHead,
 } from '@switchyard/sdk';
 import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
+import { backendOptions, frontendOptions } from './schema';
 import { provideHaproxyDirectives } from './haproxy';
 import {
   AFTER_RESPONSE_ACTIONS, REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
@@ -26,45 +27,6 @@ interface FrontendRules {
 }
 
 const states = new WeakMap<GatewayApi, { compiler: AclCompiler; rules: Map<string, FrontendRules>; after: Map<object, CompiledResponseRule[]>; backendRules: Map<string, { request: CompiledRequestRule[]; response: CompiledResponseRule[] }> }>();
-
-const ruleProps = (actions: ReadonlyArray<string>): Record<string, JsonSchema> => ({
-  action: { enum: [...actions], description: 'What the rule does.' },
-  if: { type: 'string', description: 'Apply only when this ACL condition holds.' },
-  unless: { type: 'string', description: 'Apply only when this ACL condition does not hold.' },
-});
-
-const httpRuleSchema = (actions: ReadonlyArray<string>, what: string): JsonSchema => ({
-  type: 'array',
-  description: `${what}, evaluated in order.`,
-  items: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['action'],
-    properties: {
-      ...ruleProps(actions),
-      status: { type: 'integer', minimum: 100, maximum: 599, description: 'deny: status (403); return: status (200); set-status: the new status.' },
-      body: { type: 'string', description: 'deny/return: response body (return bodies may use %[fetch]).' },
-      contentType: { type: 'string', description: 'deny/return: Content-Type of the body.' },
-      file: { type: 'string', description: 'return: send this file (read once at load; relative to the config file).' },
-      headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'return: extra response headers (values may use %[fetch]).' },
-      location: { type: 'string', description: 'redirect: the Location (may use %[fetch], e.g. https://%[host]%[url]).' },
-      prefix: { type: 'string', description: 'redirect: Location = prefix + original path and query.' },
-      scheme: { type: 'string', description: 'redirect: Location = scheme://host + original path and query.' },
-      code: { type: 'integer', enum: [301, 302, 303, 307, 308], description: 'redirect: status (302).' },
-      name: { type: 'string', description: 'Header name (set/add/del/replace-header) or variable name (set-var, e.g. txn.user).' },
-      value: { type: 'string', description: 'Header value, path, query, method or variable value; %[fetch,conv] is replaced per request.' },
-      match: { type: 'string', description: 'replace-header/replace-path: regular expression (compiled once).' },
-      replace: { type: 'string', description: 'replace-header/replace-path: replacement; $1 or \\1 for groups.' },
-      reason: { type: 'string', description: 'set-status: reason phrase.' },
-    },
-  },
-});
-
-const tcpRuleSchema = (what: string): JsonSchema => ({
-  type: 'array',
-  description: what,
-  items: { type: 'object', additionalProperties: false, required: ['action'], properties: ruleProps(TCP_ACTIONS) },
-});
 
 function compilerOf(gateway: GatewayApi): AclCompiler | undefined {
   return gateway.slots.get<{ forGateway(g: GatewayApi): AclCompiler }>(COMPILER_SLOT, 'default')?.forGateway(gateway);
@@ -113,35 +75,10 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.5',
-  core: '^0.1.0',
+  version: '0.2.6',
+  core: '>=0.1.2 <1.0.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
-  schema: {
-    frontend: {
-      httpRequest: httpRuleSchema(REQUEST_ACTIONS, 'Request rules (allow, deny, redirect, return, header/path/query rewrites, set-var, set-method)'),
-      httpResponse: httpRuleSchema(RESPONSE_ACTIONS, 'Response rules (set-header, add-header, del-header, replace-header, set-status)'),
-      httpAfterResponse: httpRuleSchema(
-        AFTER_RESPONSE_ACTIONS,
-        'HAProxy http-after-response: rules run after httpResponse (and after the backend\'s), on every proxied response and on the gateway\'s own answers from a backend (errors); allow stops them',
-      ),
-      tcpRequest: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'tcp-request rules: on connection (any mode), and content inspection (tcp mode).',
-        properties: {
-          inspectDelay: durationSchema('How long content rules may wait for client bytes before deciding.', 0),
-          inspectBytes: sizeSchema('Stop waiting once this many bytes were read.', '16kb'),
-          connection: tcpRuleSchema('Rules run when a connection arrives (fetches: src, dst_port…): reject closes it, accept stops the rules.'),
-          content: tcpRuleSchema('Rules run on the first client bytes, re-evaluated as bytes arrive during inspectDelay (fetches: req.len, req.ssl_sni…).'),
-        },
-      },
-    },
-    backend: {
-      httpAfterResponse: httpRuleSchema(AFTER_RESPONSE_ACTIONS, 'HAProxy http-after-response in a backend: run before the frontend\'s, on responses from this backend'),
-      httpRequest: httpRuleSchema(REQUEST_ACTIONS, 'Request rules of this backend (HAProxy http-request in a backend): run once the backend is chosen, before the request goes to its server'),
-      httpResponse: httpRuleSchema(RESPONSE_ACTIONS, 'Response rules of this backend (HAProxy http-response in a backend): run on responses of its servers, before the frontend\'s'),
-    },
-  },
+  schema: { frontend: frontendOptions, backend: backendOptions },
   register({ slots }) {
     slots.provide(EXPLAIN_SLOT, 'http-request', requestExplainer, { description: 'http-request rules in `switchyard explain`.' });
     provideHaproxyDirectives(slots);

@@ -5,34 +5,10 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Exchange, HttpExchange, ResponseHead, TcpExchange } from '@switchyard/sdk';
 import type { AclCompiler, CompiledCondition, CompiledFormat } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
+import type { RuleConfig, TcpRequestConfig } from './schema';
 
 /** One rule as written in the config (every action's options; each action reads its own). */
-export interface RuleConfig {
-  action: string;
-  if?: string;
-  unless?: string;
-  status?: number;
-  body?: string;
-  contentType?: string;
-  file?: string;
-  location?: string;
-  prefix?: string;
-  scheme?: string;
-  code?: number;
-  name?: string;
-  value?: string;
-  match?: string;
-  replace?: string;
-  reason?: string;
-  headers?: Record<string, string>;
-}
-
-export interface TcpRequestConfig {
-  /** How long content rules may wait for client bytes (ms). */
-  inspectDelay: number;
-  connection: RuleConfig[];
-  content: RuleConfig[];
-}
+export type { RuleConfig, TcpRequestConfig };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
