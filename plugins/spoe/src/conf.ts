@@ -274,6 +274,8 @@ export function parseSpoeConf(text: string, engine: string | undefined): SpoeEng
 
 /** The cross-references of an engine: messages and groups the agent lists exist, a message is in one group at most, agent messages have an event. */
 export function checkEngine(a: SpoeAgentConfig, messages: Record<string, SpoeMessageConfig>, groups: Record<string, string[]>, err: (why: string) => Error): void {
+  // HAProxy: without option var-prefix the agent's name is the prefix, and must be one
+  if (!VAR_NAME.test(a.varPrefix ?? a.name)) throw err(`invalid variable prefix "${a.varPrefix ?? a.name}" for SPOE agent ${a.name}: use option var-prefix (only a-z, A-Z, 0-9, '.' and '_')`);
   for (const m of a.messages) if (!messages[m]) throw err(`spoe-agent ${a.name}: message "${m}" is not defined`);
   for (const g of a.groups) if (!groups[g]) throw err(`spoe-agent ${a.name}: group "${g}" is not defined`);
   const owner = new Map<string, string>();

@@ -336,6 +336,10 @@ export const plugin = definePlugin({
           }
         }
         if (engines.some((x) => x.conf.engine === conf.engine)) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate(where) }, file, `engine "${conf.engine}" is declared twice on frontend ${feName}`);
+        const t = conf.agent.timeouts;
+        if (t.hello === 0 || t.idle === 0 || t.processing === 0) {
+          gateway.logger.warn({ plugin: NAME, frontend: feName }, `missing timeouts for SPOE agent '${conf.agent.name}' (${file}): set 'hello', 'idle' and 'processing' (HAProxy warns the same; 0 means none)`);
+        }
         const be = gateway.config.backends[conf.agent.useBackend];
         if (!be) throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate([...where, 'config']) }, file, `use-backend ${conf.agent.useBackend}: no such backend`);
         if (be.mode !== 'tcp') throw SpoeErrors.BAD_CONFIG.with({ location: gateway.locate([...where, 'config']) }, file, `use-backend ${conf.agent.useBackend}: the agents' backend must be mode tcp`);

@@ -40,6 +40,7 @@ describe('SPOP encoding (doc/SPOE.txt 3.1)', () => {
     expect(() => parseSpoeConf('spoe-agent a\n  use-backend b\n  messages m\n', undefined)).toThrow('spoe-agent a: message "m" is not defined');
     expect(() => parseSpoeConf('spoe-agent a\n  bogus 1\n', undefined)).toThrow('unknown spoe-agent directive "bogus"');
     expect(() => parseSpoeConf('[x]\nspoe-agent a\n use-backend b\n', undefined)).toThrow(/name the engine/);
+    expect(() => parseSpoeConf('spoe-agent my-agent\n use-backend b\n', undefined)).toThrow('invalid variable prefix "my-agent" for SPOE agent my-agent: use option var-prefix');
     const ok = parseSpoeConf('[e]\nspoe-agent a\n use-backend b\n messages m\n timeout processing 10ms\nspoe-message m\n args ip=src dst\n event on-frontend-http-request if { src 127.0.0.1 }\n', 'e');
     expect(ok.agent).toMatchObject({ name: 'a', varPrefix: 'a', useBackend: 'b', timeouts: { processing: 10 } });
     expect(ok.messages.m).toEqual({ args: [{ name: 'ip', expr: 'src' }, { name: '', expr: 'dst' }], event: 'on-frontend-http-request', if: '{ src 127.0.0.1 }' });
