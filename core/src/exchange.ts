@@ -30,6 +30,47 @@ export function terminationOf(err: SwitchyardError): Termination {
   }
 }
 
+/** The request head as it goes upstream, from the client's without hop-by-hop headers (built once, on first use). */
+export function upstreamHead(ex: { readonly rawHeaders: ReadonlyArray<string>; readonly headers: IncomingHttpHeaders; readonly method: string; readonly url: string; readonly host: string }): RequestHead {
+  const raw = ex.rawHeaders;
+  const connectionTokens = connectionHeaderTokens(ex.headers.connection);
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
+    const value = raw[i + 1]!;
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else headers[name] = [prev, value];
+  }
+  headers.host = ex.host;
+  const te = ex.headers.te;
+  if (te && TE_TRAILERS.test(String(te))) headers.te = 'trailers';
+  return { method: ex.method, path: ex.url, headers };
+}
+
+/** The error page a failed exchange gets: the backend's or frontend's own, else a short HTML page. */
+export function errorPageFor(ex: { readonly backend: BackendState | null; readonly frontend: FrontendState }, status: number): string | Buffer {
+  const key = String(status);
+  return (
+    ex.backend?.config.errorPages?.[key] ??
+    ex.frontend.config.errorPages?.[key] ??
+    errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.')
+  );
+}
+
+/** Checks a local answer's header values (CR, LF, NUL throw BAD_HEADER naming the header). */
+export function checkHeaderValues(out: OutgoingHttpHeaders): void {
+  for (const k of Object.keys(out)) {
+    const v = out[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (INVALID_HEADER_VALUE.test(String(x))) throw CoreErrors.BAD_HEADER(k);
+    } else if (INVALID_HEADER_VALUE.test(String(v))) throw CoreErrors.BAD_HEADER(k);
+  }
+}
+
 function errorPage(status: number, message: string): string {
   const reason = STATUS_CODES[status] ?? 'Error';
   return `<html><body><h1>${status} ${reason}</h1>\n${message}\n</body></html>\n`;
@@ -43,16 +84,20 @@ const PUBLIC_MESSAGES: Record<number, string> = {
 };
 
 /** Told of every failed exchange, once, to log it (the gateway's, bound once). */
-export type FailureReporter = (ex: HttpExchangeImpl | TcpExchangeImpl, err: SwitchyardError) => void;
+export type FailureReporter = (ex: ExchangeCore & (HttpExchange | TcpExchange), err: SwitchyardError) => void;
 
 /** What every exchange of a gateway shares: the failure log, and the `respond` hook when tapped. */
 export interface ExchangeHost {
   readonly report: FailureReporter;
+  /** The exchange is over (any outcome): counters, the server slot, `log`, once. */
+  end(ex: ExchangeCore): void;
+  /** The gateway is stopping: responses close their connection. */
+  readonly stopping: boolean;
   /** Null when nobody taps `respond`: the head then goes out untouched, with no object built. */
   readonly respond: Hooks['respond'] | null;
 }
 
-abstract class ExchangeCore {
+export abstract class ExchangeCore {
   readonly id = nextExchangeId();
   readonly startTime = Date.now();
   readonly startHr = process.hrtime.bigint();
@@ -196,23 +241,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
   }
 
   get upstream(): RequestHead {
-    if (this.#upstream) return this.#upstream;
-    const raw = this.req.rawHeaders;
-    const connectionTokens = connectionHeaderTokens(this.req.headers.connection);
-    const headers: Record<string, string | string[]> = {};
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (HOP_BY_HOP_HEADERS.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
-      const value = raw[i + 1]!;
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [prev, value];
-    }
-    headers.host = this.host;
-    if (this.req.headers.te && TE_TRAILERS.test(String(this.req.headers.te))) headers.te = 'trailers';
-    this.#upstream = { method: this.method, path: this.url, headers };
-    return this.#upstream;
+    return (this.#upstream ??= upstreamHead(this));
   }
 
   /**
@@ -321,11 +350,7 @@ export class HttpExchangeImpl extends ExchangeCore implements HttpExchange {
       return;
     }
     const status = error.status >= 400 ? error.status : 500;
-    const key = String(status);
-    const page =
-      this.backend?.config.errorPages?.[key] ??
-      this.frontend.config.errorPages?.[key] ??
-      errorPage(status, PUBLIC_MESSAGES[status] ?? 'The request could not be processed.');
+    const page = errorPageFor(this, status);
     const termination = this.termination;
     try {
       this.respond(status, page, { 'content-type': 'text/html', 'cache-control': 'no-cache' });

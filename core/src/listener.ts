@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import type * as http2 from 'node:http2';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type * as tls from 'node:tls';
@@ -11,8 +11,9 @@ import { CoreErrors } from './errors';
 import { describeBind, listenOptions } from './inherited-fds';
 import type { HookUse } from './hooks';
 import { createHttp2Server } from './listeners/http2';
+import { H1Connection, type H1Timeouts } from './listeners/http1';
 import { createTlsTerminator, tlsInfoOf } from './listeners/tls';
-import { exchangeOf, type Pipeline } from './pipeline';
+import type { Pipeline } from './pipeline';
 import { BindKeys, stillOwns, takeOver, type ListeningServers } from './reload-handover';
 import type { FrontendRuntime } from './state';
 
@@ -23,7 +24,8 @@ export interface Listener {
   /** Same for the same bind in the next generation's config (reload handover). */
   key: string;
   server: net.Server;
-  http: http.Server | null;
+  /** HTTP mode: the HTTP/1.1 front end's timeouts (connections run on the core's own llhttp front end). */
+  h1: H1Timeouts | null;
   /** HTTP/2 server for TLS connections that negotiated `h2` (HTTP mode, TLS binds). */
   h2: http2.Http2Server | null;
   h2Sessions: Set<http2.ServerHttp2Session>;
@@ -59,6 +61,9 @@ export class Listeners {
   #use!: HookUse;
   readonly all: Listener[] = [];
   readonly sockets = new Set<net.Socket>();
+  /** HTTP/1.x connections, for the timeout sweep and the graceful stop. */
+  readonly h1 = new Set<H1Connection>();
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(host: ListenerHost, pipeline: Pipeline) {
     this.#host = host;
@@ -109,6 +114,23 @@ export class Listeners {
       const a = l.server.address() as net.AddressInfo;
       l.frontend.addresses.push({ host: a.address, port: a.port, tls: !!l.bind.tls });
     }
+    this.#startSweep();
+  }
+
+  /**
+   * One timer for every HTTP/1.x connection's head (408) and keep-alive deadlines, not one per
+   * request: ticks at a quarter of the shortest http-request timeout (50 ms to 1 s).
+   */
+  #startSweep(): void {
+    let shortest = Infinity;
+    for (const l of this.all) if (l.h1 !== null) shortest = Math.min(shortest, l.h1.httpRequest > 0 ? l.h1.httpRequest : l.h1.keepAlive);
+    if (shortest === Infinity || this.#sweep !== null) return;
+    const every = Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.h1) c.sweep(now);
+    }, every);
+    this.#sweep.unref();
   }
 
   /** The listening servers this generation still owns, by bind key (for the next generation). */
@@ -130,33 +152,13 @@ export class Listeners {
   #create(fe: FrontendRuntime, bind: BindConfig, key: string): Listener {
     const t = fe.config.timeouts;
     const logger = this.#host.logger;
-    let httpServer: http.Server | null = null;
-    if (fe.mode === 'http') {
-      httpServer = http.createServer({
-        requestTimeout: 0,
-        headersTimeout: t.httpRequest,
-        keepAliveTimeout: t.keepAlive,
-        // headersTimeout is only checked every connectionsCheckingInterval (30 s by default).
-        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(t.httpRequest / 4))),
-        requireHostHeader: true,
-        joinDuplicateHeaders: false,
-        noDelay: true,
-      });
-      httpServer.timeout = t.client;
-      httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#pipeline.onRequest(connectionOf(req.socket), req, res));
-      httpServer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.#pipeline.onUpgrade(connectionOf(socket), req, socket, head));
-      httpServer.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => this.#onClientError(fe, err, socket));
-      // This server never listens (it is fed sockets by emit('connection')), but node:http
-      // starts its connection tracking — headersTimeout checks, closeIdleConnections — on
-      // 'listening'. Start it by hand.
-      httpServer.emit('listening');
-    }
+    const h1: H1Timeouts | null = fe.mode === 'http' ? { httpRequest: t.httpRequest, keepAlive: t.keepAlive, client: t.client } : null;
     const listener: Listener = {
       frontend: fe,
       bind,
       key,
       server: net.createServer({ noDelay: true, allowHalfOpen: fe.mode === 'tcp' }),
-      http: httpServer,
+      h1,
       h2: null,
       h2Sessions: new Set(),
       tls: null,
@@ -290,45 +292,17 @@ export class Listeners {
   }
 
   #dispatch(l: Listener, conn: ConnectionImpl, socket: net.Socket): void {
-    if (l.http) {
-      if (l.h2 !== null && conn.tls?.alpn === 'h2') l.h2.emit('connection', socket);
-      else l.http.emit('connection', socket);
+    if (l.h1 !== null) {
+      if (l.h2 !== null && conn.tls?.alpn === 'h2') {
+        l.h2.emit('connection', socket);
+        return;
+      }
+      const c = new H1Connection(socket, conn, this.#pipeline, l.h1);
+      this.h1.add(c);
+      socket.once('close', () => this.h1.delete(c));
       return;
     }
     this.#pipeline.onTcpSession(conn, socket, l.frontend.config.timeouts.client);
-  }
-
-  #onClientError(fe: FrontendRuntime, err: Error & { code?: string }, socket: net.Socket): void {
-    this.#host.logger.debug({ err: { message: err.message, code: err.code }, frontend: fe.name }, 'bad client request');
-    const inflight = (socket as net.Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
-    if (err.code === 'HPE_CLOSED_CONNECTION') {
-      // Bytes after the connection's last request (Connection: close): never read as a
-      // request; the answer in flight finishes and the connection closes after it.
-      connectionOf(socket).closing = true;
-      if (!inflight) socket.destroy();
-      return;
-    }
-    if (inflight) {
-      // The head was accepted, then its body broke the framing (a bad chunk): the exchange
-      // fails with 400 if nothing was answered yet, and the connection closes after it.
-      const ex = exchangeOf(inflight);
-      if (ex !== undefined && !inflight.headersSent && socket.writable && err.code?.startsWith('HPE_')) {
-        connectionOf(socket).closing = true;
-        inflight.shouldKeepAlive = false;
-        ex.fail(CoreErrors.BAD_REQUEST(err.code));
-        socket.destroySoon();
-        return;
-      }
-      socket.destroy();
-      return;
-    }
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-    socket.destroySoon();
   }
 
   // ---------------------------------------------------------------- stop
@@ -344,7 +318,7 @@ export class Listeners {
 
   /** Idle keep-alive connections are closed (HTTP/1.1). */
   closeIdle(): void {
-    for (const l of this.all) l.http?.closeIdleConnections();
+    for (const c of this.h1) if (c.idle) c.socket.destroy();
   }
 
   /** The longest keep-alive timeout of any frontend. */
@@ -356,6 +330,7 @@ export class Listeners {
 
   destroyAll(): void {
     for (const s of this.sockets) s.destroy();
-    for (const l of this.all) l.http?.close();
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
   }
 }

@@ -3,33 +3,13 @@ import type * as net from 'node:net';
 import { SwitchyardError, type Hooks, type Logger } from '@switchyard/sdk';
 import type { ConnectionImpl } from './connection';
 import { CoreErrors } from './errors';
-import { HttpExchangeImpl, TcpExchangeImpl, type ExchangeHost } from './exchange';
+import { HttpExchangeImpl, TcpExchangeImpl, type ExchangeHost, type FailureReporter } from './exchange';
 import type { HookUse } from './hooks';
+import { H1Exchange, type H1Host } from './listeners/http1';
 import type { ServerQueue } from './queue';
 import type { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
 
-type AnyExchange = HttpExchangeImpl | TcpExchangeImpl;
-
-const kExchange = Symbol('switchyard.exchange');
-type ResponseWithExchange = http.ServerResponse & { [kExchange]?: HttpExchangeImpl };
-
-/** The exchange a node:http response belongs to (for errors the parser finds in its body). */
-export function exchangeOf(res: unknown): HttpExchangeImpl | undefined {
-  return res ? (res as ResponseWithExchange)[kExchange] : undefined;
-}
-
-/**
- * Framing llhttp lets through to the head but HAProxy refuses (RFC 9112 §6.1): a
- * Transfer-Encoding in HTTP/1.0, or one whose final coding is not chunked (the body's end
- * could be read two ways). Null when the head is fine. One header lookup per request.
- */
-function badFraming(req: http.IncomingMessage): string | null {
-  const te = req.headers['transfer-encoding'];
-  if (te === undefined) return null;
-  if (req.httpVersionMinor === 0) return 'Transfer-Encoding in an HTTP/1.0 request';
-  const last = te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase();
-  return last === 'chunked' ? null : `Transfer-Encoding "${te}" does not end with chunked`;
-}
+type AnyExchange = HttpExchangeImpl | H1Exchange | TcpExchangeImpl;
 
 /** What the pipeline needs from its gateway. */
 export interface PipelineHost {
@@ -45,7 +25,7 @@ export interface PipelineHost {
  * Each stage runs once, in that order; a stage nobody taps is skipped without a closure or
  * a promise. Every failure takes one path: `fail()` with a coded error.
  */
-export class Pipeline implements ExchangeHost {
+export class Pipeline implements ExchangeHost, H1Host {
   readonly #host: PipelineHost;
   readonly #queue: ServerQueue;
   #use!: HookUse;
@@ -79,47 +59,36 @@ export class Pipeline implements ExchangeHost {
     return this.#use;
   }
 
-  // ---------------------------------------------------------------- entry points
+  get stopping(): boolean {
+    return this.#host.stopping;
+  }
 
-  onRequest(conn: ConnectionImpl, req: http.IncomingMessage, res: http.ServerResponse): void {
-    // HTTP/1.x: a request pipelined after the last one of its connection (Connection:
-    // close, an HTTP/1.0 request, a refusal answered with close) is never run: the
-    // connection ends with the answer before it, as HAProxy does. (A response in flight
-    // that is not an exchange's is node:http's own refusal, e.g. the 400 for a missing
-    // Host: its connection closes after it.)
-    const h1 = req.httpVersionMajor === 1;
-    if (h1) {
-      const current = (req.socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-      if (conn.closing || req.socket.writableEnded || (current && current !== res && (!current.shouldKeepAlive || exchangeOf(current) === undefined))) {
-        conn.closing = true;
-        return;
-      }
-      if (!res.shouldKeepAlive) conn.closing = true;
-    }
-    const ex = new HttpExchangeImpl(this, conn, req, res, null);
-    (res as ResponseWithExchange)[kExchange] = ex;
-    const framing = h1 ? badFraming(req) : null;
-    if (framing !== null) {
+  readonly logDebug = (obj: object, msg: string): void => {
+    this.#host.logger.debug(obj, msg);
+  };
+
+  /** HTTP/1.x from the core's own front end (./listeners/http1): a parsed request, answered in order. */
+  startH1(ex: H1Exchange, refusal: SwitchyardError | null): void {
+    if (refusal !== null) {
       // Refused before any stage runs: no server ever sees it.
-      conn.closing = true;
-      res.shouldKeepAlive = false;
-      res.once('close', () => this.end(ex));
-      ex.fail(CoreErrors.BAD_REQUEST(framing));
+      ex.fail(refusal);
       return;
     }
+    this.run(ex);
+  }
+
+  // ---------------------------------------------------------------- entry points
+
+  /** HTTP/2 (node:http2's compatibility request and response): one stream, one exchange. */
+  onRequest(conn: ConnectionImpl, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const ex = new HttpExchangeImpl(this, conn, req, res, null);
     if (this.#host.stopping) res.shouldKeepAlive = false;
     else this.inflight.add(res);
     res.once('close', () => {
       this.inflight.delete(res);
       this.end(ex);
     });
-    void this.run(ex);
-  }
-
-  onUpgrade(conn: ConnectionImpl, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-    const ex = new HttpExchangeImpl(this, conn, req, null, head);
-    socket.once('close', () => this.end(ex));
-    void this.run(ex);
+    this.run(ex);
   }
 
   onTcpSession(conn: ConnectionImpl, socket: net.Socket, clientTimeout: number): void {
@@ -219,12 +188,13 @@ export class Pipeline implements ExchangeHost {
       ex.fail(coded);
     } catch (failErr) {
       this.#host.logger.error({ err: failErr }, 'could not answer a failed exchange');
-      (ex.kind === 'http' && ex.res ? ex.res : ex.socket).destroy();
+      if (ex.kind === 'http') ex.abort();
+      else ex.socket.destroy();
     }
   }
 
   /** Logs a failed exchange with frontend, backend and server (bound once, shared by exchanges). */
-  readonly report = (ex: AnyExchange, coded: SwitchyardError): void => {
+  readonly report: FailureReporter = (ex, coded: SwitchyardError): void => {
     const clientGone = coded.code === 'SWY_ERR_FORWARD_CLIENT_ABORT';
     this.#host.logger[clientGone ? 'debug' : 'warn'](
       {
@@ -244,7 +214,8 @@ export class Pipeline implements ExchangeHost {
   end(ex: AnyExchange): void {
     if (ex.ended) return;
     ex.ended = true;
-    if (ex.kind === 'http' && ex.res) {
+    if (ex instanceof H1Exchange) ex.settle();
+    else if (ex.kind === 'http' && ex.res) {
       if (ex.status === 0) ex.status = ex.res.headersSent ? ex.res.statusCode : 0;
       if (!ex.res.writableFinished && ex.termination === 'ok') ex.termination = 'client-abort';
     } else if (ex.kind === 'tcp') {
