@@ -25,10 +25,10 @@ export const NAME = '@switchyard/plugin-rate-limit';
 /** Tracking runs before the ACL's deny rules (Stage.SECURITY) so they can read sc_http_req_rate. */
 export const TRACK_STAGE = Stage.SECURITY - 50;
 
-export const plugin = definePlugin<RateLimitConfig>({
+export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.5',
-  core: '^0.1.0',
+  version: '0.1.7',
+  core: '>=0.1.2 <1.0.0',
   description: 'Request rate limits (429 with RateLimit headers) and stick-table tracking, on rate-limiter-flexible.',
   configKey: 'rateLimit',
   schema: {

@@ -50,49 +50,5 @@ export interface RateLimitStoreProvider {
 }
 
 /** The top-level `rateLimit` key. */
-export interface RateLimitConfig {
-  store: string;
-  /** Deny (false) or allow (true) requests when the store fails and has no fallback. */
-  failOpen: boolean;
-  redis: {
-    url: string;
-    keyPrefix: string;
-    connectTimeout: number;
-    commandTimeout: number;
-    insurance: boolean;
-  };
-  cluster: { timeout: number; keyPrefix: string };
-  /** Options for third-party stores. */
-  options: Record<string, unknown>;
-  /** HAProxy stick tables held in this process. */
-  tables?: import('./stick-table').StickTableConfig[];
-}
-
-/** One entry of a frontend's `rateLimits`. */
-export interface RateLimitRule {
-  name: string;
-  key: string | string[];
-  points: number;
-  duration: number;
-  blockDuration: number;
-  cost: number;
-  methods?: string[];
-  pathPrefix?: string;
-  /** ACL condition (needs @switchyard/plugin-acl). */
-  if?: string;
-  unless?: string;
-  onMissingKey: 'skip' | 'shared';
-  status: number;
-  headers: boolean;
-}
-
-/** One entry of a frontend's `track` (HAProxy `http-request track-scN <key>`). */
-export interface TrackRule {
-  counter: number;
-  key: string | string[];
-  period: number;
-  table?: string;
-  denyAbove?: number;
-  if?: string;
-  unless?: string;
-}
+export type { RateLimitConfig, RateLimitRule, StickCounterRule, TrackRule } from './schema';
+import type { RateLimitConfig } from './schema';
