@@ -38,6 +38,8 @@ interface Planned {
   host: string;
   prefer: 4 | 6;
   initAddr: string[];
+  /** init-addr was left out: last,libc, then maintenance instead of a refused start. */
+  initDefault: boolean;
   nets: AddressSet | undefined;
   allowDup: boolean;
   ignoreWeight: boolean;
@@ -124,6 +126,11 @@ async function initAddress(p: Planned, r: Requester, logger: Logger, gateway: Ga
       return;
     }
   }
+  if (p.initDefault) {
+    logger.warn({ backend: s.backend, server: s.name }, `'server ${s.id}' : could not resolve address '${p.host}', disabling server.`);
+    setRmaint(r, true, 'no address yet (init-addr last,libc found none)', logger);
+    return;
+  }
   throw ResolversErrors.INIT_ADDR.with({ location: gateway.locate(where) }, s.id, p.host, p.initAddr.join(','));
 }
 
@@ -167,6 +174,7 @@ export const plugin = definePlugin({
           host: server.host,
           prefer: c.resolvePrefer === 'ipv4' ? 4 : 6,
           initAddr: c.initAddr ?? ['last', 'libc'],
+          initDefault: c.initAddr === undefined,
           nets,
           allowDup: opts.includes('allow-dup-ip'),
           ignoreWeight: opts.includes('ignore-weight'),
@@ -174,6 +182,21 @@ export const plugin = definePlugin({
       });
     }
     engines.set(gateway, { sections, planned, resolvers: [], resolutions: [] });
+  },
+  // As `haproxy -c` does: a server no init-addr method can give an address is refused by
+  // `switchyard validate` too (libc is asked; `last` only exists on a reload).
+  async validate(gateway) {
+    const engine = engines.get(gateway);
+    for (const p of engine?.planned ?? []) {
+      if (p.initDefault || p.host.startsWith('_') || p.initAddr.some((m) => m === 'none' || net.isIP(m))) continue;
+      if (p.initAddr.includes('libc')) {
+        const ok = await dnsp.lookup(p.host).then(() => true, () => false);
+        if (ok) continue;
+      }
+      if (p.initAddr.includes('last') && lastAddresses.has(`${p.server.id}|${p.host}`)) continue;
+      const be = gateway.backends.get(p.server.backend)!;
+      throw ResolversErrors.INIT_ADDR.with({ location: gateway.locate(['backends', be.name, 'servers', be.servers.indexOf(p.server), 'address']) }, p.server.id, p.host, p.initAddr.join(','));
+    }
   },
   async apply(gateway) {
     const engine = engines.get(gateway);

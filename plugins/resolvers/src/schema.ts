@@ -63,8 +63,7 @@ export const serverSchema: Record<string, JsonSchema> = {
     type: 'array',
     items: { type: 'string', pattern: '^(last|libc|none|[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$' },
     minItems: 1,
-    default: ['last', 'libc'],
-    description: 'How the address is found at start, first that works (HAProxy init-addr): last (the previous generation\'s address on a reload), libc (the system resolver), none (start in maintenance until DNS answers), or an IP address.',
+    description: 'How the address is found at start, first that works (HAProxy init-addr): last (the previous generation\'s address on a reload), libc (the system resolver), none (start in maintenance until DNS answers), or an IP address. Given and nothing works: the start is refused. Left out: last,libc, and when neither works the server starts in maintenance until DNS answers (HAProxy 2.6: "could not resolve address, disabling server").',
   },
   resolveOpts: {
     type: 'array',

@@ -218,6 +218,23 @@ withDns('resolvers: server names resolved at run time against a real DNS server 
     ).rejects.toThrow(/server app\/web1: could not resolve address "nowhere\.invalid" \(init-addr libc\).*SWY_ERR_RESOLVERS_INIT_ADDR/s);
   });
 
+  it('init-addr left out: a name libc cannot resolve starts in maintenance with HAProxy\'s warning, then DNS brings it up', async () => {
+    await dns.hosts(['127.0.0.4 late.test']);
+    const gw = await startTestGateway({
+      resolvers: { mydns: section() },
+      frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
+      backends: { app: { servers: [{ name: 'web1', address: `late.test:${farm.port}`, resolvers: 'mydns' }] } },
+    });
+    try {
+      const s1 = servers(gw)[0]!;
+      expect(gw.logs.some((l) => l.msg === "'server app/web1' : could not resolve address 'late.test', disabling server.")).toBe(true);
+      await until('up by DNS', () => s1.admin === 'ready' && s1.host === '127.0.0.4');
+      expect((await hit(gw)).upstream).toBe('127.0.0.4');
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it('refuses a server naming a missing section, and a nameserver that is not an IP address', async () => {
     const base = {
       frontends: { web: { bind: '127.0.0.1:0', defaultBackend: 'app' } },
