@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import pino from 'pino';
 import { createLogger, logFormat, resolveLogFormat, setLogFormat } from './log-format';
 import { CLI_COMMAND_SLOT, formatError, type CliCommand, type Logger } from '@switchyard/sdk';
@@ -14,6 +13,10 @@ import { CORE_VERSION } from './version';
 import { startDemoUpstreams } from './demo';
 import { isWorkerProcess, Master, runWorker } from './cluster';
 import * as os from 'node:os';
+
+/** yaml only where a command reads YAML itself (the demo, a broken config's pidFile). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
 
 const HELP = `switchyard ${CORE_VERSION} — a TCP/HTTP load balancer and reverse proxy
 

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument, isMap, isSeq, isNode, type Document } from 'yaml';
+import type { ErrorObject } from 'ajv';
+import type { Document, LineCounter } from 'yaml';
 import {
-  parseDuration, parseSize, Slots, SwitchyardError, type ConfigAdapter, type JsonSchema, type SwitchyardConfig,
+  Slots, SwitchyardError, type ConfigAdapter, type JsonSchema, type SwitchyardConfig,
   type Logger,
 } from '@switchyard/sdk';
 import { CoreErrors } from '../errors';
@@ -12,6 +12,7 @@ import { DEFAULT_PLUGINS, loadPlugins, type LoadedPlugin } from '../loader';
 import { ServiceRegistry } from '../services';
 import { SlotTable } from '../slots';
 import { BUILTIN_TIMEOUTS, composeSchema, splitAddress } from './schema';
+import { compileValidator, type Validator } from './validator';
 
 export interface ConfigInput {
   /** Config file path (YAML, JSON, or a format an adapter claims). */
@@ -57,7 +58,13 @@ export class ConfigErrors extends Error {
   }
 }
 
+type Yaml = typeof import('yaml');
+/** yaml only for YAML/JSON configs: a haproxy.cfg never loads it (idle RSS, start-up time). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml = (): Yaml => require('yaml') as Yaml;
+
 function yamlLineOf(doc: Document, counter: LineCounter): LineOf {
+  const { isMap, isNode, isSeq } = yaml();
   return (p) => {
     for (let n = p.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(p.slice(0, n), true);
@@ -83,7 +90,8 @@ function readSource(input: ConfigInput): { raw: unknown; lineOf: LineOf; warning
   if (input.adapter || !['.yaml', '.yml', '.json', ''].includes(ext)) {
     return { raw: undefined, lineOf: () => undefined, warnings: [], adapterNeeded: input.adapter ?? ext, text };
   }
-  const counter = new LineCounter();
+  const { LineCounter: Counter, parseDocument } = yaml();
+  const counter = new Counter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigErrors(
@@ -95,33 +103,6 @@ function readSource(input: ConfigInput): { raw: unknown; lineOf: LineOf; warning
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   return { raw: raw ?? {}, lineOf: yamlLineOf(doc, counter), warnings: [] };
-}
-
-let ajvInstance: Ajv | undefined;
-function ajv(): Ajv {
-  if (ajvInstance) return ajvInstance;
-  const a = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
-  const converting = (keyword: string, parse: (v: string | number) => number | undefined, what: string): void => {
-    a.addKeyword({
-      keyword,
-      modifying: true,
-      errors: true,
-      validate: function check(this: unknown, _schema: unknown, data: unknown, _parent: unknown, ctx?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
-        if (typeof data !== 'string' && typeof data !== 'number') return true; // type keyword reports it
-        const v = parse(data);
-        if (v === undefined) {
-          (check as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword, message: `must be a ${what}`, params: {} }];
-          return false;
-        }
-        if (ctx) ctx.parentData[ctx.parentDataProperty] = v;
-        return true;
-      },
-    });
-  };
-  converting('x-duration', parseDuration, 'duration such as "250ms", "5s", "1m" or a number of milliseconds');
-  converting('x-size', parseSize, 'size such as "64kb", "10mb" or a number of bytes');
-  ajvInstance = a;
-  return a;
 }
 
 function describe(e: ErrorObject): { extra: string | undefined; message: string } {
@@ -288,11 +269,12 @@ export function loadConfig(input: ConfigInput, options: LoadOptions): LoadedConf
 
   const balanceNames = slots.names(Slots.BALANCE);
   const schema = composeSchema(plugins.map((p) => p.definition), balanceNames);
-  let validate: ValidateFunction;
+  let validate: Validator;
   try {
-    // Compile without $id: ajv would refuse a second schema under the same id.
+    // Without $id: ajv would refuse a second schema under the same id. Compiled once per
+    // distinct schema, then loaded from the cache (./validator.ts).
     const { $id: _id, ...anonymous } = schema;
-    validate = ajv().compile(anonymous);
+    validate = compileValidator(anonymous).validate;
   } catch (err) {
     throw CoreErrors.CONFIG_INVALID.with({ cause: err }, `the composed schema does not compile: ${(err as Error).message}`);
   }

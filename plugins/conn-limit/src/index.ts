@@ -14,7 +14,7 @@ export const CONN_LIMITS_TOKEN = CONN_LIMITS.id;
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '>=0.1.2 <1.0.0',
   description: 'Global maxconn (excess connections wait), connection rates per frontend and per client, concurrent connections and requests per client.',
   configKey: 'connLimit',

@@ -1,4 +1,4 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Connection, Exchange, FrontendState, Logger, RouteDecision } from '@switchyard/sdk';
 import type { ConnLimitConfig, FrontendConnLimits, RateSpec } from './types';
 
@@ -17,12 +17,17 @@ interface FrontendLimits {
   perClientRequests: Map<string, number>;
 }
 
+type Flexible = typeof import('rate-limiter-flexible');
+/** rate-limiter-flexible only when a rate is configured: maxconn alone never loads it (idle RSS). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const flexible = (): Flexible => require('rate-limiter-flexible') as Flexible;
+
 function limiter(spec: RateSpec | undefined, prefix: string): RateLimiterMemory | null {
   if (!spec) return null;
-  return new RateLimiterMemory({ keyPrefix: prefix, points: spec.limit, duration: Math.max(1, Math.ceil(spec.period / 1000)) });
+  return new (flexible().RateLimiterMemory)({ keyPrefix: prefix, points: spec.limit, duration: Math.max(1, Math.ceil(spec.period / 1000)) });
 }
 
-const isDenial = (err: unknown): boolean => err instanceof RateLimiterRes;
+const isDenial = (err: unknown): boolean => err instanceof flexible().RateLimiterRes;
 
 /** Counts and limits connections and in-flight requests; every decision is made in accept/route taps. */
 export class ConnectionLimits {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import type { GatewayApi, HttpExchange, Logger, ServerState, SwitchyardError } from '@switchyard/sdk';
 import type { HttpForwarderOptions } from './schema';
 import * as path from 'node:path';
@@ -69,6 +69,9 @@ export class HttpForwarder {
       }
       const hostPart = server.host.includes(':') ? `[${server.host}]` : server.host;
       const secure = upstreamTlsOptions(server, this.#baseDir);
+      // undici only for h2 servers: required here, so a config without one never loads it (idle RSS).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Pool } = require('undici') as { Pool: typeof UndiciPool };
       pool = new Pool(secure?.origin ?? `http://${hostPart}:${server.port}`, {
         ...(secure ? { connect: secure.connect, allowH2: secure.allowH2 } : {}),
         connections: this.#options.connectionsPerServer > 0 ? this.#options.connectionsPerServer : null,

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '@switchyard/sdk';
 import type { LimiterSpec, RateLimitStore, RateLimitStoreProvider, StoreContext } from '../types';
@@ -23,7 +23,10 @@ export class RedisStore implements RateLimitStore {
     this.#prefix = options.keyPrefix;
     this.#insurance = options.insurance;
     this.#logger = logger;
-    this.client = new Redis(options.url, {
+    // ioredis only when a redis store is configured: a config without one never loads it (idle RSS).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
+    this.client = new RedisClient(options.url, {
       // Never queue commands while disconnected: a request must not wait for Redis to come back.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
