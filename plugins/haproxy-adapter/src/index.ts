@@ -18,8 +18,8 @@ function adapterWith(slots: SlotRegistry): ConfigAdapter {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-haproxy-adapter',
-  version: '0.3.13',
-  core: '^0.1.0',
+  version: '0.3.14',
+  core: '>=0.1.2 <1.0.0',
   description: "Reads HAProxy's haproxy.cfg (config adapter `haproxy`) and prints its native YAML (`switchyard adapt`).",
   register({ slots }) {
     slots.provide(Slots.CONFIG_ADAPTER, 'haproxy', adapterWith(slots), { description: 'haproxy.cfg → the canonical model.' });

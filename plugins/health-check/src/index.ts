@@ -153,8 +153,8 @@ export const healthShowCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.5',
-  core: '^0.1.0',
+  version: '0.2.6',
+  core: '>=0.1.2 <1.0.0',
   description: 'Active health checks (tcp, http, agent) that mark servers UP and DOWN with rise/fall, spread in time.',
   schema: {
     backend: { healthCheck: healthCheckSchema, agentCheck: backendAgentSchema },

@@ -231,8 +231,8 @@ export const PEERS_SERVICE = 'switchyard.peers.sections';
 
 export const plugin = definePlugin<PeersConfig>({
   name: NAME,
-  version: '0.1.0',
-  core: '^0.1.0',
+  version: '0.1.1',
+  core: '>=0.1.2 <1.0.0',
   description: 'HAProxy\'s peers protocol: stick tables (plugin-rate-limit) synchronised with other Switchyard instances and with HAProxy.',
   configKey: 'peers',
   schema: {

@@ -9,7 +9,7 @@ import { definePreset } from '@switchyard/sdk';
  */
 export const preset = definePreset({
   name: '@switchyard/preset-standard',
-  version: '0.2.10',
+  version: '0.2.11',
   description: 'Forwarders, balancing, failover, ACLs and rules, TLS, traffic shaping, auth, runtime API, haproxy.cfg adapter.',
   plugins: [
     '@switchyard/plugin-http-forwarder',
