@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { patternRef, type PatternRef } from './pattern-refs';
 import { FETCH_SLOT, type Exchange, type FetchDefinition, type FetchValue, type SlotRegistry } from '@switchyard/sdk';
 import { AclErrors } from './errors';
 import { DEFAULT_METHOD, FETCH_ALIASES } from './fetches';
@@ -222,6 +223,7 @@ export class AclCompilerImpl implements AclCompiler {
     let method: string | undefined = impliedMethod;
     let ignoreCase = false;
     const patterns: string[] = [];
+    const files: PatternRef[] = [];
     let i = 1;
     for (; i < tokens.length; i++) {
       const t = tokens[i]!;
@@ -236,47 +238,51 @@ export class AclCompilerImpl implements AclCompiler {
         const arg = tokens[++i];
         if (arg === undefined) throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `${t.text} needs an argument`);
         if (t.text === '-m') method = arg.text;
-        else patterns.push(...this.#readPatternFile(arg.text, where));
+        else files.push(this.#patternFile(arg.text, where));
       } else {
         throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `unknown flag ${t.text} (flags: -i, -m <method>, -f <file>, --)`);
       }
     }
     for (; i < tokens.length; i++) patterns.push(tokens[i]!.text);
+    const inline = [...patterns];
+    for (const f of files) patterns.push(...f.patterns());
     method ??= convertedMatch ?? DEFAULT_METHOD[name] ?? defaultMatch ?? 'str';
     const matcher = this.#slots.get<MatchDefinition>(MATCH_SLOT, method);
     if (!matcher) throw AclErrors.UNKNOWN_MATCH.with({ location: { path: where } }, where, method, this.#slots.names(MATCH_SLOT).join(', '));
     if (matcher.noPatterns && patterns.length > 0) {
       throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `-m ${method} takes no pattern (got ${patterns.join(' ')})`);
     }
-    if (!matcher.noPatterns && patterns.length === 0) {
+    if (!matcher.noPatterns && patterns.length === 0 && files.length === 0) {
       throw AclErrors.SYNTAX.with({ location: { path: where } }, where, `"${source}" has no pattern; write -m found to test that the value exists`);
     }
     let test: (s: Sample) => boolean;
     let stringTest: ((s: string) => boolean) | undefined;
     try {
-      test = matcher.compile(patterns, { ignoreCase });
-      stringTest = matcher.compileString?.(patterns, { ignoreCase });
+      test = patterns.length === 0 && !matcher.noPatterns ? () => false : matcher.compile(patterns, { ignoreCase });
+      stringTest = patterns.length === 0 ? undefined : matcher.compileString?.(patterns, { ignoreCase });
     } catch (err) {
       throw AclErrors.BAD_PATTERN.with({ location: { path: where }, cause: err }, where, patterns.join(' '), method, (err as Error).message);
     }
-    return Object.freeze({ source, fetch, method, test: lineTest(fetch.read, test, method === 'found', stringTest) });
+    const compiled = lineTest(fetch.read, test, method === 'found', stringTest);
+    if (files.length === 0) return Object.freeze({ source, fetch, method, test: compiled });
+    // Patterns from files follow their references (`add acl` / `del acl` at run time).
+    let current = compiled;
+    const recompile = (): void => {
+      const all = [...inline, ...files.flatMap((f) => f.patterns())];
+      const m = matcher;
+      current = lineTest(fetch.read, all.length === 0 && !m.noPatterns ? () => false : m.compile(all, { ignoreCase }), method === 'found', all.length === 0 ? undefined : m.compileString?.(all, { ignoreCase }));
+    };
+    for (const f of files) f.onChange(recompile);
+    return Object.freeze({ source, fetch, method, test: (ex: Exchange) => current(ex) });
   }
 
-  #readPatternFile(file: string, where: string): string[] {
+  #patternFile(file: string, where: string): PatternRef {
     const full = this.resolvePath(file);
-    let text: string;
     try {
-      text = fs.readFileSync(full, 'utf8');
+      return patternRef(full, 'acl');
     } catch (err) {
       throw AclErrors.FILE.with({ location: { path: where }, cause: err }, where, full, (err as Error).message);
     }
-    const out: string[] = [];
-    for (const raw of text.split(/\r?\n/)) {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      out.push(line);
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ conditions

@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import { patternRef, type PatternRef } from './pattern-refs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -100,24 +102,6 @@ function pick(name: string, arg: string | undefined, skipEmpty: boolean): (s: st
   };
 }
 
-/** One map file: `key value` lines, `#` comments and blank lines skipped, value = rest of the line. */
-function readMap(file: string): Array<[string, string]> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read map file ${file}: ${(err as Error).message}`);
-  }
-  const out: Array<[string, string]> = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '').trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^(\S+)(?:\s+(.*))?$/.exec(line)!;
-    out.push([m[1]!, (m[2] ?? '').trim()]);
-  }
-  return out;
-}
-
 type MapMatch = 'str' | 'beg' | 'sub' | 'dir' | 'dom' | 'end' | 'reg' | 'ip' | 'int';
 
 function mapLookup(match: MapMatch, entries: Array<[string, string]>): (key: string) => string | undefined {
@@ -167,7 +151,15 @@ function mapConverter(match: MapMatch, out: 'str' | 'int' | 'ip'): ConverterDefi
   return conv(`Looks the value up in a map file (${match} match, ${out} result): map${match === 'str' && out === 'str' ? '' : `_${match}${out === 'str' ? '' : `_${out}`}`}(<file>[,<default>]).`, 'required', (arg) => {
     const [file, dflt] = converterArgs(arg);
     if (!file) throw new Error('map needs a map file');
-    const lookup = mapLookup(match, readMap(file));
+    // The file's pattern reference: `add map`, `del map`, `set map` on the runtime API change it live.
+    let ref: PatternRef;
+    try {
+      ref = patternRef(path.resolve(file), 'map');
+    } catch (err) {
+      throw new Error(`cannot read map file ${file}: ${(err as Error).message}`);
+    }
+    let lookup = mapLookup(match, ref.pairs());
+    ref.onChange(() => (lookup = mapLookup(match, ref.pairs())));
     return onEach((s) => {
       const v = lookup(s) ?? dflt;
       if (v === undefined) return undefined;

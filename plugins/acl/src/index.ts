@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { AclCompilerImpl, type AclDefinitions } from './compiler';
 import { AclErrors } from './errors';
 import { aclsSchema, defaultAclsSchema, routesSchema, useBackendSchema } from './schema';
+import { provideMapCommands } from './map-commands';
 import { explainCommand } from './explain';
 import { FETCHES } from './fetches';
 import { CONVERTERS, MATCHERS } from './matchers';
@@ -112,7 +113,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.5',
+  version: '0.2.6',
   core: '>=0.1.2 <1.0.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
@@ -126,6 +127,7 @@ export const plugin = definePlugin({
     for (const [name, m] of Object.entries(MATCHERS)) slots.provide(MATCH_SLOT, name, m, { description: m.description });
     for (const [name, c] of Object.entries({ ...HAPROXY_CONVERTERS, ...CONVERTERS, ...MORE_CONVERTERS })) slots.provide(CONVERTER_SLOT, name, c, { description: c.description });
     const service: AclService = { forGateway: compilerFor };
+    provideMapCommands(slots);
     slots.provide(ACL_COMPILER, 'default', service, { description: 'Compiles conditions, fetches and %[…] formats for other plugins.' });
     slots.provide(EXPLAIN_SLOT, 'routing', routingExplainer, { description: 'Backend choice in `switchyard explain`.' });
     slots.provide(

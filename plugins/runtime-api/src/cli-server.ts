@@ -209,8 +209,10 @@ export class CliSocketServer {
         const args: Record<string, string> = {};
         const rest = words.slice(n);
         // A command declaring the one argument `words` reads the rest of the line itself (show table …).
-        if (c.args.length === 1 && c.args[0] === 'words') args.words = rest.join(' ');
-        else for (let k = 0; k < rest.length; k++) {
+        if (c.args[0] === 'words') {
+          args.words = rest.join(' ');
+          if (c.args.includes('payload') && payload !== undefined) args.payload = payload;
+        } else for (let k = 0; k < rest.length; k++) {
           const w = rest[k]!;
           const eq = w.indexOf('=');
           if (eq > 0 && c.args.includes(w.slice(0, eq))) args[w.slice(0, eq)] = w.slice(eq + 1);
