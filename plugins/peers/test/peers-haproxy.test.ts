@@ -45,7 +45,7 @@ function get(port: number, p: string): Promise<number> {
   });
 }
 
-async function until<T>(fn: () => Promise<T | false | undefined> | T | false | undefined, what: string, ms = 20_000): Promise<T> {
+async function until<T>(fn: () => Promise<T | false | undefined> | T | false | undefined, what: string, ms = 40_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -131,6 +131,8 @@ const entries = async (i: Instance, table: string): Promise<string[]> =>
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  jest.setTimeout(120_000);
 
   it('an entry tracked on HAProxy appears on Switchyard, with its counters', async () => {
     expect(await get(hap.fe, '/from-haproxy')).toBe(200);
