@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { showSessions, shutdownSession } from './sessions';
 import type { GatewayApi, ServerState } from '@switchyard/sdk';
 import { SwitchyardError } from '@switchyard/sdk';
 import { describeServer, dynamicWeights, HEALTH_CONTROL_KEY, HEALTH_DISABLED_KEY, parseWeight, statsServiceId } from './commands';
@@ -343,6 +344,17 @@ export const HAPROXY_CLI_COMMANDS: ReadonlyArray<HaproxyCliCommand> = [
     help: 'disable health checks',
     level: 'operator',
     run: (ctx) => healthSwitch(serverArg(ctx.gateway, ctx.words[2]), false),
+  },
+  { name: ['show', 'sess'], usage: 'show sess', help: 'report the list of current sessions', level: 'user', run: (ctx) => showSessions(ctx.gateway) },
+  {
+    name: ['shutdown', 'session'],
+    usage: 'shutdown session <id>',
+    help: 'kill a specific session',
+    level: 'admin',
+    run: (ctx) => {
+      const out = shutdownSession(ctx.gateway, ctx.words[2]);
+      return out === '' ? '' : fail(out ?? '');
+    },
   },
   { name: ['add', 'server'], usage: 'add server <bk>/<srv> <addr>:<port> [weight <w>] [backup]', help: 'create a new server (in maintenance)', level: 'admin', run: addServer },
   { name: ['del', 'server'], usage: 'del server <bk>/<srv>', help: 'remove a server in maintenance', level: 'admin', run: delServer },

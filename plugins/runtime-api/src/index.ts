@@ -2,6 +2,7 @@ import { CLI_COMMAND_SLOT, definePlugin, type GatewayApi } from '@switchyard/sdk
 import { configSchema, type RuntimeApiConfig } from './schema';
 import { adminCommand } from './cli';
 import { provideHaproxyDirectives } from './haproxy';
+import { trackSessions } from './sessions';
 import { CliSocketServer } from './cli-server';
 import { RuntimeErrors } from './errors';
 import { LEVELS, type Level } from './levels';
@@ -33,7 +34,7 @@ export type { RuntimeApiConfig };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.3.6',
+  version: '0.3.7',
   core: '>=0.1.3 <1.0.0',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',
@@ -47,6 +48,7 @@ export const plugin = definePlugin({
     if (config.enabled && tokens.length === 0) throw RuntimeErrors.CONFIG('runtimeApi.enabled needs runtimeApi.token');
     const server = config.enabled ? new RuntimeApiServer(gateway, tokens, config.listen) : null;
     const sockets = (config.sockets ?? []).map((c) => new CliSocketServer(gateway, c));
+    if (sockets.length > 0) trackSessions(gateway);
     for (const c of config.sockets ?? []) {
       if (c.address === undefined || c.token) continue;
       const { host } = splitListen(String(c.address));
