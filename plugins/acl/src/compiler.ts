@@ -12,6 +12,14 @@ import {
 } from './types';
 
 /** ACLs every frontend has (HAProxy's predefined ACLs); a frontend may redefine them. */
+/**
+ * The scope name that conditions of a backend's rules are compiled in (its own named ACLs
+ * and the shared ones): pass it where a frontend name is expected. No frontend name has a NUL.
+ */
+export function backendAclScope(backend: string): string {
+  return `\0backend:${backend}`;
+}
+
 export const PREDEFINED_ACLS: Readonly<Record<string, string | null>> = Object.freeze({
   TRUE: null,
   FALSE: null,
@@ -99,7 +107,7 @@ export class AclCompilerImpl implements AclCompiler {
   readonly #acls = new Map<string, Map<string, NamedAcl>>();
   readonly #defaults: AclDefinitions;
 
-  constructor(slots: SlotRegistry, baseDir: string, defaults: AclDefinitions, frontends: Record<string, AclDefinitions>) {
+  constructor(slots: SlotRegistry, baseDir: string, defaults: AclDefinitions, frontends: Record<string, AclDefinitions>, backends: Record<string, AclDefinitions> = {}) {
     this.#slots = slots;
     this.#baseDir = baseDir;
     this.#defaults = defaults;
@@ -113,6 +121,12 @@ export class AclCompilerImpl implements AclCompiler {
       const own = new Map(shared);
       for (const [name, def] of Object.entries(defs)) own.set(name, this.#compileNamed(name, def, `frontends.${fe}.acls.${name}`));
       this.#acls.set(fe, own);
+    }
+    // a backend's own ACLs (HAProxy: ACLs are per proxy), for its rules' conditions
+    for (const [be, defs] of Object.entries(backends)) {
+      const own = new Map(shared);
+      for (const [name, def] of Object.entries(defs)) own.set(name, this.#compileNamed(name, def, `backends.${be}.acls.${name}`));
+      this.#acls.set(backendAclScope(be), own);
     }
     this.#acls.set('', shared);
   }

@@ -2,9 +2,9 @@ import {
   CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
 import * as path from 'node:path';
-import { AclCompilerImpl, type AclDefinitions } from './compiler';
+import { AclCompilerImpl, backendAclScope, type AclDefinitions } from './compiler';
 import { AclErrors } from './errors';
-import { aclsSchema, defaultAclsSchema, routesSchema, useBackendSchema } from './schema';
+import { aclsSchema, backendAclsSchema, defaultAclsSchema, routesSchema, useBackendSchema } from './schema';
 import { provideMapCommands } from './map-commands';
 import { explainCommand } from './explain';
 import { FETCHES } from './fetches';
@@ -16,6 +16,7 @@ import { ACL_COMPILER, COMPILER_SLOT, CONVERTER_SLOT, EXPLAIN_SLOT, MATCH_SLOT, 
 
 export * from './types';
 export { AclErrors } from './errors';
+export { backendAclScope } from './compiler';
 export { syntheticExchange, explain } from './explain';
 export { hostWithoutPort } from './fetches';
 export { pathHasPrefix } from './routing';
@@ -65,8 +66,10 @@ function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   const cfg = gateway.config;
   const perFrontend: Record<string, AclDefinitions> = {};
   for (const [name, fe] of Object.entries(cfg.frontends)) perFrontend[name] = (fe.acls as AclDefinitions | undefined) ?? {};
+  const perBackend: Record<string, AclDefinitions> = {};
+  for (const [name, be] of Object.entries(cfg.backends)) if (be.acls !== undefined) perBackend[name] = be.acls as AclDefinitions;
   const baseDir = gateway.baseDir;
-  const compiler = new AclCompilerImpl(gateway.slots, baseDir, (cfg.defaults.acls as AclDefinitions | undefined) ?? {}, perFrontend);
+  const compiler = new AclCompilerImpl(gateway.slots, baseDir, (cfg.defaults.acls as AclDefinitions | undefined) ?? {}, perFrontend, perBackend);
   states.set(gateway, { compiler, routing: new Map() });
   return compiler;
 }
@@ -113,11 +116,12 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.6',
+  version: '0.2.7',
   core: '>=0.1.2 <1.0.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {
     frontend: { acls: aclsSchema, useBackend: useBackendSchema, routes: routesSchema },
+    backend: { acls: backendAclsSchema },
     defaults: { acls: defaultAclsSchema },
   },
   register({ slots }) {
@@ -163,6 +167,9 @@ export const plugin = definePlugin({
       }
       const table: FrontendRouting = { useBackend, routes: compileRoutes(gateway, name, routes) };
       if (table.useBackend.length > 0 || table.routes.length > 0) state.routing.set(name, table);
+    }
+    for (const [name, be] of Object.entries(gateway.config.backends)) {
+      for (const acl of Object.keys((be.acls as AclDefinitions | undefined) ?? {})) compiler.compileCondition(backendAclScope(name), acl, `backends.${name}.acls.${acl}`);
     }
   },
   apply(gateway) {

@@ -9,6 +9,8 @@ const aclLines = OneOf([Type.String({ minLength: 1 }), Type.Array(Type.String({ 
 
 /** A frontend's `acls`. */
 export const aclsSchema = MapOf(aclLines, { description: 'Named ACLs: name → one ACL line (`path_beg /api /v2`), or a list of lines that are ORed.' });
+/** `backends.<b>.acls`. */
+export const backendAclsSchema = MapOf(aclLines, { description: 'Named ACLs of this backend, for the conditions of its own rules (httpRequest/httpResponse in the backend); the frontend\'s ACLs are not seen there, as in HAProxy.' });
 /** `defaults.acls`. */
 export const defaultAclsSchema = MapOf(aclLines, { description: 'Named ACLs every frontend has (a frontend\'s own ACL of the same name replaces it).' });
 

@@ -69,12 +69,14 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
           if (s.kind === 'backend' && !s.directives.some((x) => x.words[0] === 'server' || x.words[0] === 'server-template')) {
             const t = s.directives.find((x) => x.words[0] === 'stick-table');
             if (t) {
-              // a backend that only holds a stick table (track-sc… table <name>): no servers, no backend
+              // a backend holding a stick table (track-sc… table <name>); with nothing but the
+              // table (and its mode) it is no backend: nothing is routed to it
               ad.tables.set(s.name, { words: t.words.slice(1), line: t.line });
-              const own = ad.contributed('proxy', 'stick-table');
-              if (own) runContributed(ad, own, { d: t, section: s });
-              for (const x of s.directives) if (x !== t) ad.problem(x.line, x.words.join(' '), 'a stick-table-only backend may only hold the stick-table line');
-              break;
+              if (s.directives.every((x) => x === t || x.words[0] === 'mode' || x.words[0] === 'description')) {
+                const own = ad.contributed('proxy', 'stick-table');
+                if (own) runContributed(ad, own, { d: t, section: s });
+                break;
+              }
             }
           }
           let d = lastDefaults;
@@ -99,10 +101,13 @@ export function adaptHaproxy(text: string, file: string, options: HaproxyAdaptOp
     finish(ad);
     if (ad.lenient) dropDangling(ad);
     if (ad.problems.length > 0) {
-      const list = ad.problems.map((p) => `  ${ad.file}:${p.line}: ${p.directive} — ${p.why}`);
       if (!ad.lenient) {
-        const first = ad.problems[0]!;
-        throw HaproxyErrors.UNKNOWN_DIRECTIVES.with({ location: { file: ad.file, line: first.line } }, ad.problems.length, list.join('\n'));
+        // Each refusal in the words written for its directive: the first one is the message
+        // (at its file:line), the others follow one a line, each with its own file:line.
+        const [first, ...others] = ad.problems as [(typeof ad.problems)[number], ...typeof ad.problems];
+        const rest = others.map((p) => `\n  ${ad.file}:${p.line}: ${p.directive} — ${p.why}`).join('');
+        const hint = `\n  (--lenient turns ${others.length > 0 ? 'these into warnings' : 'it into a warning'})`;
+        throw HaproxyErrors.UNKNOWN_DIRECTIVES.with({ location: { file: ad.file, line: first.line } }, `${first.directive} — ${first.why}`, rest + hint);
       }
       for (const p of ad.problems) ad.warnings.push(`${ad.file}:${p.line}: ignored unsupported "${p.directive}": ${p.why}`);
     }

@@ -2,5 +2,6 @@ import { defineErrors } from '@switchyard/sdk';
 
 export const HaproxyErrors = defineErrors({
   SYNTAX: { code: 'SWY_ERR_HAPROXY_SYNTAX', message: '%s' },
-  UNKNOWN_DIRECTIVES: { code: 'SWY_ERR_HAPROXY_UNSUPPORTED', message: '%s unsupported directive(s); fix them, or run with --lenient to turn them into warnings:\n%s' },
+  /** The first refused directive in its own words (its file:line is the error's location), then every other one. */
+  UNKNOWN_DIRECTIVES: { code: 'SWY_ERR_HAPROXY_UNSUPPORTED', message: '%s%s' },
 });

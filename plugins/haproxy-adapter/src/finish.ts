@@ -25,8 +25,10 @@ export function finish(ad: AdaptModel): void {
       if (f.defaultBackend !== undefined) reach.add(String(f.defaultBackend));
       if (reach.has(b)) reaching.push([name, reach]);
     }
-    if (reaching.some(([, reach]) => reach.size > 1 || [...reach].some((x) => x.includes('%[')))) {
-      // a frontend also routes elsewhere: the rules stay the backend's, run once it is chosen
+    const ownAcls = (ad.config.backends as Record<string, Obj>)[b]?.acls !== undefined;
+    if (ownAcls || reaching.some(([, reach]) => reach.size > 1 || [...reach].some((x) => x.includes('%[')))) {
+      // a frontend also routes elsewhere, or the conditions name the backend's own ACLs: the
+      // rules stay the backend's, run once it is chosen
       for (const r of rules) ad.push(['backends', b, r.kind], { ...r.rule }, r.line);
       continue;
     }

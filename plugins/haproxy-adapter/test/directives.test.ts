@@ -2,7 +2,7 @@
  * The `haproxy.directive` slot: a plugin teaches the adapter its own haproxy.cfg words, in
  * every scope, and the adapted config loads only the plugins whose directives were used.
  */
-import { HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName, type HaproxyDirective, type SlotRegistry } from '@switchyard/sdk';
+import { HAPROXY_DIRECTIVE_SLOT, formatError, haproxyDirectiveName, type HaproxyDirective, type SlotRegistry } from '@switchyard/sdk';
 import { adaptHaproxy } from '../src/adapt';
 import { adapt } from './helpers';
 
@@ -77,7 +77,14 @@ describe('haproxy.directive slot', () => {
 
   it('reports a contributed directive\'s problem at its line', () => {
     const bad: HaproxyDirective = { scope: 'option', keyword: 'demo-opt', description: 'd', handle: (c) => c.problem('no good') };
-    expect(() => adaptHaproxy(CFG.replace('demo-global 7', 'nbthread 2'), '/demo.cfg', { lenient: false, slots: registry([...defs.slice(1, 2), bad]) })).toThrow(/demo\.cfg:8: option demo-opt x — no good/);
+    let err: unknown;
+    try {
+      adaptHaproxy(CFG.replace('demo-global 7', 'nbthread 2'), '/demo.cfg', { lenient: false, slots: registry([...defs.slice(1, 2), bad]) });
+    } catch (e) {
+      err = e;
+    }
+    // the message opens with the directive's own words, at its file:line
+    expect(formatError(err)).toMatch(/^\/demo\.cfg:8: option demo-opt x — no good\n/);
   });
 
   it('option forwardfor comes from the forwarded-headers plugin, as HAProxy means it', () => {

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
+import { formatError } from '@switchyard/sdk';
 import { freePort, startTestGateway, startUpstream, type TestGateway, type Upstream } from '@switchyard/sdk/testing';
 import { splitWords, expandAddress } from '../src/parse';
 import { adapt, tmpDir, waitFor } from './helpers';
@@ -42,7 +43,13 @@ describe('words (parse_line)', () => {
     expect(expandAddress('${NOPE}:81', {})).toBe(':81');
   });
   it('a bare $ outside quotes and addresses is the directive\'s own error, with a hint', () => {
-    expect(() => adapt('defaults\n  mode http\n  timeout client $T\nfrontend f\n  bind 127.0.0.1:0\n', '/t.cfg', { lenient: false, env: { T: '5s' } })).toThrow(/t\.cfg:3: timeout client \$T — "\$T" is not a time.*only inside double quotes/);
+    let err: unknown;
+    try {
+      adapt('defaults\n  mode http\n  timeout client $T\nfrontend f\n  bind 127.0.0.1:0\n', '/t.cfg', { lenient: false, env: { T: '5s' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(formatError(err)).toMatch(/^\/t\.cfg:3: timeout client \$T — "\$T" is not a time.*only inside double quotes/);
   });
 });
 

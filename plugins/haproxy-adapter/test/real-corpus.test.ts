@@ -22,7 +22,7 @@ const HAPROXY = '/usr/sbin/haproxy';
 const CORPUS = path.resolve(__dirname, '../../../test/fixtures/haproxy-corpus');
 const logger = pino({ level: 'silent' }) as unknown as Logger;
 /** Files run strictly at the last count: raise it when more pass, never lower it. */
-const FLOOR = 63;
+const FLOOR = 65;
 
 interface Source {
   file: string;

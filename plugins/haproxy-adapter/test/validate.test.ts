@@ -81,8 +81,8 @@ frontend fe
     http-request deny if !is_ok
     use_backend gone if { path_beg /x }
     default_backend be
+    acl is_ok
 backend be
-    acl is_ok src 127.0.0.1
     server s1 127.0.0.1:9 frobnicate
 `;
     const file = path.join(dir, 'lenient.cfg');
@@ -91,7 +91,7 @@ backend be
     expect((strict as { code: number }).code).toBe(1);
     const r = await exec(process.execPath, [CLI, 'validate', '--lenient', '--config', file], { cwd: ROOT });
     expect(r.stdout).toContain('valid');
-    expect(r.stderr).toMatch(/lenient\.cfg:8: dropped httpRequest\[0\] of frontend fe: ACL is_ok \(line 12\) was not taken/);
+    expect(r.stderr).toMatch(/lenient\.cfg:8: dropped httpRequest\[0\] of frontend fe: ACL is_ok \(line 11\) was not taken/);
     expect(r.stderr).toMatch(/lenient\.cfg:9: dropped useBackend\[0\] of frontend fe: backend gone is not there/);
     expect(r.stderr).not.toMatch(/has no servers/);
   }, 40000);

@@ -21,10 +21,20 @@ export type { HttpForwarderOptions };
  * Servers whose TLS offers h2 (ALPN) and per-client-connection dispatchers (send-proxy) go
  * through undici instead, with the same response handlers.
  */
+function isAnyAddress(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function closeUpstream(pool: Upstream): void {
+  if (pool instanceof UpstreamPool) void pool.close();
+  else pool.close().catch(() => pool.destroy());
+}
+
 export class HttpForwarder {
   readonly #gateway: GatewayApi;
   readonly #options: HttpForwarderOptions;
   readonly #pools = new Map<ServerState, Upstream>();
+  readonly #destinationPools = new Map<ServerState, Map<string, Upstream>>();
   readonly #logger: Logger;
   readonly #baseDir: string;
   readonly #attemptsUsed: () => boolean;
@@ -90,6 +100,8 @@ export class HttpForwarder {
 
   /** A server removed at run time: close its pool once its requests in flight are done. */
   dropPool(server: ServerState): void {
+    for (const p of this.#destinationPools.get(server)?.values() ?? []) closeUpstream(p);
+    this.#destinationPools.delete(server);
     const pool = this.#pools.get(server);
     if (pool === undefined) return;
     this.#pools.delete(server);
@@ -98,8 +110,9 @@ export class HttpForwarder {
   }
 
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values(), ...[...this.#destinationPools.values()].flatMap((m) => [...m.values()])];
     this.#pools.clear();
+    this.#destinationPools.clear();
     await Promise.all(pools.map((p) => (p instanceof UpstreamPool ? p.close() : p.close().catch(() => p.destroy()))));
   }
 
@@ -107,7 +120,28 @@ export class HttpForwarder {
   #upstreamOf(ex: HttpExchange): Upstream {
     const server = ex.server!;
     const perConnection = ex.connection.data.get(UPSTREAM_DISPATCHER) as ((s: ServerState) => Dispatcher | undefined) | undefined;
-    return (perConnection !== undefined ? perConnection(server) : undefined) ?? this.poolFor(server);
+    return (perConnection !== undefined ? perConnection(server) : undefined) ?? (isAnyAddress(server.host) ? this.#destinationPool(server, ex.connection.localAddress) : this.poolFor(server));
+  }
+
+  /** A server on 0.0.0.0 / :: (HAProxy: "the client's destination address"): one pool per local address. */
+  #destinationPool(server: ServerState, local: string): Upstream {
+    let byAddress = this.#destinationPools.get(server);
+    if (byAddress === undefined) this.#destinationPools.set(server, (byAddress = new Map()));
+    let pool = byAddress.get(local);
+    if (pool === undefined) {
+      const t = this.#gateway.backends.get(server.backend)!.config.timeouts;
+      pool = new UpstreamPool({
+        host: local,
+        port: server.port,
+        tls: server.config.tls ? upstreamTlsConnect(server, this.#baseDir) : null,
+        connectTimeout: t.connect,
+        timeout: t.server,
+        keepAliveTimeout: this.#options.keepAliveTimeout,
+        maxConnections: this.#options.connectionsPerServer,
+      });
+      byAddress.set(local, pool);
+    }
+    return pool;
   }
 
   forward(ex: HttpExchange): void {

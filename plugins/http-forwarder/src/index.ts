@@ -9,7 +9,7 @@ export const NAME = '@switchyard/plugin-http-forwarder';
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.3.5',
+  version: '0.3.6',
   core: '>=0.1.2 <1.0.0',
   description: 'Forwards HTTP exchanges and WebSocket upgrades to servers over keep-alive undici pools.',
   configKey: 'httpForwarder',

@@ -3,12 +3,12 @@ import {
   Stage, definePlugin, type Connection, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
   type ResponseHead,
 } from '@switchyard/sdk';
-import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
+import { COMPILER_SLOT, EXPLAIN_SLOT, RESPONSE_VAR, backendAclScope, type AclCompiler, type ExplainStep } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
 import { backendOptions, frontendOptions } from './schema';
 import { provideHaproxyDirectives } from './haproxy';
 import {
-  AFTER_RESPONSE_ACTIONS, REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
+  AFTER_RESPONSE_ACTIONS, REQUEST_ACTIONS, RESPONSE_ACTIONS, TCP_ACTIONS, Verdict, closeConnection, compileRequestRule, compileResponseRule, compileTcpRule, inspect, tcpVerdict,
   type CompiledRequestRule, type CompiledResponseRule, type CompiledTcpRule, type RuleConfig, type TcpRequestConfig,
 } from './rules';
 
@@ -75,7 +75,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.6',
+  version: '0.2.7',
   core: '>=0.1.2 <1.0.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: { frontend: frontendOptions, backend: backendOptions },
@@ -96,9 +96,6 @@ export const plugin = definePlugin({
       if (!compiler) throw RuleErrors.NO_ACL(`frontends.${name}`);
       if (fe.mode !== 'http' && (req.length > 0 || res.length > 0)) {
         throw RuleErrors.INVALID(`frontends.${name}`, 'httpRequest/httpResponse rules need an http frontend');
-      }
-      if (fe.mode !== 'tcp' && (tcp?.content?.length ?? 0) > 0) {
-        throw RuleErrors.INVALID(`frontends.${name}.tcpRequest.content`, 'content inspection rules need a tcp frontend (use httpRequest rules in http mode)');
       }
       const c = compiler;
       all.set(name, {
@@ -126,10 +123,10 @@ export const plugin = definePlugin({
       compiler ??= compilerOf(gateway);
       if (!compiler) throw RuleErrors.NO_ACL(`backends.${name}`);
       const c = compiler;
-      // Conditions of a backend's rules see the ACLs of defaults only (no frontend's).
-      after.set(gateway.backends.get(name)!, list.map((r, i) => compileResponseRule(c, '', r, i, `backends.${name}.httpAfterResponse`)));
+      // Conditions of a backend's rules see its own ACLs and the shared ones (no frontend's).
+      after.set(gateway.backends.get(name)!, list.map((r, i) => compileResponseRule(c, backendAclScope(name), r, i, `backends.${name}.httpAfterResponse`)));
     }
-    // Backend rules: conditions see the predefined ACLs and inline conditions (HAProxy's backend scope).
+    // Backend rules: conditions see the backend's own ACLs, the predefined ones and inline conditions (HAProxy's backend scope).
     const backendRules = new Map<string, { request: CompiledRequestRule[]; response: CompiledResponseRule[] }>();
     for (const [name, be] of Object.entries(gateway.config.backends)) {
       const req = (be.httpRequest as RuleConfig[] | undefined) ?? [];
@@ -140,8 +137,8 @@ export const plugin = definePlugin({
       if (be.mode !== 'http') throw RuleErrors.INVALID(`backends.${name}`, 'httpRequest/httpResponse rules need an http backend');
       const c = compiler;
       backendRules.set(name, {
-        request: req.map((r, i) => compileRequestRule(c, '', r, i, 'httpRequest', `backends.${name}`)),
-        response: res.map((r, i) => compileResponseRule(c, '', r, i, `backends.${name}.httpResponse`)),
+        request: req.map((r, i) => compileRequestRule(c, backendAclScope(name), r, i, 'httpRequest', `backends.${name}`)),
+        response: res.map((r, i) => compileResponseRule(c, backendAclScope(name), r, i, `backends.${name}.httpResponse`)),
       });
     }
     if (!compiler) return;
@@ -210,13 +207,21 @@ export const plugin = definePlugin({
         return tcpVerdict(rules, view) === false ? false : undefined;
       });
     }
-    if (some((r) => r.request.length)) {
+    if (some((r) => r.request.length + r.content.length)) {
       // Synchronous: no promise per HTTP request.
       gateway.hooks.route.tap({ name: NAME, stage: Stage.SECURITY }, (ex: Exchange) => {
         if (ex.kind !== 'http') return undefined;
-        const rules = byFrontend.get(ex.frontend)?.request;
-        if (rules === undefined || rules.length === 0) return undefined;
-        return runRequestRules(rules, ex) ? { handled: true as const } : undefined;
+        const rules = byFrontend.get(ex.frontend);
+        if (rules === undefined) return undefined;
+        // HTTP mode: tcp-request content rules run on each request, before the http-request
+        // rules (HAProxy evaluates them per stream, the request already parsed); the first
+        // accept or reject decides; reject closes the connection without a response.
+        if (rules.content.length > 0 && tcpVerdict(rules.content, ex) === false) {
+          closeConnection(ex);
+          return { handled: true as const };
+        }
+        if (rules.request.length === 0) return undefined;
+        return runRequestRules(rules.request, ex) ? { handled: true as const } : undefined;
       });
     }
     if (some((r) => r.content.length)) {

@@ -14,7 +14,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 export const REQUEST_ACTIONS = [
-  'allow', 'deny', 'redirect', 'return', 'set-header', 'add-header', 'del-header', 'replace-header', 'set-path', 'replace-path', 'replace-uri',
+  'allow', 'reject', 'silent-drop', 'deny', 'redirect', 'return', 'set-header', 'add-header', 'del-header', 'replace-header', 'set-path', 'replace-path', 'replace-uri',
   'set-query', 'set-var', 'set-method',
 ] as const;
 export const RESPONSE_ACTIONS = ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status'] as const;
@@ -91,6 +91,30 @@ function regex(text: string | undefined, where: string, action: string): RegExp 
   }
 }
 
+/** http-request reject / tcp-request content reject in HTTP mode: the client connection is closed, nothing is sent. */
+export function closeConnection(ex: Exchange): void {
+  ex.termination = 'local';
+  ex.connection.socket.destroy();
+}
+
+/**
+ * http-request silent-drop: the client is sent nothing, not even a FIN or RST. HAProxy closes
+ * the socket with TCP_REPAIR (or IP_TTL 1) so that the client keeps waiting; Node can do
+ * neither, so the socket stays open and unread, and is reset once the frontend's client
+ * timeout has passed (the client has given up or is still waiting in vain).
+ */
+export function silentDrop(ex: Exchange): void {
+  ex.termination = 'local';
+  const socket = ex.connection.socket;
+  socket.pause();
+  socket.removeAllListeners('data');
+  socket.on('error', () => undefined);
+  const ms = ex.frontend.config.timeouts.client;
+  const timer = setTimeout(() => socket.resetAndDestroy(), ms > 0 ? ms : 30_000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** Refuses one request whose rule built a header value with CR/LF/NUL from client input. */
 function injected(ex: HttpExchange, rule: string, header: string): Verdict {
   ex.fail(RuleErrors.HEADER_INJECTION(rule, header));
@@ -118,6 +142,19 @@ export function compileRequestRule(compiler: AclCompiler, frontend: string, rule
   switch (a) {
     case 'allow':
       run = () => Verdict.Stop;
+      break;
+    case 'reject':
+      // HAProxy: the connection is closed at once, no response (curl: "Empty reply from server")
+      run = (ex) => {
+        closeConnection(ex);
+        return Verdict.Handled;
+      };
+      break;
+    case 'silent-drop':
+      run = (ex) => {
+        silentDrop(ex);
+        return Verdict.Handled;
+      };
       break;
     case 'deny': {
       const status = rule.status ?? 403;

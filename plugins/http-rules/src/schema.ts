@@ -42,7 +42,7 @@ export const tcpRequestSchema = Type.Object(
     connection: Type.Optional(tcpRules('Rules run when a connection arrives (fetches: src, dst_port…): reject closes it, accept stops the rules.')),
     content: Type.Optional(tcpRules('Rules run on the first client bytes, re-evaluated as bytes arrive during inspectDelay (fetches: req.len, req.ssl_sni…).')),
   },
-  { additionalProperties: false, description: 'tcp-request rules: on connection (any mode), and content inspection (tcp mode).' },
+  { additionalProperties: false, description: 'tcp-request rules: on connection (any mode), and content inspection (tcp mode: as client bytes arrive, up to inspectDelay; http mode: on each request, before httpRequest rules).' },
 );
 
 /** The properties this plugin adds to every frontend. */

@@ -1,5 +1,5 @@
 import { definePlugin, FETCH_SLOT, Stage, type Connection, type Exchange, type FetchDefinition } from '@switchyard/sdk';
-import { peekClientHello, type ClientHelloInfo } from './client-hello';
+import { parseClientHello, peekClientHello, type ClientHelloInfo } from './client-hello';
 import { SniErrors } from './errors';
 import { sniPassthroughSchema, type SniPassthroughFrontendConfig } from './schema';
 
@@ -13,7 +13,31 @@ export const CLIENT_HELLO = Symbol.for('switchyard.sni-passthrough.hello');
 
 export type { SniPassthroughFrontendConfig };
 
-const helloOf = (ex: Exchange): ClientHelloInfo | undefined => ex.connection.data.get(CLIENT_HELLO) as ClientHelloInfo | undefined;
+/** Marks a connection whose first bytes are not TLS (the fetches stop re-parsing them). */
+const NOT_TLS = Symbol('switchyard.sni-passthrough.not-tls');
+
+/**
+ * The ClientHello of this connection: the one this plugin's frontends read, else parsed from
+ * the bytes tcp-request content inspection has buffered so far, so that
+ * `tcp-request content accept if { req.ssl_hello_type 1 }` and `use_backend … if
+ * { req.ssl_sni … }` decide as soon as the whole ClientHello is in, as in HAProxy, instead of
+ * waiting out the inspect-delay. Undefined while it is incomplete or when it is not TLS.
+ */
+function helloOf(ex: Exchange): ClientHelloInfo | undefined {
+  const data = ex.connection.data;
+  const known = data.get(CLIENT_HELLO) as ClientHelloInfo | undefined;
+  if (known !== undefined || ex.kind !== 'tcp' || ex.buffered.length === 0 || data.has(NOT_TLS)) return known;
+  let parsed: ClientHelloInfo | 'incomplete';
+  try {
+    parsed = parseClientHello(ex.buffered.length === 1 ? ex.buffered[0]! : Buffer.concat(ex.buffered));
+  } catch {
+    data.set(NOT_TLS, true);
+    return undefined;
+  }
+  if (parsed === 'incomplete') return undefined;
+  data.set(CLIENT_HELLO, parsed);
+  return parsed;
+}
 
 const FETCHES: Record<string, FetchDefinition> = {
   'req.ssl_sni': {
@@ -29,7 +53,7 @@ const FETCHES: Record<string, FetchDefinition> = {
     compile: () => (ex) => helloOf(ex)?.alpn ?? [],
   },
   'req.ssl_hello_type': {
-    description: '1 when the connection started with a TLS ClientHello, 0 otherwise (TCP mode, after inspection).',
+    description: '1 once the connection\'s first bytes hold a whole TLS ClientHello, 0 otherwise (TCP mode, during or after inspection).',
     arg: 'none',
     modes: ['tcp'],
     compile: () => (ex) => (helloOf(ex) ? 1 : 0),
@@ -56,7 +80,7 @@ function compileRoutes(routes: Record<string, string>): (name: string | null) =>
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.2',
+  version: '0.1.3',
   core: '>=0.1.2 <1.0.0',
   description: 'TCP-mode SNI passthrough: read the TLS ClientHello without terminating TLS and route on the server name (req.ssl_sni).',
   schema: { frontend: { sniPassthrough: sniPassthroughSchema } },

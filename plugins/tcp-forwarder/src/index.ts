@@ -54,9 +54,11 @@ export function forwardTcp(gateway: GatewayApi, ex: TcpExchange, attempt = 1): v
   const timeouts = ex.backend!.config.timeouts;
   const client = ex.socket;
   const secure = upstreamTls(gateway, server);
+  // a server on 0.0.0.0 / :: goes to the address the client connected to (HAProxy's "any" server address)
+  const host = server.host === '0.0.0.0' || server.host === '::' ? ex.connection.localAddress : server.host;
   const upstream: net.Socket = secure
-    ? tls.connect({ host: server.host, port: server.port, ...secure })
-    : net.connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
+    ? tls.connect({ host, port: server.port, ...secure })
+    : net.connect({ host, port: server.port, allowHalfOpen: true, noDelay: true });
   applyKeepAlive(ex, upstream);
   let connected = false;
   const failConnect = (error: SwitchyardError): void => {
@@ -175,7 +177,7 @@ function upstreamTls(gateway: GatewayApi, server: ServerState): tls.ConnectionOp
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.5',
+  version: '0.2.6',
   core: '>=0.1.2 <1.0.0',
   description: 'Pipes TCP-mode sessions to the chosen server.',
   schema: keepAliveSchema,

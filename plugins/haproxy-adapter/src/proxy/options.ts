@@ -67,6 +67,13 @@ export function option(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       return;
     case 'http-use-htx':
       return;
+    case 'idle-close-on-response':
+      // What Switchyard's graceful stop always does: an idle keep-alive connection is not cut
+      // at once; its next request is answered with "Connection: close" (until the keep-alive
+      // timeout, or half the grace period). Without the option HAProxy 2.6 closes idle
+      // connections at soft-stop; Switchyard waits either way.
+      if (negate) ad.warn(d.line, '"no option idle-close-on-response" approximated: idle keep-alive connections are still kept until their next request (answered with Connection: close) or the keep-alive timeout during a graceful stop');
+      return;
     case 'prefer-last-server':
       if (ctx.be) ad.warn(d.line, '"option prefer-last-server" approximated: the balancing policy picks the server for every request; idle server connections are still reused');
       return;

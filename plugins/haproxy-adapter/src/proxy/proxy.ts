@@ -154,17 +154,19 @@ export function directive(ad: AdaptModel, d: Directive, ctx: Ctx): void {
       if (!hasBe) return notHere('cookie belongs in a backend');
       return cookie(ad, d, ctx);
     case 'acl': {
-      if (!hasFe) {
-        if (w[1] && !ctx.fromDefaults) ad.droppedAcls.set(w[1], d.line);
-        return notHere('ACLs are only supported in frontend and listen sections (backend rules are not)');
-      }
+      if (!hasFe && !hasBe) return notHere('acl belongs in a frontend, listen or backend section');
       const name = w[1];
-      if (!name || w.length < 3) return ad.problem(d.line, w.join(' '), 'acl needs a name and a criterion');
+      if (!name || w.length < 3) {
+        if (name && !ctx.fromDefaults) ad.droppedAcls.set(name, d.line);
+        return ad.problem(d.line, w.join(' '), 'acl needs a name and a criterion');
+      }
       ad.use(P('acl'));
       const line = withBool(aliases(joinWords(w.slice(2))));
-      const prev = ad.get(fe('acls', name));
-      if (prev === undefined) ad.set(fe('acls', name), line, d.line);
-      else ad.set(fe('acls', name), [...(Array.isArray(prev) ? prev : [prev]), line], d.line);
+      // a backend's ACLs are its own (its rules' conditions see them, a frontend's do not)
+      const at = hasFe ? fe('acls', name) : ['backends', ctx.beName!, 'acls', name];
+      const prev = ad.get(at);
+      if (prev === undefined) ad.set(at, line, d.line);
+      else ad.set(at, [...(Array.isArray(prev) ? prev : [prev]), line], d.line);
       return;
     }
     case 'use_backend': {
@@ -341,12 +343,6 @@ export function closeProxy(ad: AdaptModel, ctx: Ctx): void {
   if (ctx.fe) {
     const fe = (...p: KeyPath): KeyPath => ['frontends', ctx.feName!, ...p];
     if (ctx.compression) ad.set(fe('compression'), true, s.line);
-    const content = ad.get(fe('tcpRequest', 'content')) as unknown[] | undefined;
-    if (content && ad.get(fe('mode')) === 'http') {
-      const line = ad.lines.get(JSON.stringify(fe('tcpRequest', 'content', 0))) ?? s.line;
-      ad.problem(line, 'tcp-request content', 'content rules in an http frontend are not supported (use http-request rules)');
-      delete (ad.get(fe('tcpRequest')) as Obj).content;
-    }
     if (ctx.logOption && ctx.logEnabled) ad.logFrontends.push({ fe: ctx.feName!, option: ctx.logOption });
     else if (ctx.logOption && !ctx.fromDefaults) ad.warn(ctx.logOption.line, `frontend ${ctx.feName}: a log format without a "log" target logs nothing (as in HAProxy)`);
     if (ctx.stickTable && !ctx.be && !(ad.get(fe('track')) as unknown[] | undefined)?.length && !ad.contributed('proxy', 'stick-table')) {

@@ -72,6 +72,10 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   switch (action) {
     case 'allow':
       return add({ action });
+    case 'reject':
+    case 'silent-drop':
+      if (args.length > 0) return ad.problem(d.line, d.words.join(' '), `http-request ${action} takes no argument${action === 'silent-drop' ? ' (rst-ttl is HAProxy 2.9)' : ''}`);
+      return add({ action });
     case 'deny': {
       const r: Obj = { action };
       for (let i = 0; i < args.length; i++) {
@@ -203,8 +207,18 @@ export function backendRule(ad: AdaptModel, backend: string, kind: 'httpRequest'
 export function tcpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   const w = d.words;
   if (!ctx.fe) {
-    if (!ctx.fromDefaults) ad.problem(d.line, w.join(' '), 'tcp-request rules are only supported in frontend and listen sections');
-    return;
+    if (ctx.fromDefaults) return;
+    if (w[1] === 'inspect-delay') {
+      return ad.warn(d.line, '"tcp-request inspect-delay" in a backend ignored: the backend\'s tcp-request content rules Switchyard takes (track-sc…) run on the request once it is routed, with nothing more to wait for');
+    }
+    const { head, cond } = ad.splitCond(w.slice(2));
+    const own = w[1] === 'content' ? ad.contributed('tcp-request', `content ${(head[0] ?? '').replace(/\(.*$/, '')}`) : undefined;
+    if (own) {
+      runContributed(ad, own, { d, ctx, args: head.slice(1), condition: cond, addRule: () => ad.problem(d.line, w.join(' '), 'this tcp-request content rule is not supported in a backend') });
+      return;
+    }
+    if (w[1] === 'content') return ad.problem(d.line, w.join(' '), `tcp-request content ${w[2] ?? ''} in a backend (run once the backend is chosen) is not supported: put the rule in the frontend that routes here`.replace('  ', ' '));
+    return ad.problem(d.line, w.join(' '), `tcp-request ${w[1] ?? ''} belongs in a frontend or listen section`);
   }
   const fe = (...p: KeyPath): KeyPath => ['frontends', ctx.feName!, ...p];
   if (w[1] === 'inspect-delay') {

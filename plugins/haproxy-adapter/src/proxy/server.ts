@@ -10,9 +10,19 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
   // An SRV label (`_http._tcp.name`) resolved at run time takes its port from the records
   // (@switchyard/plugin-resolvers); the model's address needs one: 1 stands in until then.
   const srvLabel = /^_[^:\s]+$/.test(addr) && [...ctx.defaultServer.map((x) => x.words), w].some((ws) => ws.includes('resolvers'));
-  const m = srvLabel ? [addr, addr, '1'] : /^(?:ipv4@|ipv6@)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
-  if (!m) return ad.problem(d.line, w.join(' '), `server address "${addr}" needs a port (ports taken from the client, ranges and unix sockets are not supported)`);
-  const server: Obj = { name, address: srvLabel ? `${addr}:1` : addr.replace(/^ipv[46]@/, '') };
+  const m = srvLabel ? [addr, undefined, addr, '1'] : /^(ipv4@|ipv6@)?(\[[^\]]*\]|[^:]*):(\d*)$/.exec(addr);
+  const written = w[2]!;
+  const fromEnv = written !== addr ? ` ("${written}" with its variables expanded)` : '';
+  if (!m || m[3] === '' || Number(m[3]) === 0) {
+    if (/^(unix|abns|fd|sockpair)@|^\//.test(addr)) return ad.problem(d.line, w.join(' '), `server address "${addr}": servers on unix sockets are not supported (only host:port)`);
+    if (m && m[2] === '') return ad.problem(d.line, w.join(' '), `server address "${addr}"${fromEnv} has neither host nor port: HAProxy would connect to the very address and port the client connected to (the frontend itself); Switchyard needs at least a port`);
+    return ad.problem(d.line, w.join(' '), `server address "${addr}"${fromEnv} needs a port (a port taken from the client's destination, port ranges and port offsets are not supported)`);
+  }
+  // An empty host (`:5432`, `\${UNSET}:5432`), `*` or 0.0.0.0 / :: : HAProxy connects to the address
+  // the client connected to (its destination), on the server's port; the forwarders do the same.
+  const host = m[2] === '' || m[2] === '*' ? (m[1] === 'ipv6@' ? '[::]' : '0.0.0.0') : m[2]!;
+  if (m[2] === '' || m[2] === '*') ad.warn(d.line, `server ${name}: address "${addr}"${fromEnv} has no host: as in HAProxy, it connects to the client's destination address on port ${m[3]}`);
+  const server: Obj = { name, address: `${host}:${m[3]}` };
   const check: Obj = {};
   let checked = false;
   let agent: Obj | undefined;
