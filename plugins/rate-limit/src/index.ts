@@ -27,7 +27,7 @@ export const TRACK_STAGE = Stage.SECURITY - 50;
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.8',
+  version: '0.1.9',
   core: '>=0.1.2 <1.0.0',
   description: 'Request rate limits (429 with RateLimit headers) and stick-table tracking, on rate-limiter-flexible.',
   configKey: 'rateLimit',

@@ -252,6 +252,8 @@ export class StickCounterRules {
 
   /** The log tap: http_err (4xx) / http_fail (5xx) counts, then the stream's counters released. */
   done(ex: Exchange): void {
+    // Only exchanges of frontends with rules carry counters: the others are not touched.
+    if (!this.#byFrontend.has(ex.frontend.name)) return;
     const stream = streamCounters(ex, false);
     const sess = ex.connection.data.has(SESSION_KEY) ? sessionCounters(ex.connection, false) : undefined;
     if (!stream && !sess) return;
