@@ -351,38 +351,27 @@ export class H1Exchange extends ExchangeCore implements HttpExchange {
    * Throws BAD_HEADER naming a header with CR/LF/NUL.
    */
   #head(status: number, message: string | undefined, headers: ReadonlyArray<string> | Record<string, unknown>, check: boolean): string {
-    let head = `HTTP/1.1 ${status} ${message ?? STATUS_CODES[status] ?? 'unknown'}\r\n`;
-    let hasLength = false;
-    let hasDate = false;
-    let closeAsked = false;
-    const add = (name: string, value: string): void => {
-      if (check && (!VALID_NAME.test(name) || INVALID_VALUE.test(value))) throw CoreErrors.BAD_HEADER(name);
-      const n = name.length;
-      if (n === 14 || n === 4 || n === 10 || n === 17) {
-        const lower = name.toLowerCase();
-        if (lower === 'content-length') hasLength = true;
-        else if (lower === 'date') hasDate = true;
-        else if (lower === 'connection') {
-          if (/\bclose\b/i.test(value)) closeAsked = true;
-          return;
-        } else if (lower === 'transfer-encoding') return; // the core frames the body itself
-      } else if (n === 10 && name.toLowerCase() === 'keep-alive') return;
-      head += name + ': ' + value + CRLF;
-    };
+    const f = headFields;
+    f.head = `HTTP/1.1 ${status} ${message ?? STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    f.hasLength = false;
+    f.hasDate = false;
+    f.closeAsked = false;
     if (Array.isArray(headers)) {
       const list = headers as ReadonlyArray<string>;
-      for (let i = 0; i < list.length; i += 2) add(list[i]!, list[i + 1]!);
+      for (let i = 0; i < list.length; i += 2) addField(f, list[i]!, list[i + 1]!, check);
     } else {
       const obj = headers as Record<string, unknown>;
       for (const name in obj) {
         const v = obj[name];
         if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) add(name, String(x));
-        else add(name, String(v));
+        if (Array.isArray(v)) for (const x of v) addField(f, name, String(x), check);
+        else addField(f, name, String(v), check);
       }
     }
+    let head = f.head;
+    f.head = '';
     this.#noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    if (!this.#noBody && !hasLength) {
+    if (!this.#noBody && !f.hasLength) {
       if (this.httpVersionMinor >= 1) {
         this.#chunked = true;
         head += 'transfer-encoding: chunked\r\n';
@@ -390,9 +379,9 @@ export class H1Exchange extends ExchangeCore implements HttpExchange {
         this.closeAfter = true; // an HTTP/1.0 body without a length ends with the connection
       }
     }
-    if (!hasDate) head += 'date: ' + httpDate() + CRLF;
+    if (!f.hasDate) head += 'date: ' + httpDate() + CRLF;
     // A request whose body was not read whole cannot leave the connection usable.
-    if (closeAsked || this.gw.stopping || !this.requestDone) this.closeAfter = true;
+    if (f.closeAsked || this.gw.stopping || !this.requestDone) this.closeAfter = true;
     if (this.closeAfter) head += 'connection: close\r\n';
     else if (this.httpVersionMinor === 0) head += 'connection: keep-alive\r\n';
     return head + CRLF;
@@ -573,6 +562,24 @@ export class H1Exchange extends ExchangeCore implements HttpExchange {
   settle(): void {
     if (!this.upgrade && !this.finished && this.termination === 'ok') this.termination = 'client-abort';
   }
+}
+
+/** Scratch state of the head being serialised (one at a time: no object per response). */
+const headFields = { head: '', hasLength: false, hasDate: false, closeAsked: false };
+
+function addField(f: typeof headFields, name: string, value: string, check: boolean): void {
+  if (check && (!VALID_NAME.test(name) || INVALID_VALUE.test(value))) throw CoreErrors.BAD_HEADER(name);
+  const n = name.length;
+  if (n === 14 || n === 4 || n === 10 || n === 17) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') f.hasLength = true;
+    else if (lower === 'date') f.hasDate = true;
+    else if (lower === 'connection' || lower === 'keep-alive') {
+      if (lower === 'connection' && /\bclose\b/i.test(value)) f.closeAsked = true;
+      return;
+    } else if (lower === 'transfer-encoding') return; // the core frames the body itself
+  }
+  f.head += name + ': ' + value + CRLF;
 }
 
 function uncork(c: H1Connection): void {
