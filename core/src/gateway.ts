@@ -282,10 +282,9 @@ export class Gateway implements GatewayApi {
     // Stop accepting now. (close()'s callback waits for every connection to end, which is
     // what the loop below brings about: don't wait for it here.)
     this.#listeners.stopAccepting();
-    // Responses in flight close their connection when done ("Connection: close"), so
-    // keep-alive clients reconnect elsewhere instead of racing an idle-close.
-    for (const res of this.#pipeline.inflight) if (!res.headersSent) res.shouldKeepAlive = false;
-    this.#pipeline.inflight.clear();
+    // Responses whose head is not out yet close their connection when done ("Connection:
+    // close": the HTTP/1.1 front end reads `stopping` when it writes a head; HTTP/2 sessions
+    // get GOAWAY), so keep-alive clients reconnect elsewhere instead of racing an idle-close.
     const started = Date.now();
     const deadline = started + graceMs;
     // Idle keep-alive connections are closed only after the keep-alive timeout: a client

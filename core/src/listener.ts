@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type * as http2 from 'node:http2';
-import type * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type * as tls from 'node:tls';
@@ -205,8 +204,8 @@ export class Listeners {
         const h2 = createHttp2Server({ idleTimeout: t.client, tuning, logger, frontend: fe.name });
         listener.h2 = h2.server;
         listener.h2Sessions = h2.sessions;
-        h2.server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
-          this.#pipeline.onRequest(connectionOf(req.socket as unknown as net.Socket), req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+        h2.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+          this.#pipeline.onH2Stream(connectionOf(stream.session!.socket as unknown as net.Socket), stream, headers, rawHeaders),
         );
         // Stop: GOAWAY to every session; open streams finish within the grace period.
         this.#host.events.once('stopping', () => {

@@ -1,15 +1,16 @@
-import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { SwitchyardError, type Hooks, type Logger } from '@switchyard/sdk';
 import type { ConnectionImpl } from './connection';
 import { CoreErrors } from './errors';
-import { HttpExchangeImpl, TcpExchangeImpl, type ExchangeHost, type FailureReporter } from './exchange';
+import { TcpExchangeImpl, type ExchangeHost, type FailureReporter } from './exchange';
 import type { HookUse } from './hooks';
 import { H1Exchange, type H1Host } from './listeners/http1';
+import { H2Exchange } from './listeners/h2-exchange';
 import type { ServerQueue } from './queue';
 import type { BackendRuntime, FrontendRuntime, ServerRuntime } from './state';
 
-type AnyExchange = HttpExchangeImpl | H1Exchange | TcpExchangeImpl;
+type AnyExchange = H1Exchange | H2Exchange | TcpExchangeImpl;
 
 /** What the pipeline needs from its gateway. */
 export interface PipelineHost {
@@ -37,8 +38,6 @@ export class Pipeline implements ExchangeHost, H1Host {
    */
   #forwardSync: ReadonlyArray<{ fn: (ex: AnyExchange) => unknown }> | null = null;
   respond: Hooks['respond'] | null = null;
-  /** Responses not yet finished: told to close their connection when a stop begins. */
-  readonly inflight = new Set<http.ServerResponse>();
 
   constructor(host: PipelineHost, queue: ServerQueue) {
     this.#host = host;
@@ -79,15 +78,9 @@ export class Pipeline implements ExchangeHost, H1Host {
 
   // ---------------------------------------------------------------- entry points
 
-  /** HTTP/2 (node:http2's compatibility request and response): one stream, one exchange. */
-  onRequest(conn: ConnectionImpl, req: http.IncomingMessage, res: http.ServerResponse): void {
-    const ex = new HttpExchangeImpl(this, conn, req, res, null);
-    if (this.#host.stopping) res.shouldKeepAlive = false;
-    else this.inflight.add(res);
-    res.once('close', () => {
-      this.inflight.delete(res);
-      this.end(ex);
-    });
+  /** HTTP/2 on node:http2's stream API: one stream, one exchange (its 'close' ends it). */
+  onH2Stream(conn: ConnectionImpl, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    const ex = new H2Exchange(this, conn, stream, headers, rawHeaders);
     this.run(ex);
   }
 
@@ -214,10 +207,8 @@ export class Pipeline implements ExchangeHost, H1Host {
   end(ex: AnyExchange): void {
     if (ex.ended) return;
     ex.ended = true;
-    if (ex instanceof H1Exchange) ex.settle();
-    else if (ex.kind === 'http' && ex.res) {
-      if (ex.status === 0) ex.status = ex.res.headersSent ? ex.res.statusCode : 0;
-      if (!ex.res.writableFinished && ex.termination === 'ok') ex.termination = 'client-abort';
+    if (ex.kind === 'http') {
+      ex.settle();
     } else if (ex.kind === 'tcp') {
       // The session's bytes, final now that the client socket closed.
       ex.bytesIn = Math.max(ex.bytesIn, ex.socket.bytesRead);

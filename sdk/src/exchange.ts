@@ -107,9 +107,10 @@ export interface RequestHead {
 export interface HttpExchange extends ExchangeBase {
   readonly kind: 'http';
   /**
-   * @deprecated The core's front end is no node:http server: use `headers`, `rawHeaders`,
-   * `httpVersion`, `target`, `body`, `onClose`, `clientGone` and `answer` instead. Kept only on
-   * exchanges that still come from a node:http compatibility path; undefined otherwise.
+   * @deprecated The core's front ends are no node:http servers (HTTP/1.1 on llhttp, HTTP/2 on
+   * node:http2's stream API): use `headers`, `rawHeaders`, `httpVersion`, `target`, `body`,
+   * `onClose`, `clientGone`, `answer` and `abort` instead. Undefined on the core's exchanges;
+   * kept in the type for exchanges other code builds.
    */
   readonly req?: IncomingMessage;
   /** @deprecated See `req`. */
