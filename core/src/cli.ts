@@ -1,18 +1,29 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { createLogger, logFormat, resolveLogFormat, setLogFormat } from './log-format';
-import { CLI_COMMAND_SLOT, formatError, type CliCommand, type Logger } from '@switchyard/sdk';
-import { DEFAULT_PLUGINS } from './loader';
-import { ConfigErrors, loadConfig, type ConfigInput } from './config/load';
-import { Gateway } from './gateway';
-import { Reloader } from './reload';
-import { requestReload, serveControl } from './reload-control';
+import { CLI_COMMAND_SLOT, formatError, type CliCommand, type CliContext, type Logger } from '@switchyard/sdk';
+import { DEFAULT_PLUGINS, findCommandModule } from './loader';
+import type { ConfigInput } from './config/load';
 import { CORE_VERSION } from './version';
-import { startDemoUpstreams } from './demo';
-import { isWorkerProcess, Master, runWorker } from './cluster';
 import * as os from 'node:os';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Each command requires only what it uses: a plugin command a plugin declares in its
+ * package.json (`switchyard admin`) loads neither the config driver nor the gateway nor any
+ * plugin (issue 21 item 9: an answer in well under a second).
+ */
+const lazy = {
+  config: () => require('./config/load') as typeof import('./config/load'),
+  gateway: () => (require('./gateway') as typeof import('./gateway')).Gateway,
+  reload: () => require('./reload') as typeof import('./reload'),
+  control: () => require('./reload-control') as typeof import('./reload-control'),
+  demo: () => require('./demo') as typeof import('./demo'),
+  cluster: () => require('./cluster') as typeof import('./cluster'),
+};
+const silentLogger = (): Logger => (require('pino') as typeof import('pino')).default({ level: 'silent' }) as unknown as Logger;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** yaml only where a command reads YAML itself (the demo, a broken config's pidFile). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,7 +69,9 @@ const CORE_COMMANDS = new Set(['run', 'validate', 'plugins', 'schema', 'reload',
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 function printErrors(io: Io, err: unknown): void {
-  const list = err instanceof ConfigErrors ? err.errors : [err];
+  // ConfigErrors (config/load.ts), recognised without loading the config driver.
+  const many = err instanceof Error && err.name === 'ConfigErrors' && Array.isArray((err as { errors?: unknown }).errors);
+  const list = many ? (err as unknown as { errors: unknown[] }).errors : [err];
   for (const e of list) {
     io.err(`error: ${formatError(e)}\n`);
     let cause = (e as { cause?: unknown }).cause;
@@ -120,7 +133,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`error: ${(err as Error).message}\n`);
     return 2;
   }
-  const logger = createLogger(logLevel ?? 'info');
+  let made: Logger | undefined;
+  // Created on first use: a plugin command that logs nothing does not load pino.
+  const logger = (): Logger => (made ??= createLogger(logLevel ?? 'info'));
   const input: ConfigInput = { file: values.config, adapter: values.adapter, lenient: values.lenient };
   const needConfig = (): boolean => {
     if (values.config) return true;
@@ -132,10 +147,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     switch (command) {
       case 'validate': {
         if (!needConfig()) return 2;
-        const loaded = loadConfig(input, { logger });
+        const loaded = lazy.config().loadConfig(input, { logger: logger() });
         // Everything `run` does but starting: every plugin's provision and validate steps.
-        const quiet = pino({ level: 'silent' }) as unknown as Logger;
-        await (await Gateway.provision(loaded, { logger: quiet })).stop(0);
+        const quiet = silentLogger();
+        await (await lazy.gateway().provision(loaded, { logger: quiet })).stop(0);
         for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
         io.out(`${values.config}: valid (${loaded.plugins.length} plugins, ${Object.keys(loaded.config.frontends).length} frontends, ${Object.keys(loaded.config.backends).length} backends)\n`);
         return 0;
@@ -143,15 +158,15 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       case 'schema': {
         // Every preset member, used by the config or not: the schema is for editors to complete with.
         const loaded = values.config
-          ? loadConfig({ ...input, presets: 'all' }, { logger })
-          : loadConfig({ object: { frontends: {}, backends: {} }, baseDir: process.cwd(), presets: 'all' }, { logger });
+          ? lazy.config().loadConfig({ ...input, presets: 'all' }, { logger: logger() })
+          : lazy.config().loadConfig({ object: { frontends: {}, backends: {} }, baseDir: process.cwd(), presets: 'all' }, { logger: logger() });
         io.out(JSON.stringify(loaded.schema, null, 2) + '\n');
         return 0;
       }
       case 'plugins': {
         if (!needConfig()) return 2;
-        const loaded = loadConfig(input, { logger });
-        const gw = await Gateway.prepare(loaded, { logger: pino({ level: 'silent' }) as unknown as Logger });
+        const loaded = lazy.config().loadConfig(input, { logger: logger() });
+        const gw = await lazy.gateway().prepare(loaded, { logger: silentLogger() });
         const taps = gw.taps();
         for (const p of loaded.plugins) {
           const d = p.definition;
@@ -165,9 +180,9 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return 0;
       }
       case 'run':
-        if (isWorkerProcess()) return await runWorker(logger);
-        if (values.workers !== undefined) return await runMaster(values, input, logger, io);
-        return await run(values, input, logger, io);
+        if (lazy.cluster().isWorkerProcess()) return await lazy.cluster().runWorker(logger());
+        if (values.workers !== undefined) return await runMaster(values, input, logger(), io);
+        return await run(values, input, logger(), io);
       case 'reload':
         return await reloadCommand(values, input, io);
       default:
@@ -179,12 +194,43 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
 }
 
+/**
+ * The plugin specs a config lists, read without the config driver: `plugins:` of a YAML/JSON
+ * file, else the default preset (what a config without `plugins:` and an adapted haproxy.cfg
+ * get). Undefined when the file cannot be read as YAML: the full path then reports why.
+ */
+function listedPlugins(input: ConfigInput): ReadonlyArray<string> | undefined {
+  if (!input.file) return DEFAULT_PLUGINS;
+  const ext = path.extname(input.file).toLowerCase();
+  if (input.adapter || !['.yaml', '.yml', '.json', ''].includes(ext)) return DEFAULT_PLUGINS;
+  try {
+    const raw = parseYaml(fs.readFileSync(input.file, 'utf8')) as { plugins?: unknown } | null;
+    if (raw?.plugins === undefined) return DEFAULT_PLUGINS;
+    return Array.isArray(raw.plugins) && raw.plugins.every((p) => typeof p === 'string') ? (raw.plugins as string[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A subcommand from the `cli.command` slot of the config's plugins (or the standard preset). */
-async function pluginCommand(name: string, argv: string[], input: ConfigInput, logger: Logger, io: Io): Promise<number> {
+async function pluginCommand(name: string, argv: string[], input: ConfigInput, logger: () => Logger, io: Io): Promise<number> {
+  const configFile = input.file ? path.resolve(input.file) : undefined;
+  const prepare: CliContext['prepare'] = async (i) => {
+    const quiet = silentLogger();
+    return lazy.gateway().prepare(lazy.config().loadConfig(i, { logger: quiet }), { logger: quiet });
+  };
+  // A command its package declares in package.json runs from its own module: no plugin is
+  // loaded and the config is not validated (the command reads what it needs from the file).
+  const specs = name === 'commands' ? undefined : listedPlugins(input);
+  const light = specs && findCommandModule(name, specs, configFile ? path.dirname(configFile) : process.cwd());
+  if (light) {
+    const ctx: CliContext = { argv: argv.slice(argv.indexOf(name) + 1), configFile, config: undefined, out: io.out, err: io.err, prepare };
+    return (light.command as unknown as CliCommand).run(ctx);
+  }
   // Commands come from every member of the config's presets, whether the config uses them or not.
   const loaded = input.file
-    ? loadConfig({ ...input, presets: 'all' }, { logger })
-    : loadConfig({ object: { plugins: [...DEFAULT_PLUGINS] }, baseDir: process.cwd(), presets: 'all' }, { logger });
+    ? lazy.config().loadConfig({ ...input, presets: 'all' }, { logger: logger() })
+    : lazy.config().loadConfig({ object: { plugins: [...DEFAULT_PLUGINS] }, baseDir: process.cwd(), presets: 'all' }, { logger: logger() });
   if (name === 'commands') {
     for (const e of loaded.slots.entries.filter((x) => x.slot === CLI_COMMAND_SLOT)) {
       const c = loaded.slots.get<CliCommand>(CLI_COMMAND_SLOT, e.name)!;
@@ -197,14 +243,13 @@ async function pluginCommand(name: string, argv: string[], input: ConfigInput, l
     io.err(`error: unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
-  const quiet = pino({ level: 'silent' }) as unknown as Logger;
   return command.run({
     argv: argv.slice(argv.indexOf(name) + 1),
-    configFile: input.file ? path.resolve(input.file) : undefined,
+    configFile,
     config: input.file ? loaded.config : undefined,
     out: io.out,
     err: io.err,
-    prepare: async (i) => Gateway.prepare(loadConfig(i, { logger: quiet }), { logger: quiet }),
+    prepare,
   });
 }
 
@@ -222,7 +267,7 @@ async function run(
       backends: { demo: { servers: Array<{ name: string; address: string }> } };
     };
     const names = object.backends.demo.servers.map((s) => s.name);
-    const demo = await startDemoUpstreams(names);
+    const demo = await lazy.demo().startDemoUpstreams(names);
     object.backends.demo.servers.forEach((s, i) => (s.address = `127.0.0.1:${demo.ports[i]}`));
     const port = values.port ?? process.env.PORT ?? '8080';
     object.frontends.web.bind = `127.0.0.1:${port}`;
@@ -232,7 +277,7 @@ async function run(
     io.err('error: run needs --config <file> (or --demo)\n');
     return 2;
   }
-  const reloader = await Reloader.start({ input, logger: values['log-level'] ? logger : undefined, baseLogger: logger });
+  const reloader = await lazy.reload().Reloader.start({ input, logger: values['log-level'] ? logger : undefined, baseLogger: logger });
   const gw = reloader.gateway;
   const runLogger = gw.logger;
   for (const fe of gw.frontends.values()) {
@@ -241,7 +286,7 @@ async function run(
   const pidFile = gw.config.global.pidFile as string | undefined;
   const pidPath = pidFile ? path.resolve(gw.baseDir, pidFile) : undefined;
   if (pidPath) fs.writeFileSync(pidPath, `${process.pid}\n`);
-  const control = await serveControl(() => reloader.reload(), runLogger).catch((err: unknown) => {
+  const control = await lazy.control().serveControl(() => reloader.reload(), runLogger).catch((err: unknown) => {
     runLogger.warn({ err }, 'no control socket: `switchyard reload --wait` cannot reach this process');
     return null;
   });
@@ -296,7 +341,7 @@ async function runMaster(values: { workers?: string; config?: string; demo?: boo
     io.err(`error: --workers must be a whole number from 1 to 256, or auto (got ${values.workers})\n`);
     return 2;
   }
-  const master = new Master({
+  const master = new (lazy.cluster().Master)({
     file: path.resolve(values.config),
     workers: n,
     logger,
@@ -340,7 +385,7 @@ async function reloadCommand(values: { pid?: string; config?: string; wait?: boo
   }
   if (values.wait) {
     try {
-      const result = await requestReload(pid, 120_000);
+      const result = await lazy.control().requestReload(pid, 120_000);
       if (result.ok) {
         io.out(`${pid}: ${result.message}\n`);
         return 0;
@@ -369,7 +414,7 @@ async function reloadCommand(values: { pid?: string; config?: string; wait?: boo
  */
 function pidFileOf(input: ConfigInput): string | undefined {
   try {
-    return loadConfig(input, { logger: pino({ level: 'silent' }) as unknown as Logger }).config.global.pidFile as string | undefined;
+    return lazy.config().loadConfig(input, { logger: silentLogger() }).config.global.pidFile as string | undefined;
   } catch {
     let text: string;
     try {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as semver from 'semver';
+import type * as Semver from 'semver';
 import type { PluginDefinition, PresetDefinition } from '@switchyard/sdk';
 import { CoreErrors } from './errors';
 import { CORE_VERSION } from './version';
@@ -81,6 +81,12 @@ export interface PluginManifest {
     activation?: Activation;
     /** It provides a config adapter or haproxy.cfg directives: loaded to adapt a non-YAML config. */
     adapts?: boolean;
+    /**
+     * CLI commands it provides from a light module, `"name": "./dist/cli.js#exportName"`: the
+     * CLI runs such a command without loading the config driver or any plugin (see
+     * `findCommandModule`). The command gets `configFile` and no `config`.
+     */
+    commands?: Record<string, string>;
   };
 }
 
@@ -173,6 +179,8 @@ export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string, selec
       if (seen.file === e.file) return; // the same module listed twice (e.g. in a preset and by hand)
       throw CoreErrors.PLUGIN_DUPLICATE(def.name, seen.file, e.file);
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const semver = require('semver') as typeof Semver;
     if (!semver.validRange(def.core) || !semver.satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
       throw CoreErrors.PLUGIN_VERSION(def.name, def.version, def.core, CORE_VERSION);
     }
@@ -229,4 +237,77 @@ export function loadPlugins(specs: ReadonlyArray<string>, baseDir: string, selec
     if (e.loaded && !out.includes(e.loaded)) out.push(e.loaded);
   }
   return out;
+}
+
+/** A CLI command found through a package's manifest (`switchyard.commands`), without loading any plugin. */
+export interface CommandModule {
+  command: { summary: string; usage: string; run(ctx: never): Promise<number> };
+  /** The package that declares it. */
+  owner: string;
+  file: string;
+}
+
+/**
+ * Looks for a package among `specs` — and, for presets, among their dependencies — whose
+ * package.json declares CLI command `name` in `switchyard.commands`, reading manifests only,
+ * and requires just that module. Undefined when none declares it (the CLI then loads the
+ * plugins and looks in the `cli.command` slot).
+ */
+export function findCommandModule(name: string, specs: ReadonlyArray<string>, baseDir: string): CommandModule | undefined {
+  const seen = new Set<string>();
+  const look = (spec: string, dir: string, depth: number): CommandModule | undefined => {
+    let pkgFile: string;
+    let manifest: PluginManifest & { dependencies?: Record<string, string> };
+    try {
+      const main = resolvePlugin(spec, dir);
+      let d = path.dirname(main);
+      for (let i = 0; ; i++) {
+        const candidate = path.join(d, 'package.json');
+        try {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          manifest = require(candidate) as PluginManifest;
+          pkgFile = candidate;
+          break;
+        } catch {
+          const up = path.dirname(d);
+          if (up === d || i > 12) return undefined;
+          d = up;
+        }
+      }
+    } catch {
+      return undefined;
+    }
+    if (seen.has(pkgFile)) return undefined;
+    seen.add(pkgFile);
+    const declared = manifest.switchyard?.commands?.[name];
+    if (typeof declared === 'string') {
+      const [rel, exportName] = declared.split('#') as [string, string | undefined];
+      const file = path.resolve(path.dirname(pkgFile), rel);
+      let mod: Record<string, unknown>;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        mod = require(file) as Record<string, unknown>;
+      } catch (err) {
+        throw CoreErrors.PLUGIN_LOAD.with({ cause: err }, `${manifest.name ?? spec} (command ${name})`, err instanceof Error ? err.message : String(err));
+      }
+      const command = (exportName ? mod[exportName] : (mod.default ?? mod.command)) as CommandModule['command'] | undefined;
+      if (!command || typeof command.run !== 'function') {
+        throw CoreErrors.PLUGIN_INVALID(manifest.name ?? spec, `switchyard.commands.${name} (${declared}) is not a command (an object with run(ctx))`);
+      }
+      return { command, owner: manifest.name ?? spec, file };
+    }
+    // A preset (a listed spec) has its members as dependencies: look there, manifests only.
+    if (depth < 1) {
+      for (const dep of Object.keys(manifest.dependencies ?? {})) {
+        const found = look(dep, path.dirname(pkgFile), depth + 1);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  for (const spec of specs) {
+    const found = look(spec, baseDir, 0);
+    if (found) return found;
+  }
+  return undefined;
 }

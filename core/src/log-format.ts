@@ -1,4 +1,4 @@
-import pino from 'pino';
+import type pinoModule from 'pino';
 import type { Logger } from '@switchyard/sdk';
 
 /** How the gateway's own log is written: pino JSON lines, or pino-pretty's coloured lines for people. */
@@ -30,6 +30,9 @@ export function logFormat(): LogFormat {
  * is a terminal, with the time of day and without pid/hostname.
  */
 export function createLogger(level: string, format: LogFormat = processFormat, stdout: { isTTY?: boolean } = process.stdout): Logger {
+  // pino on first use: a CLI command that logs nothing never loads it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pino = (require('pino') as { default: typeof pinoModule }).default;
   if (format === 'json') return pino({ level }) as unknown as Logger;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pretty = require('pino-pretty') as (o: Record<string, unknown>) => NodeJS.WritableStream;
@@ -41,5 +44,5 @@ export function createLogger(level: string, format: LogFormat = processFormat, s
     destination: 1,
     sync: true,
   });
-  return pino({ level }, stream as unknown as pino.DestinationStream) as unknown as Logger;
+  return pino({ level }, stream as unknown as pinoModule.DestinationStream) as unknown as Logger;
 }

@@ -8,10 +8,24 @@
  * compiler), optional vs defaulted keys are explicit, and the result is plain JSON Schema
  * that the core's ajv validates as before.
  */
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
+import type * as TypeBox from '@sinclair/typebox';
 import { durationSchema, sizeSchema } from './duration';
 
-export { Type };
+let builder: typeof TypeBox.Type | undefined;
+/**
+ * TypeBox's `Type`, required on first use: TypeBox is some 200 modules, and a process that
+ * loads no plugin building its schema with it (`switchyard admin`, most configs) never pays
+ * for them (start-up time, idle RSS).
+ */
+export const Type: typeof TypeBox.Type = new Proxy({} as typeof TypeBox.Type, {
+  get(_target, key) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    builder ??= (require('@sinclair/typebox') as typeof TypeBox).Type;
+    const value: unknown = Reflect.get(builder, key, builder);
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(builder) : value;
+  },
+});
 export type { Static, TSchema };
 
 /**

@@ -1,6 +1,55 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CliCommand, CliContext } from '@switchyard/sdk';
-import { splitListen } from './server';
+import { splitListen } from './listen';
+
+/*
+ * `switchyard admin` runs from this module alone (package.json `switchyard.commands`): the CLI
+ * loads no plugin and validates nothing, so it answers in well under a second. Keep its imports
+ * to node built-ins and ./listen.
+ */
+// The admin command's own codes (listed in docs/errors.md), here rather than in ./errors.ts so it needs no SDK at run time.
+const ADMIN_ERRORS = {
+  TARGET: { code: 'SWY_ERR_RUNTIME_ADMIN_TARGET' },
+  UNREACHABLE: { code: 'SWY_ERR_RUNTIME_ADMIN_UNREACHABLE' },
+} as const;
+const TARGET = ADMIN_ERRORS.TARGET.code;
+const UNREACHABLE = ADMIN_ERRORS.UNREACHABLE.code;
+
+class AdminError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+type RuntimeSection = { enabled?: boolean; listen?: string; token?: string; tokens?: Array<{ token: string; level: string }> };
+
+/**
+ * The runtimeApi section of a config, read from the file as it is (YAML/JSON), with the
+ * schema's defaults for what it leaves out; other formats go through the config driver.
+ */
+async function runtimeSection(ctx: CliContext, file: string): Promise<RuntimeSection | undefined> {
+  const ext = path.extname(file).toLowerCase();
+  if (!['.yaml', '.yml', '.json', ''].includes(ext)) {
+    const gw = await ctx.prepare({ file });
+    const rc = gw.config.runtimeApi as RuntimeSection | undefined;
+    await gw.stop(0);
+    return rc;
+  }
+  let raw: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    raw = (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AdminError(`cannot read the runtime API's address from ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, TARGET);
+  }
+  const rc = (raw as { runtimeApi?: unknown } | null)?.runtimeApi;
+  if (rc === undefined || rc === null) return undefined;
+  if (typeof rc !== 'object' || Array.isArray(rc)) throw new AdminError(`${file}: runtimeApi must be a mapping`, TARGET);
+  const section = rc as RuntimeSection;
+  if (section.listen !== undefined && typeof section.listen !== 'string') throw new AdminError(`${file}: runtimeApi.listen must be "host:port"`, TARGET);
+  return { ...section, listen: section.listen ?? '127.0.0.1:9999' };
+}
 
 interface Target {
   url: string;
@@ -45,16 +94,12 @@ async function resolveTarget(ctx: CliContext, flags: Record<string, string | tru
       const i = argv.findIndex((a) => a === '--config' || a === '-c');
       file = i !== -1 ? argv[i + 1] : argv.find((a) => a.startsWith('--config='))?.slice(9);
     }
-    if (!file) throw new Error('say where the runtime API is: --config <file>, or --url and --token (or SWITCHYARD_ADMIN_URL / SWITCHYARD_ADMIN_TOKEN)');
-    // The CLI has loaded and validated --config already: read its runtimeApi section, no second load.
-    let rc: { enabled?: boolean; listen?: string; token?: string; tokens?: Array<{ token: string; level: string }> } | undefined;
+    if (!file) throw new AdminError('say where the runtime API is: --config <file>, or --url and --token (or SWITCHYARD_ADMIN_URL / SWITCHYARD_ADMIN_TOKEN)', TARGET);
+    // A config the CLI loaded already (an older CLI) is used as it is; else the file's own section.
+    let rc: RuntimeSection | undefined;
     if (ctx.config && ctx.configFile && path.resolve(file) === ctx.configFile) rc = ctx.config.runtimeApi as typeof rc;
-    else {
-      const gw = await ctx.prepare({ file });
-      rc = gw.config.runtimeApi as typeof rc;
-      await gw.stop(0);
-    }
-    if (!rc?.enabled) throw new Error(`${file}: runtimeApi is not enabled`);
+    else rc = await runtimeSection(ctx, path.resolve(file));
+    if (!rc?.enabled) throw new AdminError(`${file}: runtimeApi is not enabled (no runtime API over HTTP to talk to; set runtimeApi.enabled, listen and token)`, TARGET);
     const { host, port } = splitListen(rc.listen ?? '');
     const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
     url ??= `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
@@ -62,7 +107,7 @@ async function resolveTarget(ctx: CliContext, flags: Record<string, string | tru
     const rank = ['user', 'operator', 'admin'];
     token ??= rc.token ?? [...(rc.tokens ?? [])].sort((a, b) => rank.indexOf(b.level) - rank.indexOf(a.level))[0]?.token;
   }
-  if (!token) throw new Error('no token for the runtime API');
+  if (!token) throw new AdminError('no token for the runtime API (runtimeApi.token, --token or SWITCHYARD_ADMIN_TOKEN)', TARGET);
   return { url: url.replace(/\/+$/, ''), token };
 }
 
@@ -103,7 +148,7 @@ export const adminCommand: CliCommand = {
     try {
       target = await resolveTarget(ctx, flags);
     } catch (err) {
-      ctx.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      ctx.err(`error: ${err instanceof Error ? err.message : String(err)}${err instanceof AdminError ? ` (${err.code})` : ''}\n`);
       return 2;
     }
     try {
@@ -155,7 +200,8 @@ export const adminCommand: CliCommand = {
       }
       return 0;
     } catch (err) {
-      ctx.err(`error: cannot reach the runtime API at ${target.url}: ${err instanceof Error ? err.message : String(err)}\n`);
+      const cause = (err as { cause?: { message?: string } } | null)?.cause?.message;
+      ctx.err(`error: cannot reach the runtime API at ${target.url}: ${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause})` : ''} (${UNREACHABLE})\n`);
       return 1;
     }
   },

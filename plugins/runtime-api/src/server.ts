@@ -4,6 +4,9 @@ import type { Socket } from 'node:net';
 import { endConnections, RUNTIME_COMMAND_SLOT, SwitchyardError, type GatewayApi, type PluginListener, type RuntimeCommand } from '@switchyard/sdk';
 import { BUILTIN_COMMANDS } from './commands';
 import { RuntimeErrors } from './errors';
+import { splitListen } from './listen';
+
+export { splitListen };
 import { levelAtLeast, levelOf, type Level } from './levels';
 
 /** A bearer token and the level it grants. */
@@ -35,11 +38,6 @@ export async function runCommand(gateway: GatewayApi, table: Map<string, Runtime
   }
 }
 
-export function splitListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (m) return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
-  return { host: '127.0.0.1', port: Number(listen) };
-}
 
 const MAX_BODY = 64 * 1024;
 
