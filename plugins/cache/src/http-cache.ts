@@ -32,6 +32,17 @@ interface FillLock {
   release(): void;
 }
 
+/** Methods whose successful response invalidates the stored URI (RFC 9111 §4.4). */
+const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+
+/** Exchanges answered from the cache (HAProxy's res.cache_hit). */
+const SERVED = new WeakMap<object, string>();
+
+/** The name of the cache that answered the exchange (`''` when unnamed), or undefined. */
+export function servedFromCache(ex: object): string | undefined {
+  return SERVED.get(ex);
+}
+
 /** What the route tap leaves for the respond tap about one exchange. */
 interface Pending {
   readonly primary: string;
@@ -103,6 +114,9 @@ export class HttpCache {
   readonly #gateway: GatewayApi;
   readonly #logger: Logger;
   readonly #frontends: ReadonlySet<FrontendState>;
+  readonly #name: string;
+  /** Unsafe requests in flight and the stored URI their success invalidates. */
+  readonly #invalidate = new WeakMap<HttpExchange, string>();
   readonly #statusHeader: string;
   readonly #pending = new WeakMap<HttpExchange, Pending>();
   readonly #locks = new Map<string, FillLock>();
@@ -118,6 +132,7 @@ export class HttpCache {
     this.#config = config;
     this.store = store;
     this.#frontends = frontends;
+    this.#name = config.name ?? '';
     this.#logger = logger;
     this.#statusHeader = config.statusHeader.toLowerCase();
     this.#policyOptions = { shared: true, cacheHeuristic: config.heuristic };
@@ -133,7 +148,21 @@ export class HttpCache {
 
   async route(ex: HttpExchange): Promise<RouteDecision | undefined> {
     if (!this.#frontends.has(ex.frontend)) return undefined;
+    return this.lookup(ex);
+  }
+
+  /**
+   * The lookup itself: a hit is answered (`{ handled: true }`), a miss leaves what the respond
+   * tap needs to store the response. Runs at the route stage for cached frontends, and once
+   * the backend is chosen for cached backends (HAProxy's cache-use in a backend).
+   */
+  async lookup(ex: HttpExchange): Promise<RouteDecision | undefined> {
     const method = ex.method;
+    if (UNSAFE.has(method)) {
+      // RFC 9111 §4.4: a successful response to an unsafe method invalidates the stored URI.
+      this.#invalidate.set(ex, ex.host + ex.url);
+      return undefined;
+    }
     if ((method !== 'GET' && method !== 'HEAD') || ex.upgrade || ex.headers.range !== undefined) return undefined;
     const primary = ex.host + ex.url;
     const request: CachePolicy.HttpRequest = { url: ex.url, method: 'GET', headers: ex.headers };
@@ -218,6 +247,8 @@ export class HttpCache {
    * it again (compression leaves an encoded body alone).
    */
   #serve(ex: HttpExchange, entry: CachedResponse, status: CacheStatus): void {
+    const own = ex.backend?.config.cacheName;
+    SERVED.set(ex, typeof own === 'string' ? own : this.#name);
     let code = entry.status;
     let headers: Record<string, string | string[]>;
     let body: Buffer | undefined;
@@ -252,6 +283,12 @@ export class HttpCache {
   // ------------------------------------------------------------------ respond (store)
 
   respond(head: ResponseHead, ex: HttpExchange): ResponseHead {
+    const stale = this.#invalidate.get(ex);
+    if (stale !== undefined) {
+      this.#invalidate.delete(ex);
+      if (head.statusCode < 400) void this.store.delete(stale).catch(() => undefined);
+      return head;
+    }
     const pending = this.#pending.get(ex);
     if (pending === undefined) return head;
     this.#pending.delete(ex);

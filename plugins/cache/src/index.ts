@@ -1,9 +1,9 @@
 import {
-  definePlugin, RUNTIME_COMMAND_SLOT, Stage, type FrontendState, type GatewayApi, type RuntimeCommand,
+  definePlugin, FETCH_SLOT, RUNTIME_COMMAND_SLOT, Stage, type BackendState, type FetchDefinition, type FrontendState, type GatewayApi, type RuntimeCommand,
 } from '@switchyard/sdk';
-import { configSchema, frontendOptions } from './schema';
+import { backendOptions, configSchema, frontendOptions } from './schema';
 import { CacheErrors } from './errors';
-import { HttpCache, type CacheCounters, type CacheStatus } from './http-cache';
+import { HttpCache, servedFromCache, type CacheCounters, type CacheStatus } from './http-cache';
 import { MemoryCacheStore } from './memory-store';
 import {
   CACHE_STORE_SLOT, type CacheConfig, type CachedResponse, type CacheRecord, type CacheStore, type CacheStoreFactory,
@@ -59,17 +59,33 @@ const memoryStore: CacheStoreFactory = (options) => new MemoryCacheStore(options
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.5',
+  version: '0.1.6',
   core: '>=0.1.2 <1.0.0',
   description: 'Shared HTTP cache (RFC 9111): hits answered at the route stage, responses stored while they stream.',
   configKey: 'cache',
-  schema: { config: configSchema, frontend: frontendOptions },
+  schema: { config: configSchema, frontend: frontendOptions, backend: backendOptions },
   register({ slots }) {
     slots.provide<CacheStoreFactory>(CACHE_STORE_SLOT, 'memory', memoryStore, {
       description: 'Objects in this process, least recently used evicted past cache.maxSize.',
     });
     slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache purge', purgeCommand, { description: purgeCommand.summary });
     slots.provide<RuntimeCommand>(RUNTIME_COMMAND_SLOT, 'cache stats', statsCommand, { description: statsCommand.summary });
+    // HAProxy's fetches: 1 when the response came from the cache, and that cache's name.
+    const hit: FetchDefinition = {
+      description: 'res.cache_hit: 1 when the response was served from the cache, else 0 (HAProxy\'s boolean, as it prints)',
+      arg: 'none',
+      modes: ['http'],
+      defaultMatch: 'bool',
+      compile: () => (ex) => (servedFromCache(ex) !== undefined ? 1 : 0),
+    };
+    const name: FetchDefinition = {
+      description: 'res.cache_name: the name of the cache that served the response, empty otherwise (HAProxy)',
+      arg: 'none',
+      modes: ['http'],
+      compile: () => (ex) => servedFromCache(ex),
+    };
+    slots.provide(FETCH_SLOT, 'res.cache_hit', hit, { description: hit.description });
+    slots.provide(FETCH_SLOT, 'res.cache_name', name, { description: name.description });
   },
   apply(gateway, config) {
     const factory = gateway.slots.get<CacheStoreFactory>(CACHE_STORE_SLOT, config.store);
@@ -77,12 +93,23 @@ export const plugin = definePlugin({
     const store = factory({ maxSize: config.maxSize, maxObjectSize: config.maxObjectSize }, gateway);
     const frontends = new Set<FrontendState>();
     for (const fe of gateway.frontends.values()) if (fe.mode === 'http' && fe.config.cache !== false) frontends.add(fe);
+    const backends = new Set<BackendState>();
+    for (const be of gateway.backends.values()) if (be.mode === 'http' && be.config.cache === true) backends.add(be);
     const cache = new HttpCache(gateway, config, store, frontends, gateway.logger.child({ plugin: NAME }));
     caches.set(gateway, cache);
     if (frontends.size > 0) {
       gateway.hooks.route.tapPromise({ name: NAME, stage: Stage.CACHE }, (ex) =>
         ex.kind === 'http' ? cache.route(ex) : Promise.resolve(undefined),
       );
+    }
+    if (backends.size > 0) {
+      // Once the backend is chosen, before its request rules and the forwarder: a hit owns the exchange.
+      gateway.hooks.forward.tapPromise({ name: `${NAME}:backend`, stage: Stage.CACHE }, async (ex) => {
+        if (ex.kind !== 'http' || ex.backend === null || !backends.has(ex.backend) || frontends.has(ex.frontend)) return undefined;
+        return (await cache.lookup(ex)) === undefined ? undefined : true;
+      });
+    }
+    if (frontends.size > 0 || backends.size > 0) {
       // After compression (Stage.DEFAULT): what is stored is what clients get.
       gateway.hooks.respond.tap({ name: NAME, stage: Stage.CACHE }, (head, ex) => cache.respond(head, ex));
     }

@@ -22,6 +22,7 @@ export const configSchema = Type.Object(
       default: false,
       description: 'Store responses that carry Set-Cookie (off: one client\'s cookie is never replayed to another).',
     }),
+    name: Type.String({ default: '', description: 'The cache\'s name (a haproxy.cfg cache section\'s): what the res.cache_name fetch answers for a hit.' }),
   },
   { default: {}, additionalProperties: false, description: 'The shared HTTP cache.' },
 );
@@ -29,6 +30,15 @@ export const configSchema = Type.Object(
 /** The properties this plugin adds to every frontend. */
 export const frontendOptions = {
   cache: Type.Boolean({ default: true, description: 'Use the HTTP cache for this frontend (HTTP mode only).' }),
+};
+
+/** The properties this plugin adds to every backend. */
+export const backendOptions = {
+  cache: Type.Boolean({
+    default: false,
+    description: 'Use the HTTP cache for the requests routed to this backend, looked up once the backend is chosen (HAProxy\'s cache-use in a backend: the backend\'s response rules run on hits too).',
+  }),
+  cacheName: Type.Optional(Type.String({ description: 'The name res.cache_name answers for hits on this backend (its haproxy.cfg cache section); default cache.name.' })),
 };
 
 /** `cache` after validation (sizes in bytes, durations in ms); `statusHeader` '' for none. */

@@ -2,6 +2,34 @@ import { HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName, type HaproxyAdaptContext,
 
 const NAME = '@switchyard/plugin-http-rules';
 
+/**
+ * `set-var(<scope.name>) <expr>` / `set-var-fmt(<scope.name>) <format>` → a set-var rule whose
+ * value is a format (`%[expr]` for a sample expression). Conditions on the variable's previous
+ * state (`set-var(name,ifexists)` …) are not supported.
+ */
+function setVar(ctx: HaproxyAdaptContext, action: string): Record<string, unknown> | undefined {
+  const word = ctx.words.find((w) => w.startsWith(`${action}(`));
+  const m = word === undefined ? null : /^set-var(?:-fmt)?\(([^,)]+)\)$/.exec(word);
+  if (!m) {
+    ctx.problem(`${word ?? action}: only ${action}(<scope>.<name>) is supported (no conditions such as ifexists)`);
+    return undefined;
+  }
+  if (ctx.args.length === 0) {
+    ctx.problem(`${action}(${m[1]}) needs a value`);
+    return undefined;
+  }
+  const text = ctx.args.join(' ');
+  return { action: 'set-var', name: m[1], value: action === 'set-var' ? `%[${text}]` : text };
+}
+
+/** `http-response set-var(…)` / `set-var-fmt(…)` → a set-var rule of the frontend or backend. */
+function responseSetVar(action: string, ctx: HaproxyAdaptContext): void {
+  const r = setVar(ctx, action);
+  if (r === undefined) return;
+  ctx.use(NAME);
+  ctx.addRule(r);
+}
+
 /** `http-after-response <action> …` → `httpAfterResponse[]` of the frontend (or backend) it is written in. */
 function afterResponse(action: string, ctx: HaproxyAdaptContext): void {
   const a = ctx.args;
@@ -30,6 +58,13 @@ function afterResponse(action: string, ctx: HaproxyAdaptContext): void {
     case 'allow':
       rule = { action };
       break;
+    case 'set-var':
+    case 'set-var-fmt': {
+      const r = setVar(ctx, action);
+      if (r === undefined) return;
+      rule = r;
+      break;
+    }
     default:
       return ctx.problem(`http-after-response ${action} is not supported`);
   }
@@ -39,7 +74,17 @@ function afterResponse(action: string, ctx: HaproxyAdaptContext): void {
 
 /** The haproxy.cfg directives this plugin understands. */
 export function provideHaproxyDirectives(slots: SlotRegistry): void {
-  for (const action of ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status', 'allow']) {
+  for (const action of ['set-var', 'set-var-fmt']) {
+    const d: HaproxyDirective = {
+      scope: 'http-response',
+      keyword: action,
+      plugin: NAME,
+      description: `http-response ${action}(<scope>.<name>) <${action === 'set-var' ? 'expr' : 'format'}>`,
+      handle: (ctx) => responseSetVar(action, ctx),
+    };
+    slots.provide(HAPROXY_DIRECTIVE_SLOT, haproxyDirectiveName('http-response', action), d, { description: d.description });
+  }
+  for (const action of ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status', 'allow', 'set-var', 'set-var-fmt']) {
     const d: HaproxyDirective = {
       scope: 'http-after-response',
       keyword: action,

@@ -17,7 +17,7 @@ export const REQUEST_ACTIONS = [
   'allow', 'reject', 'silent-drop', 'deny', 'redirect', 'return', 'set-header', 'add-header', 'del-header', 'replace-header', 'set-path', 'replace-path', 'replace-uri',
   'set-query', 'set-var', 'set-method',
 ] as const;
-export const RESPONSE_ACTIONS = ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status'] as const;
+export const RESPONSE_ACTIONS = ['set-header', 'add-header', 'del-header', 'replace-header', 'set-status', 'set-var'] as const;
 /** http-after-response: the response actions, and allow (stop). */
 export const AFTER_RESPONSE_ACTIONS = [...RESPONSE_ACTIONS, 'allow'] as const;
 export const TCP_ACTIONS = ['accept', 'reject'] as const;
@@ -439,6 +439,16 @@ export function compileResponseRule(compiler: AclCompiler, frontend: string, rul
         head.statusMessage = reason;
       };
       describe = `set-status ${status}${reason ? ` ${reason}` : ''}`;
+      break;
+    }
+    case 'set-var': {
+      const name = need(rule.name, where, 'name', a);
+      if (!/^(txn|req|res|sess|proc)\.[A-Za-z0-9_.]+$/.test(name)) throw invalid(`${where}.name`, 'a variable name looks like txn.<name> (scopes txn, req, res, sess, proc)');
+      const value = compiler.compileFormat(need(rule.value, where, 'value', a), `${where}.value`);
+      run = (_head, ex) => {
+        ex.vars.set(name, value.render(ex));
+      };
+      describe = `set-var ${name} = ${rule.value}`;
       break;
     }
     case 'allow':

@@ -48,7 +48,7 @@ export const tcpRequestSchema = Type.Object(
 /** The properties this plugin adds to every frontend. */
 export const frontendOptions = {
   httpRequest: httpRules(REQUEST_ACTIONS, 'Request rules (allow, deny, redirect, return, header/path/query rewrites, set-var, set-method)'),
-  httpResponse: httpRules(RESPONSE_ACTIONS, 'Response rules (set-header, add-header, del-header, replace-header, set-status)'),
+  httpResponse: httpRules(RESPONSE_ACTIONS, 'Response rules (set-header, add-header, del-header, replace-header, set-status, set-var)'),
   httpAfterResponse: httpRules(
     AFTER_RESPONSE_ACTIONS,
     'HAProxy http-after-response: rules run after httpResponse (and after the backend\'s), on every proxied response and on the gateway\'s own answers from a backend (errors); allow stops them',

@@ -56,7 +56,7 @@ export function httpRequest(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     return ad.problem(d.line, d.words.join(' '), `http-request ${action}: Lua scripts do not run in Switchyard (no Lua engine on npm runs HAProxy\'s core.register_* API): port the script to a JavaScript plugin (definePlugin, tap the route or respond hook; docs/plugin-authoring.md)`);
   }
   const m = /^track-sc(\d)$/.exec(action);
-  if (onBackend && (m || action === 'cache-use' || action === 'auth')) {
+  if (onBackend && (m || action === 'auth')) {
     return ad.problem(d.line, d.words.join(' '), `http-request ${action} in a backend is not supported (put it in the frontend)`);
   }
   if (m) {
@@ -182,10 +182,7 @@ export function httpResponse(ad: AdaptModel, d: Directive, ctx: Ctx): void {
     runContributed(ad, own, { d, ctx, args, condition: cond, addRule: place });
     return;
   }
-  if (action === 'cache-store') {
-    if (!ctx.fe) return ad.problem(d.line, d.words.join(' '), 'http-response cache-store in a backend is not supported (put it in the frontend)');
-    return cacheUse(ad, args[0], d, ctx);
-  }
+  if (action === 'cache-store') return cacheUse(ad, args[0], d, ctx);
   if (action === 'set-status') {
     const r: Obj = { action, status: Number(args[0]) };
     if (args[1] === 'reason') r.reason = args[2];
