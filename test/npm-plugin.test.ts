@@ -201,7 +201,10 @@ describe('the user path: tarballs into a fresh project outside the repository', 
       ].join('\n'));
       const listing = await exec('npx', ['--no-install', 'switchyard', 'plugins', '--config', file], { cwd: project });
       expect(listing.stdout).toMatch(/^@switchyard\/plugin-http-forwarder@/m);
-      expect(listing.stdout).toMatch(/^switchyard-plugin-hello@0\.1\.0 {2}\(core >=0\.1\.0 <1\.0\.0\)\n\s+hooks: route, respond\n\s+slots: balance:hello-first/m);
+      // The scaffolder writes its own documented range (docs/plugin-authoring.md, "Versions").
+      const scaffolded = JSON.parse(fs.readFileSync(path.join(ROOT, 'plugins', 'create-switchyard-plugin', 'package.json'), 'utf8')).switchyardRanges.core as string;
+      const escaped = scaffolded.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(listing.stdout).toMatch(new RegExp(`^switchyard-plugin-hello@0\\.1\\.0 {2}\\(core ${escaped}\\)\\n\\s+hooks: route, respond\\n\\s+slots: balance:hello-first`, 'm'));
       // Run from another directory: plugins resolve from the config file's directory.
       const gw = start(process.execPath, [path.join(project, 'node_modules', '.bin', 'switchyard'), 'run', '--config', file], os.tmpdir());
       running.push(gw);

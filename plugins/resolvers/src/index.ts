@@ -5,7 +5,7 @@ import { AddressSet, HAPROXY_DIRECTIVE_SLOT, definePlugin, haproxyDirectiveName,
 import { ResolversErrors } from './errors';
 import { directives } from './haproxy';
 import { Resolution, SectionResolver, lastAddresses, nameserverAddress, setRmaint, type Nameserver, type Requester, type SectionOptions } from './resolution';
-import { configSchema, serverSchema } from './schema';
+import { configSchema, serverSchema, type ResolvedServerConfig } from './schema';
 
 export { ResolversErrors } from './errors';
 export { directives as resolversDirectives } from './haproxy';
@@ -13,14 +13,7 @@ export type { ResolutionStatus } from './resolution';
 
 export const NAME = '@switchyard/plugin-resolvers';
 
-/** The server keys this plugin adds. */
-export interface ResolvedServerConfig {
-  resolvers?: string;
-  resolvePrefer?: 'ipv4' | 'ipv6';
-  initAddr?: string[];
-  resolveOpts?: Array<'allow-dup-ip' | 'prevent-dup-ip' | 'ignore-weight'>;
-  resolveNet?: string[];
-}
+export type { ResolvedServerConfig };
 
 interface RawSection {
   nameservers?: Array<string | { name: string; address: string }>;
@@ -136,7 +129,7 @@ async function initAddress(p: Planned, r: Requester, logger: Logger, gateway: Ga
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '>=0.1.2 <1.0.0',
   description: 'Resolves server names at run time through resolvers sections (HAProxy resolvers, init-addr, resolve-prefer, server-template slots).',
   configKey: 'resolvers',

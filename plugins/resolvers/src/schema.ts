@@ -1,4 +1,4 @@
-import { Type, durationSchema, type JsonSchema } from '@switchyard/sdk';
+import { Enum, Type, durationSchema, type StaticProperties } from '@switchyard/sdk';
 
 /**
  * One resolvers section. ajv fills defaults under `properties` only, and sections sit under
@@ -56,25 +56,26 @@ export const configSchema = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.:-]
   description: 'DNS resolvers sections (HAProxy `resolvers`): servers naming one are resolved at run time.',
 });
 
-export const serverSchema: Record<string, JsonSchema> = {
-  resolvers: { type: 'string', description: 'The resolvers section that resolves this server\'s host name at run time (HAProxy server `resolvers`).' },
-  resolvePrefer: { enum: ['ipv4', 'ipv6'], default: 'ipv6', description: 'Address family queried first and preferred in answers (HAProxy resolve-prefer; ipv6 by default as there).' },
-  initAddr: {
-    type: 'array',
-    items: { type: 'string', pattern: '^(last|libc|none|[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$' },
-    minItems: 1,
-    description: 'How the address is found at start, first that works (HAProxy init-addr): last (the previous generation\'s address on a reload), libc (the system resolver), none (start in maintenance until DNS answers), or an IP address. Given and nothing works: the start is refused. Left out: last,libc, and when neither works the server starts in maintenance until DNS answers (HAProxy 2.6: "could not resolve address, disabling server").',
-  },
-  resolveOpts: {
-    type: 'array',
-    items: { enum: ['allow-dup-ip', 'prevent-dup-ip', 'ignore-weight'] },
+/** The server keys this plugin adds. */
+export const serverSchema = {
+  resolvers: Type.String({ description: 'The resolvers section that resolves this server\'s host name at run time (HAProxy server `resolvers`).' }),
+  resolvePrefer: Enum(['ipv4', 'ipv6'], { default: 'ipv6', description: 'Address family queried first and preferred in answers (HAProxy resolve-prefer; ipv6 by default as there).' }),
+  initAddr: Type.Optional(
+    Type.Array(Type.String({ pattern: '^(last|libc|none|[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$' }), {
+      minItems: 1,
+      description: 'How the address is found at start, first that works (HAProxy init-addr): last (the previous generation\'s address on a reload), libc (the system resolver), none (start in maintenance until DNS answers), or an IP address. Given and nothing works: the start is refused. Left out: last,libc, and when neither works the server starts in maintenance until DNS answers (HAProxy 2.6: "could not resolve address, disabling server").',
+    }),
+  ),
+  resolveOpts: Type.Array(Enum(['allow-dup-ip', 'prevent-dup-ip', 'ignore-weight']), {
     default: [],
     description: 'HAProxy resolve-opts: allow-dup-ip lets servers of one backend share an address of the answer; ignore-weight keeps the configured weight of SRV-resolved servers.',
-  },
-  resolveNet: {
-    type: 'array',
-    items: { type: 'string' },
+  }),
+  resolveNet: Type.Array(Type.String(), {
     default: [],
     description: 'Preferred networks (CIDR) among the answer\'s addresses (HAProxy resolve-net).',
-  },
+  }),
 };
+
+/** The server keys this plugin adds, as a server's config has them. */
+export type ResolvedServerConfig = StaticProperties<typeof serverSchema>;
+
