@@ -42,6 +42,7 @@ export const PREDEFINED_ACLS: Readonly<Record<string, string | null>> = Object.f
   'HTTP_2.0': 'req.ver 2.0',
   HTTP_CONTENT: 'hdr_val(content-length) gt 0',
   REQ_CONTENT: 'req.len gt 0',
+  WAIT_END: 'wait_end',
 });
 
 const STOP_WORDS = new Set(['or', '||', 'and', '&&']);

@@ -1,5 +1,5 @@
 import { cookieValue, type Exchange, type FetchDefinition, type FetchValue, type HttpExchange, type ResponseHead } from '@switchyard/sdk';
-import { RESPONSE_VAR } from './types';
+import { INSPECTING, RESPONSE_VAR } from './types';
 
 type Reader = (ex: Exchange) => FetchValue;
 
@@ -161,6 +161,19 @@ export const FETCHES: Readonly<Record<string, FetchDefinition>> = Object.freeze(
     for (const b of ex.buffered) n += b.length;
     return n;
   }),
+  'req.payload': def('Bytes the TCP client sent, as inspected so far: req.payload(<offset>,<length>), length 0 = up to the end of what is buffered; binary (undefined until that many bytes are in).', 'required', ['tcp'], (arg) => {
+    const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(arg ?? '');
+    if (!m) throw new Error(`req.payload(${arg ?? ''}): needs <offset>,<length> (two integers, length 0 = to the end)`);
+    const offset = Number(m[1]);
+    const length = Number(m[2]);
+    return (ex) => {
+      if (ex.kind !== 'tcp' || ex.buffered.length === 0) return undefined;
+      const buf = ex.buffered.length === 1 ? ex.buffered[0]! : Buffer.concat(ex.buffered);
+      if (length === 0) return buf.length < offset ? undefined : buf.toString('latin1', offset);
+      return buf.length < offset + length ? undefined : buf.toString('latin1', offset, offset + length);
+    };
+  }),
+  wait_end: def('False while tcp-request content inspection still waits for data, true once the inspect-delay has passed (the predefined ACL WAIT_END).', 'none', both, () => (ex) => !ex.connection.data.has(INSPECTING)),
   var: def('A variable set by set-var (name such as txn.user).', 'required', both, (arg) => {
     const name = needArg('var', arg);
     return (ex) => {
@@ -223,6 +236,7 @@ export const DEFAULT_METHOD: Readonly<Record<string, string>> = Object.freeze({
   src_port: 'int',
   dst_port: 'int',
   'req.len': 'int',
+  wait_end: 'bool',
   'req.hdr_cnt': 'int',
   'req.fhdr_cnt': 'int',
   always_true: 'bool',

@@ -1,5 +1,5 @@
 import {
-  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type GatewayApi, type HttpExchange, type JsonSchema,
+  CLI_COMMAND_SLOT, FETCH_SLOT, Stage, definePlugin, type Exchange, type FetchDefinition, type GatewayApi, type HttpExchange, type JsonSchema,
 } from '@switchyard/sdk';
 import * as path from 'node:path';
 import { AclCompilerImpl, backendAclScope, type AclDefinitions } from './compiler';
@@ -54,6 +54,28 @@ const states = new WeakMap<GatewayApi, AclState>();
 /** Fetches plugin-tls also provides with the same meaning (see compilerFor). */
 const SHARED_FETCHES = new Set(['ssl_fc', 'ssl_fc_sni']);
 
+/** HAProxy's nbsrv([<backend>]): usable servers (up, not in maintenance, weight > 0), backups included; no argument = the exchange's backend. */
+function nbsrvFetch(gateway: GatewayApi): FetchDefinition {
+  return {
+    description: 'Number of usable servers (up, ready, weight > 0) of the backend named as argument (default: the current one), backups included.',
+    arg: 'optional',
+    modes: ['http', 'tcp'],
+    defaultMatch: 'int',
+    compile(arg) {
+      const count = (servers: ReadonlyArray<{ available: boolean }>): number => {
+        let n = 0;
+        for (const s of servers) if (s.available) n++;
+        return n;
+      };
+      const name = (arg ?? '').trim();
+      if (name === '') return (ex) => (ex.backend ? count(ex.backend.servers) : undefined);
+      const be = gateway.backends.get(name);
+      if (be === undefined) throw new Error(`nbsrv(${name}): no backend of that name (${[...gateway.backends.keys()].join(', ')})`);
+      return () => count(be.servers);
+    },
+  };
+}
+
 function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   const existing = states.get(gateway);
   if (existing) return existing.compiler;
@@ -62,6 +84,12 @@ function compilerFor(gateway: GatewayApi): AclCompilerImpl {
   for (const name of SHARED_FETCHES) {
     const f = FETCHES[name]!;
     if (gateway.slots.get(FETCH_SLOT, name) === undefined) gateway.slots.provide(FETCH_SLOT, name, f, { description: f.description });
+  }
+  // nbsrv([backend]) reads this gateway's backends: provided per gateway, at provision, so
+  // that validate compiles an ACL using it as run does (unless another plugin offers it).
+  if (gateway.slots.get(FETCH_SLOT, 'nbsrv') === undefined) {
+    const f = nbsrvFetch(gateway);
+    gateway.slots.provide(FETCH_SLOT, 'nbsrv', f, { description: f.description });
   }
   const cfg = gateway.config;
   const perFrontend: Record<string, AclDefinitions> = {};
@@ -116,7 +144,7 @@ const routingExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.7',
+  version: '0.2.8',
   core: '>=0.1.2 <1.0.0',
   description: 'ACL language (fetches, matchers, conditions, map files), routing (useBackend, routes) and `switchyard explain`.',
   schema: {

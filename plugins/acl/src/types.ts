@@ -151,3 +151,10 @@ export const EXPLAIN_SLOT = defineSlot<ExplainStep>('acl.explain', {
 
 /** Key in `exchange.vars` under which http-response rules expose the response head to fetches. */
 export const RESPONSE_VAR = 'acl.response';
+
+/**
+ * Set in `connection.data` while tcp-request content inspection still waits for client bytes
+ * (plugin-http-rules sets and clears it): `wait_end` (predefined ACL WAIT_END) is false until
+ * the inspect-delay has passed (or the client stopped sending, or the buffer is full).
+ */
+export const INSPECTING: unique symbol = Symbol('switchyard.acl.inspecting');

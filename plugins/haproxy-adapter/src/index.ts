@@ -18,7 +18,7 @@ function adapterWith(slots: SlotRegistry): ConfigAdapter {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-haproxy-adapter',
-  version: '0.3.16',
+  version: '0.3.17',
   core: '>=0.1.2 <1.0.0',
   description: "Reads HAProxy's haproxy.cfg (config adapter `haproxy`) and prints its native YAML (`switchyard adapt`).",
   register({ slots }) {

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { freePort, startTestGateway } from '@switchyard/sdk/testing';
-import { makeCert, tmpDir, waitFor } from './helpers';
+import { makeCert, startTcpUpstream, tmpDir, waitFor, type TcpUpstream } from './helpers';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const maybe = fs.existsSync(HAPROXY) ? describe : describe.skip;
@@ -344,5 +344,98 @@ backend b
     }
     expect(theirs).toEqual({ first: true, second: '200 with Connection: close' });
     expect(ours).toEqual(theirs);
+  }, 60000);
+});
+
+/**
+ * Sample fetches of TCP content inspection: `req.payload(<offset>,<length>)` decides as soon
+ * as the bytes are in; `WAIT_END` only once the inspect-delay has passed; `nbsrv(<backend>)`
+ * counts the usable servers (0 for a backend without any).
+ */
+maybe('differential: req.payload, WAIT_END, nbsrv', () => {
+  const ups: TcpUpstream[] = [];
+  beforeAll(async () => {
+    for (const name of ['ping', 'sorry', 'other']) ups.push(await startTcpUpstream(name));
+  });
+  afterAll(async () => {
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  const text = (fe: number): string => `defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend t
+  bind 127.0.0.1:${fe}
+  tcp-request inspect-delay 1500ms
+  tcp-request content accept if { req.payload(0,4) -m str PING }
+  tcp-request content accept if WAIT_END
+  use_backend be_ping if { req.payload(0,4) -m str PING }
+  use_backend be_sorry if { req.payload(0,4) -m str DEAD } { nbsrv(be_dead) lt 1 }
+  default_backend be_other
+backend be_ping
+  server p ${ups[0]!.address}
+backend be_dead
+backend be_sorry
+  server s ${ups[1]!.address}
+backend be_other
+  server o ${ups[2]!.address}
+`;
+
+  /** Sends `line`, reads the first line back: which server, and whether before the 1.5 s delay. */
+  function send(port: number, line: string): Promise<{ server: string; waited: boolean }> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1');
+      let got = '';
+      c.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.includes('\n')) {
+          c.destroy();
+          resolve({ server: got.split('\n')[0]!, waited: Date.now() - t0 >= 1400 });
+        }
+      });
+      c.on('error', reject);
+      c.setTimeout(8000, () => c.destroy(new Error('no answer in 8 s')));
+      c.write(line);
+    });
+  }
+
+  const script = async (port: number): Promise<Record<string, { server: string; waited: boolean }>> => ({
+    ping: await send(port, 'PING\n'),
+    dead: await send(port, 'DEAD\n'),
+    hello: await send(port, 'HELLO\n'),
+  });
+
+  it('decides on the bytes as HAProxy does, and waits for WAIT_END', async () => {
+    const hp = await freePort();
+    const hf = path.join(dir, 'payload-haproxy.cfg');
+    fs.writeFileSync(hf, text(hp));
+    const child: ChildProcess = spawn(HAPROXY, ['-f', hf, '-db'], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    let theirs;
+    try {
+      if (!(await waitFor(() => listening('127.0.0.1', hp), 10000))) throw new Error(`haproxy did not start: ${err}`);
+      theirs = await script(hp);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
+      await exited;
+    }
+    const sp = await freePort();
+    const sf = path.join(dir, 'payload-switchyard.cfg');
+    fs.writeFileSync(sf, text(sp));
+    const gw = await startTestGateway(fs.readFileSync(sf, 'utf8'), { file: sf });
+    let ours;
+    try {
+      ours = await script(sp);
+    } finally {
+      await gw.stop();
+    }
+    const expected = { ping: { server: 'ping', waited: false }, dead: { server: 'sorry', waited: true }, hello: { server: 'other', waited: true } };
+    expect(theirs).toEqual(expected);
+    expect(ours).toEqual(expected);
   }, 60000);
 });

@@ -75,7 +75,7 @@ const requestExplainer: ExplainStep = {
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.2.8',
+  version: '0.2.9',
   core: '>=0.1.2 <1.0.0',
   description: 'http-request, http-response and tcp-request rules with ACL conditions.',
   schema: { frontend: frontendOptions, backend: backendOptions },

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { Transform } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Exchange, HttpExchange, ResponseHead, TcpExchange } from '@switchyard/sdk';
-import type { AclCompiler, CompiledCondition, CompiledFormat } from '@switchyard/plugin-acl';
+import { INSPECTING, type AclCompiler, type CompiledCondition, type CompiledFormat } from '@switchyard/plugin-acl';
 import { RuleErrors } from './errors';
 import type { RuleConfig, TcpRequestConfig } from './schema';
 
@@ -477,18 +477,29 @@ export function tcpVerdict(rules: ReadonlyArray<CompiledTcpRule>, ex: Exchange):
 
 /**
  * Content inspection: re-evaluates the rules as client bytes arrive (kept in `buffered` for
- * the forwarder), until one decides or `delay` ms pass; then the last evaluation stands.
+ * the forwarder), until one decides; once `delay` ms pass (or the client stops sending, or
+ * `maxBytes` are in) a last, final evaluation stands, in which `wait_end` (WAIT_END) is true.
  */
 export function inspect(ex: TcpExchange, rules: ReadonlyArray<CompiledTcpRule>, delay: number, maxBytes: number): Promise<boolean | undefined> {
+  const data = ex.connection.data;
+  if (delay > 0) data.set(INSPECTING, true);
   const first = tcpVerdict(rules, ex);
-  if (first !== undefined || delay <= 0) return Promise.resolve(first);
+  if (first !== undefined || delay <= 0) {
+    data.delete(INSPECTING);
+    return Promise.resolve(first);
+  }
   const socket = ex.socket;
   return new Promise((resolve) => {
     let done = false;
     let bytes = 0;
+    const final = (): void => {
+      data.delete(INSPECTING);
+      finish(tcpVerdict(rules, ex));
+    };
     const finish = (v: boolean | undefined): void => {
       if (done) return;
       done = true;
+      data.delete(INSPECTING);
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
@@ -499,10 +510,11 @@ export function inspect(ex: TcpExchange, rules: ReadonlyArray<CompiledTcpRule>, 
       ex.buffered.push(chunk);
       bytes += chunk.length;
       const v = tcpVerdict(rules, ex);
-      if (v !== undefined || bytes >= maxBytes) finish(v);
+      if (v !== undefined) finish(v);
+      else if (bytes >= maxBytes) final();
     };
-    const onEnd = (): void => finish(tcpVerdict(rules, ex));
-    const timer = setTimeout(() => finish(tcpVerdict(rules, ex)), delay);
+    const onEnd = final;
+    const timer = setTimeout(final, delay);
     socket.on('data', onData);
     socket.once('end', onEnd);
   });

@@ -199,6 +199,18 @@ export function server(ad: AdaptModel, d: Directive, ctx: Ctx): void {
           break;
         case 'enabled':
           break;
+        case 'proto':
+          i++;
+          ad.problem(src.line, src.words.join(' '), a === 'h2'
+            ? 'server proto h2 (HTTP/2 in clear text to the server) is not supported: the HTTP forwarder speaks HTTP/2 to a server only over TLS (ssl alpn h2), else HTTP/1.1'
+            : `server proto ${a ?? ''}: no multiplexer of that name (HAProxy 2.6 knows h2 and fcgi; neither runs in clear text to a server in Switchyard)`);
+          break;
+        case 'socks4':
+          i++;
+          ad.problem(src.line, src.words.join(' '), `server socks4 ${a ?? ''}: connecting to servers through a SOCKS4 proxy is not supported`);
+          break;
+        case 'check-via-socks4':
+          break;
         case 'minconn':
           i++;
           ad.warn(src.line, `server "minconn" ignored: ${name} keeps its fixed maxconn (dynamic limits with fullconn are not supported)`);
