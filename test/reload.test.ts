@@ -200,4 +200,12 @@ describe('single-process reload (switchyard run)', () => {
       await gw.stop();
     }
   }, 60_000);
+
+  it('`reload --wait` for a process without a control socket (not switchyard, or still starting) exits 1 saying so', async () => {
+    // This jest worker is alive and has no /tmp/switchyard-<pid>.sock.
+    const r = await cli(['reload', '--pid', String(process.pid), '--wait']);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`error: no control socket ${path.join(os.tmpdir(), `switchyard-${process.pid}.sock`)} (is switchyard ${process.pid} running?)`);
+    expect(r.output).not.toMatch(/Unhandled|node:events/);
+  });
 });

@@ -76,6 +76,8 @@ export function requestReload(pid: number, timeoutMs: number): Promise<ReloadRes
       reject(new Error(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `no control socket ${file} (is switchyard ${pid} running?)` : `${file}: ${err.message}`));
     });
     const lines = readline.createInterface({ input: socket, crlfDelay: Infinity });
+    // readline re-emits the socket's errors (ENOENT: no such process); the socket's handler above answers them.
+    lines.on('error', () => undefined);
     lines.once('line', (line) => {
       answered = true;
       clearTimeout(timer);
