@@ -1,4 +1,4 @@
-import { definePlugin, RUNTIME_COMMAND_SLOT, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
+import { definePlugin, RUNTIME_COMMAND_SLOT, SwitchyardError, type GatewayApi, type RuntimeCommand } from '@switchyard/sdk';
 import { AccessLog } from './access-log';
 import { configSchema, type AccessLogConfig } from './schema';
 import { AccessLogErrors } from './errors';
@@ -33,13 +33,24 @@ const reopenCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-access-log',
-  version: '0.3.3',
+  version: '0.3.4',
   core: '>=0.1.2 <1.0.0',
   description: 'One access-log line per request or TCP session: JSON, HAProxy httplog/tcplog or a custom format; stdout, file or syslog.',
   configKey: 'accessLog',
   schema: { config: configSchema },
   register({ slots }) {
     slots.provide(RUNTIME_COMMAND_SLOT, 'log reopen', reopenCommand, { description: reopenCommand.summary });
+  },
+  // The format is compiled here too, so `switchyard validate` refuses an unknown fetch in a
+  // template as `run` does, at the template's place in the config (file:line for haproxy.cfg).
+  validate(gateway: GatewayApi, config: AccessLogConfig) {
+    if (config.format !== 'custom' || !config.template) return;
+    try {
+      new AccessLog(gateway, { write: () => undefined, reopen: () => undefined, close: async () => undefined }, { format: config.format, template: config.template });
+    } catch (err) {
+      if (err instanceof SwitchyardError && err.location === undefined) err.location = { path: 'accessLog.template' };
+      throw err;
+    }
   },
   apply(gateway: GatewayApi, config: AccessLogConfig) {
     if (config.format === 'custom' && !config.template) throw AccessLogErrors.CONFIG('format custom needs a template');

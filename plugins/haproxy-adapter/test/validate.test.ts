@@ -48,6 +48,8 @@ const PROBES: Array<[string, string, RegExp]> = [
   ['unknown predefined ACL', '    http-request deny if NO_SUCH_ACL', /:8: .*NO_SUCH_ACL/],
   ['missing ACL', '    use_backend be if missing_acl', /:8: .*missing_acl/],
   ['bad regex', '    acl r path_reg ^/(unclosed\n    http-request deny if r', /:8: .*(regex|regular expression)/i],
+  // a fetch compiled by another plugin than the ACL one: the access log's format
+  ['unknown fetch in log-format', '    log stderr local0\n    log-format "%[nosuchfetch]"', /:9: .*nosuchfetch/],
 ];
 
 describe('validate refuses what run refuses, at the haproxy.cfg line', () => {
