@@ -49,6 +49,7 @@ const PROBES: Array<[string, string, RegExp]> = [
   ['missing ACL', '    use_backend be if missing_acl', /:8: .*missing_acl/],
   ['bad regex', '    acl r path_reg ^/(unclosed\n    http-request deny if r', /:8: .*(regex|regular expression)/i],
   // a fetch compiled by another plugin than the ACL one: the access log's format
+  ['unknown fetch in a track-sc key', '    stick-table type string size 1k store http_req_rate(10s)\n    http-request track-sc0 nosuchfetch', /:9: .*nosuchfetch/],
   ['unknown fetch in log-format', '    log stderr local0\n    log-format "%[nosuchfetch]"', /:9: .*nosuchfetch/],
 ];
 

@@ -27,7 +27,7 @@ export const TRACK_STAGE = Stage.SECURITY - 50;
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.9',
+  version: '0.1.10',
   core: '>=0.1.2 <1.0.0',
   description: 'Request rate limits (429 with RateLimit headers) and stick-table tracking, on rate-limiter-flexible.',
   configKey: 'rateLimit',
@@ -48,6 +48,11 @@ export const plugin = definePlugin({
     slots.provide<ClusterMasterSetup>(CLUSTER_MASTER_SLOT, 'rate-limit-cluster-store', { setup: () => void startClusterStoreMaster() }, {
       description: 'Starts rate-limiter-flexible\'s cluster master so `store: cluster` limits are shared by all workers.',
     });
+  },
+  // Sticky-counter keys and conditions are compiled here too (no store is opened), so
+  // `switchyard validate` refuses an unknown fetch in a track-sc key as `run` does, at its line.
+  validate(gateway, config) {
+    void new StickCounterRules(gateway, new StickTables(config.tables ?? []), gateway.logger.child({ plugin: NAME }));
   },
   async apply(gateway, config) {
     const logger = gateway.logger.child({ plugin: NAME });
