@@ -81,6 +81,7 @@ export const VARIABLES: Record<string, { description: string; field: Field }> = 
   si: { description: 'server IP', field: (ex) => dash(ex.server?.host) },
   sp: { description: 'server port', field: (ex) => (ex.server ? String(ex.server.port) : '-') },
   TR: { description: 'time to receive the request head (not measured: 0)', field: () => '0' },
+  Tq: { description: 'HAProxy\'s Th + Ti + TR, the time until the request head was in (not measured: 0, as TR)', field: () => '0' },
   Tw: { description: 'time waiting in queue (not measured: 0)', field: () => '0' },
   Tc: { description: 'time to connect (not measured: 0)', field: () => '0' },
   Tr: { description: 'server response time (not measured separately: Ta when a server answered, else -1)', field: (ex, c) => (ex.server && ex.error === null ? String(Math.round(c.ms)) : '-1') },
@@ -112,6 +113,13 @@ export const VARIABLES: Record<string, { description: string; field: Field }> = 
   H: { description: 'host name of the machine', field: () => HOSTNAME },
   pid: { description: 'process id', field: () => String(process.pid) },
   mode: { description: '`http` or `tcp`', field: (ex) => ex.kind },
+  // Captured headers: nothing is captured (haproxy.cfg `capture` lines are ignored with a
+  // warning), and HAProxy writes nothing for them when it captures none.
+  hr: { description: 'captured request headers: empty (no header captures)', field: () => '' },
+  hrl: { description: 'captured request headers, one per field: empty (no header captures)', field: () => '' },
+  hs: { description: 'captured response headers: empty (no header captures)', field: () => '' },
+  hsl: { description: 'captured response headers, one per field: empty (no header captures)', field: () => '' },
+  o: { description: 'writes nothing; its flags (`%{+Q}o`) apply to every variable after it, as in HAProxy', field: () => '' },
 };
 
 const NAMES = Object.keys(VARIABLES).sort((a, b) => b.length - a.length);
@@ -144,6 +152,7 @@ export function compileFormat(template: string, slots: SlotRegistry): (ex: Excha
     parts.push(() => lit);
   };
   let last = 0;
+  let quoteAll = false;
   for (const m of template.matchAll(TOKEN)) {
     if (m.index! > last) literal(template.slice(last, m.index));
     last = m.index! + m[0].length;
@@ -152,7 +161,13 @@ export function compileFormat(template: string, slots: SlotRegistry): (ex: Excha
       continue;
     }
     const flags = m[1] ? m[1].slice(1, -1).split(',') : [];
-    const quoted = flags.includes('+Q');
+    if (m[2] === 'o') {
+      // HAProxy's "global options" pseudo-variable: +Q/-Q for all that follow
+      if (flags.includes('+Q')) quoteAll = true;
+      if (flags.includes('-Q')) quoteAll = false;
+      continue;
+    }
+    const quoted = flags.includes('+Q') || (quoteAll && !flags.includes('-Q'));
     let field: Field;
     if (m[2]!.startsWith('[')) {
       const expr = m[2]!.slice(1, -1);

@@ -33,7 +33,7 @@ const reopenCommand: RuntimeCommand = {
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-access-log',
-  version: '0.3.4',
+  version: '0.3.5',
   core: '>=0.1.2 <1.0.0',
   description: 'One access-log line per request or TCP session: JSON, HAProxy httplog/tcplog or a custom format; stdout, file or syslog.',
   configKey: 'accessLog',
