@@ -128,6 +128,15 @@ describe('HTTP/1.1 front end', () => {
     expect(closed).toBe(false);
   });
 
+  it('tells a keep-alive client its keep-alive timeout (keep-alive: timeout=N, as node:http), and a closing one nothing', async () => {
+    const kept = await talk(gw.port(), 'GET /h HTTP/1.1\r\nHost: x\r\n\r\n', (t) => t.includes('GET /h'), 1500);
+    // timeouts.keepAlive is 300ms here: whole seconds, rounded down, so the client reuses nothing it would lose.
+    expect(kept.text).toMatch(/\r\nkeep-alive: timeout=0\r\n/i);
+    const closing = await talk(gw.port(), 'GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', (t) => t.includes('GET /c'), 1500);
+    expect(closing.text).toMatch(/connection: close/i);
+    expect(closing.text).not.toMatch(/keep-alive: timeout/i);
+  });
+
   it('closes an idle keep-alive connection after timeouts.keepAlive, and cuts a slow head with 408', async () => {
     const started = Date.now();
     const idle = await talk(gw.port(), 'GET /k HTTP/1.1\r\nHost: x\r\n\r\n', () => false, 5000);

@@ -383,7 +383,10 @@ export class H1Exchange extends ExchangeCore implements HttpExchange {
     // A request whose body was not read whole cannot leave the connection usable.
     if (f.closeAsked || this.gw.stopping || !this.requestDone) this.closeAfter = true;
     if (this.closeAfter) head += 'connection: close\r\n';
-    else if (this.httpVersionMinor === 0) head += 'connection: keep-alive\r\n';
+    else {
+      if (this.httpVersionMinor === 0) head += 'connection: keep-alive\r\n';
+      head += this.c.keepAliveHint;
+    }
     return head + CRLF;
   }
 
@@ -626,6 +629,12 @@ export class H1Connection {
   /** A refusal to answer once the responses before it are out (a bad pipelined head). */
   #refusal = 0;
   #upgradeEx: H1Exchange | null = null;
+  /**
+   * "keep-alive: timeout=N" on every keep-alive response, as node:http sends it: a client
+   * (undici, browsers) then stops reusing a connection before this side's keep-alive timeout
+   * closes it, instead of sending a request into a socket that is being closed.
+   */
+  readonly keepAliveHint: string;
 
   constructor(socket: net.Socket, conn: ConnectionImpl, host: H1Host, timeouts: H1Timeouts) {
     this.socket = socket;
@@ -633,6 +642,7 @@ export class H1Connection {
     this.host = host;
     this.timeouts = timeouts;
     this.since = Date.now();
+    this.keepAliveHint = 'keep-alive: timeout=' + Math.floor(timeouts.keepAlive / 1000) + CRLF;
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.REQUEST, {}, 0, HTTPParser.kLenientNone);
     parser.h1 = this;
