@@ -176,7 +176,9 @@ export const adminCommand: CliCommand = {
       const args: Record<string, string> = {};
       const rest = words.slice(match.name.split(' ').length);
       let next = 0;
-      for (const w of rest) {
+      // A command that reads its own words (show table, add map …) gets the rest of the line.
+      if (match.args[0] === 'words') args.words = rest.join(' ');
+      else for (const w of rest) {
         const eq = w.indexOf('=');
         if (eq > 0 && match.args.includes(w.slice(0, eq))) args[w.slice(0, eq)] = w.slice(eq + 1);
         else if (next < match.args.length) {
@@ -195,6 +197,9 @@ export const adminCommand: CliCommand = {
       if (match.name === 'show servers' && !flags.json && Array.isArray(answer.result)) {
         const rows = (answer.result as Array<Record<string, unknown>>).map((r) => ({ ...r, role: r.backup ? 'backup' : 'active' }));
         ctx.out(table(rows, ['server', 'role', 'address', 'status', 'weight', 'active', 'sessions', 'healthChecks', 'lastChange']));
+      } else if (typeof answer.result === 'string' && !flags.json) {
+        // HAProxy-style commands answer text (show table, show map): print it as the CLI socket does.
+        if (answer.result !== '') ctx.out(answer.result.endsWith('\n') ? answer.result : `${answer.result}\n`);
       } else {
         ctx.out(JSON.stringify(answer.result, null, 2) + '\n');
       }

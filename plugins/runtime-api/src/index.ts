@@ -34,7 +34,7 @@ export type { RuntimeApiConfig };
 
 export const plugin = definePlugin({
   name: '@switchyard/plugin-runtime-api',
-  version: '0.3.8',
+  version: '0.3.9',
   core: '>=0.1.3 <1.0.0',
   description: 'Runtime API over HTTP with a bearer token (off by default), and `switchyard admin <command>`.',
   configKey: 'runtimeApi',
