@@ -58,4 +58,14 @@ const spopCheckOption: HaproxyDirective = {
   },
 };
 
-export const directives: ReadonlyArray<HaproxyDirective> = [filterSpoe, sendSpoeGroup, spopCheckOption];
+/** SPOE on responses: refused with its own reason. */
+const responseGroup: HaproxyDirective = {
+  scope: 'http-response',
+  keyword: 'send-spoe-group',
+  description: 'http-response send-spoe-group: refused (SPOE runs on requests only here)',
+  handle(ctx) {
+    ctx.problem('http-response send-spoe-group is not supported: SPOE messages are sent on requests only (events on-client-session, on-frontend-http-request, on-frontend-tcp-request and http-request send-spoe-group)');
+  },
+};
+
+export const directives: ReadonlyArray<HaproxyDirective> = [filterSpoe, sendSpoeGroup, spopCheckOption, responseGroup];

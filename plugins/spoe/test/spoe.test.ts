@@ -190,6 +190,13 @@ describe('SPOE from native YAML, and option spop-check', () => {
       .rejects.toThrow(/send-spoe-group: group "nope" is not among agent my-agent's groups \(tagging\).*SWY_ERR_SPOE_UNKNOWN_GROUP/s);
   });
 
+  it('haproxy.cfg http-response send-spoe-group is refused with its own reason and line', () => {
+    const file = path.join(dir, 'resp.cfg');
+    fs.writeFileSync(file, ['defaults', '  mode http', 'frontend f', '  bind 127.0.0.1:1', '  http-response send-spoe-group e g', '  default_backend b', 'backend b', '  server s 127.0.0.1:2', ''].join('\n'));
+    const logger = pino({ level: 'warn' }, { write: () => undefined } as unknown as NodeJS.WritableStream);
+    expect(() => loadConfig({ file }, { logger })).toThrow(/resp\.cfg:5: http-response send-spoe-group e g — http-response send-spoe-group is not supported: SPOE messages are sent on requests only/);
+  });
+
   it('haproxy.cfg option spop-check: the agent server is UP while the agent answers HELLO, DOWN once it is gone', async () => {
     const own = await startAgent();
     const front = await freePort();
