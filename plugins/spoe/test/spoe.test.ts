@@ -194,7 +194,14 @@ describe('SPOE from native YAML, and option spop-check', () => {
     const file = path.join(dir, 'resp.cfg');
     fs.writeFileSync(file, ['defaults', '  mode http', 'frontend f', '  bind 127.0.0.1:1', '  http-response send-spoe-group e g', '  default_backend b', 'backend b', '  server s 127.0.0.1:2', ''].join('\n'));
     const logger = pino({ level: 'warn' }, { write: () => undefined } as unknown as NodeJS.WritableStream);
-    expect(() => loadConfig({ file }, { logger })).toThrow(/resp\.cfg:5: http-response send-spoe-group e g — http-response send-spoe-group is not supported: SPOE messages are sent on requests only/);
+    let err: (Error & { location?: { file?: string; line?: number } }) | undefined;
+    try {
+      loadConfig({ file }, { logger });
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err?.message).toMatch(/^http-response send-spoe-group e g — http-response send-spoe-group is not supported: SPOE messages are sent on requests only/);
+    expect(err?.location).toMatchObject({ file, line: 5 });
   });
 
   it('haproxy.cfg option spop-check: the agent server is UP while the agent answers HELLO, DOWN once it is gone', async () => {
