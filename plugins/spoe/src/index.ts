@@ -296,7 +296,7 @@ function compileMessages(names: ReadonlyArray<string>, conf: SpoeEngineConfig, c
 
 export const plugin = definePlugin({
   name: NAME,
-  version: '0.1.0',
+  version: '0.1.1',
   core: '>=0.1.2 <1.0.0',
   description: 'SPOE: sends messages to external agents over SPOP (HAProxy filter spoe, send-spoe-group, spop-check); their ACKs set variables rules use.',
   schema: {
